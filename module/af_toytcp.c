@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: module init and exit, the socket family, and the per-namespace
+ * netfilter hook through which toytcp takes its segments from IPv4.
+ *
+ * Order (as net/vmw_vsock/af_vsock.c and net/kcm/kcmsock.c): tables and
+ * per-netns state first, then proto_register(), then sock_register() last,
+ * so that no socket can exist before everything it needs; unwound in
+ * reverse through the err_* labels.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <net/net_namespace.h>
+
+#include "protocol.h"
+
+unsigned int toytcp_tw_timeout_ms = 60000;
+module_param_named(tw_timeout_ms, toytcp_tw_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(tw_timeout_ms, "TIME-WAIT length (2*MSL) in ms, default 60000");
+
+unsigned int toytcp_syn_retries = 6;
+module_param_named(syn_retries, toytcp_syn_retries, uint, 0644);
+MODULE_PARM_DESC(syn_retries, "SYN retransmissions before connect() fails, default 6");
+
+unsigned int toytcp_net_id __read_mostly;
+atomic_t toytcp_live_socks = ATOMIC_INIT(0);
+struct workqueue_struct *toytcp_wq;
+
+/* After the filter table (so iptables rules apply to toytcp as to TCP) and
+ * after defragmentation, which ip_local_deliver() has done by LOCAL_IN.
+ */
+static const struct nf_hook_ops toytcp_nf_ops = {
+	.hook		= toytcp_nf_hook,
+	.pf		= NFPROTO_IPV4,
+	.hooknum	= NF_INET_LOCAL_IN,
+	.priority	= NF_IP_PRI_FILTER + 10,
+};
+
+static int __net_init toytcp_net_init(struct net *net)
+{
+	int err;
+
+	err = toytcp_mib_init_net(net);
+	if (err)
+		return err;
+	err = toytcp_proc_init_net(net);
+	if (err)
+		goto err_mib;
+	err = nf_register_net_hook(net, &toytcp_nf_ops);
+	if (err)
+		goto err_proc;
+	return 0;
+
+err_proc:
+	toytcp_proc_exit_net(net);
+err_mib:
+	toytcp_mib_exit_net(net);
+	return err;
+}
+
+static void __net_exit toytcp_net_exit(struct net *net)
+{
+	nf_unregister_net_hook(net, &toytcp_nf_ops);
+	toytcp_proc_exit_net(net);
+	toytcp_mib_exit_net(net);
+}
+
+static struct pernet_operations toytcp_net_ops = {
+	.init	= toytcp_net_init,
+	.exit	= toytcp_net_exit,
+	.id	= &toytcp_net_id,
+	.size	= sizeof(struct toytcp_net),
+};
+
+static const struct net_proto_family toytcp_family_ops = {
+	.family	= PF_TOYTCP,
+	.create	= toytcp_create,
+	.owner	= THIS_MODULE,
+};
+
+static int __init toytcp_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct toytcp_skb_cb) >
+		     sizeof_field(struct sk_buff, cb));
+	BUILD_BUG_ON(AF_TOYTCP >= AF_MAX);
+
+	toytcp_wq = alloc_workqueue("toytcp", 0, 0);
+	if (!toytcp_wq)
+		return -ENOMEM;
+	err = toytcp_hash_init();
+	if (err)
+		goto err_wq;
+	err = register_pernet_subsys(&toytcp_net_ops);
+	if (err)
+		goto err_hash;
+	err = proto_register(&toytcp_proto, 1);
+	if (err)
+		goto err_pernet;
+	err = sock_register(&toytcp_family_ops);
+	if (err) {
+		pr_err("address family %d is taken by another protocol (%d)\n",
+		       AF_TOYTCP, err);
+		goto err_proto;
+	}
+	pr_info("loaded (AF_TOYTCP=%d)\n", AF_TOYTCP);
+	return 0;
+
+err_proto:
+	proto_unregister(&toytcp_proto);
+err_pernet:
+	unregister_pernet_subsys(&toytcp_net_ops);
+err_hash:
+	toytcp_hash_exit();
+err_wq:
+	destroy_workqueue(toytcp_wq);
+	return err;
+}
+
+static void __exit toytcp_exit(void)
+{
+	sock_unregister(PF_TOYTCP);
+	/* Port reservations of the last sockets may still be queued. */
+	destroy_workqueue(toytcp_wq);
+	/* Sockets are freed after a grace period (SOCK_RCU_FREE). */
+	rcu_barrier();
+	proto_unregister(&toytcp_proto);
+	unregister_pernet_subsys(&toytcp_net_ops);
+	toytcp_hash_exit();
+	if (atomic_read(&toytcp_live_socks))
+		pr_err("%d sockets still alive at unload\n",
+		       atomic_read(&toytcp_live_socks));
+	pr_info("unloaded\n");
+}
+
+module_init(toytcp_init);
+module_exit(toytcp_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("toytcp: a small TCP (RFC 9293) in its own socket family");
+MODULE_AUTHOR("The toytcp developers");
+MODULE_ALIAS_NETPROTO(PF_TOYTCP);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * toytcp: the differences between the kernels toytcp builds on (6.1 and
+ * 6.12), in one place.  Everything else is written against one API.
+ */
+#ifndef __TOYTCP_COMPAT_H
+#define __TOYTCP_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/net.h>
+
+/* 6.10 passes accept()'s flags in struct proto_accept_arg. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define TOYTCP_ACCEPT_PARAMS	struct socket *sock, struct socket *newsock, \
+				struct proto_accept_arg *arg
+#define TOYTCP_ACCEPT_FLAGS	(arg->flags)
+#else
+#define TOYTCP_ACCEPT_PARAMS	struct socket *sock, struct socket *newsock, \
+				int flags, bool kern
+#define TOYTCP_ACCEPT_FLAGS	(flags)
+#endif
+
+/* 6.2 renamed del_timer_sync(); 6.1 has no timer_shutdown_sync() export
+ * in every build, so stopping for good is a plain synchronous delete there.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define toytcp_timer_shutdown_sync(t)	timer_shutdown_sync(t)
+#else
+#define toytcp_timer_shutdown_sync(t)	del_timer_sync(t)
+#endif
+
+#endif /* __TOYTCP_COMPAT_H */

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: the lookup tables, as net/ipv4/inet_hashtables.c keeps them.
+ *
+ * Two tables shared by all network namespaces (the namespace is part of
+ * the key): the established table, keyed by the 4-tuple, holds every
+ * connection from SYN-SENT or SYN-RECEIVED to TIME-WAIT; the listening
+ * table, keyed by the local port, holds listeners.  Writers take the
+ * bucket's spinlock; the receive path reads under RCU.  The established
+ * chains are hlist_nulls so that a reader that follows a socket moved to
+ * another chain notices and starts again.
+ */
+#include <linux/jhash.h>
+#include <linux/list_nulls.h>
+#include <linux/random.h>
+#include <linux/vmalloc.h>
+
+#include "protocol.h"
+
+#define TOYTCP_EHASH_BITS	14
+#define TOYTCP_LHASH_BITS	8
+
+struct toytcp_ebucket {
+	struct hlist_nulls_head	chain;
+	spinlock_t		lock;
+};
+
+struct toytcp_lbucket {
+	struct hlist_head	chain;
+	spinlock_t		lock;
+};
+
+static struct toytcp_ebucket *toytcp_ehash;
+static struct toytcp_lbucket toytcp_lhash[1 << TOYTCP_LHASH_BITS];
+static u32 toytcp_hash_secret __read_mostly;
+
+static u32 toytcp_ehashfn(const struct net *net, __be32 laddr, __be16 lport,
+			  __be32 faddr, __be16 fport)
+{
+	return jhash_3words((__force u32)laddr, (__force u32)faddr,
+			    ((u32)ntohs(lport) << 16) | ntohs(fport),
+			    toytcp_hash_secret + net_hash_mix(net)) &
+	       ((1 << TOYTCP_EHASH_BITS) - 1);
+}
+
+static u32 toytcp_lhashfn(const struct net *net, u16 port)
+{
+	return (port + net_hash_mix(net)) & ((1 << TOYTCP_LHASH_BITS) - 1);
+}
+
+int toytcp_hash_init(void)
+{
+	int i;
+
+	toytcp_ehash = kvcalloc(1 << TOYTCP_EHASH_BITS, sizeof(*toytcp_ehash),
+				GFP_KERNEL);
+	if (!toytcp_ehash)
+		return -ENOMEM;
+	for (i = 0; i < (1 << TOYTCP_EHASH_BITS); i++) {
+		INIT_HLIST_NULLS_HEAD(&toytcp_ehash[i].chain, i);
+		spin_lock_init(&toytcp_ehash[i].lock);
+	}
+	for (i = 0; i < (1 << TOYTCP_LHASH_BITS); i++) {
+		INIT_HLIST_HEAD(&toytcp_lhash[i].chain);
+		spin_lock_init(&toytcp_lhash[i].lock);
+	}
+	toytcp_hash_secret = get_random_u32();
+	return 0;
+}
+
+void toytcp_hash_exit(void)
+{
+	kvfree(toytcp_ehash);
+}
+
+static struct toytcp_ebucket *toytcp_ebucket_of(const struct sock *sk)
+{
+	return &toytcp_ehash[toytcp_ehashfn(sock_net(sk), sk->sk_rcv_saddr,
+					    inet_sk(sk)->inet_sport,
+					    sk->sk_daddr, sk->sk_dport)];
+}
+
+/**
+ * toytcp_ehash_add() - make a connection visible to the receive path
+ * @sk: a socket with both ends of its 4-tuple set
+ *
+ * Context: any; takes the bucket lock with bottom halves disabled.
+ */
+void toytcp_ehash_add(struct sock *sk)
+{
+	struct toytcp_ebucket *b = toytcp_ebucket_of(sk);
+
+	sk->sk_hash = b - toytcp_ehash;
+	spin_lock_bh(&b->lock);
+	sk_nulls_add_node_rcu(sk, &b->chain);
+	spin_unlock_bh(&b->lock);
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
+}
+
+/**
+ * toytcp_lhash_add() - make a listener visible to the receive path
+ * @sk: a socket bound to a local port, in LISTEN
+ *
+ * Context: process, socket lock held.
+ */
+void toytcp_lhash_add(struct sock *sk)
+{
+	struct toytcp_lbucket *b;
+
+	b = &toytcp_lhash[toytcp_lhashfn(sock_net(sk), inet_sk(sk)->inet_num)];
+	spin_lock_bh(&b->lock);
+	sk_add_node_rcu(sk, &b->chain);
+	spin_unlock_bh(&b->lock);
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
+}
+
+/**
+ * toytcp_unhash() - remove a socket from whichever table holds it
+ * @sk: the socket; nothing happens if it is in neither
+ *
+ * Context: any; the caller holds a reference besides the table's.
+ */
+void toytcp_unhash(struct sock *sk)
+{
+	spinlock_t *lock;
+	bool done;
+
+	if (sk_unhashed(sk))
+		return;
+	if (sk->sk_state == TCP_LISTEN)
+		lock = &toytcp_lhash[toytcp_lhashfn(sock_net(sk),
+						    inet_sk(sk)->inet_num)].lock;
+	else
+		lock = &toytcp_ehash[sk->sk_hash].lock;
+	spin_lock_bh(lock);
+	if (sk->sk_state == TCP_LISTEN)
+		done = sk_del_node_init_rcu(sk);
+	else
+		done = sk_nulls_del_node_init_rcu(sk);
+	spin_unlock_bh(lock);
+	if (done)
+		sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
+}
+
+static bool toytcp_ematch(const struct sock *sk, const struct net *net,
+			  __be32 saddr, __be16 sport, __be32 daddr,
+			  __be16 dport, int dif)
+{
+	return sk->sk_daddr == saddr && sk->sk_dport == sport &&
+	       sk->sk_rcv_saddr == daddr && inet_sk(sk)->inet_sport == dport &&
+	       net_eq(sock_net(sk), net) &&
+	       (!sk->sk_bound_dev_if || sk->sk_bound_dev_if == dif);
+}
+
+static struct sock *toytcp_lookup_established(struct net *net, __be32 saddr,
+					      __be16 sport, __be32 daddr,
+					      __be16 dport, int dif)
+{
+	u32 slot = toytcp_ehashfn(net, daddr, dport, saddr, sport);
+	struct hlist_nulls_node *node;
+	struct sock *sk;
+
+begin:
+	sk_nulls_for_each_rcu(sk, node, &toytcp_ehash[slot].chain) {
+		if (!toytcp_ematch(sk, net, saddr, sport, daddr, dport, dif))
+			continue;
+		if (unlikely(!refcount_inc_not_zero(&sk->sk_refcnt)))
+			goto begin;
+		return sk;
+	}
+	/* The chain ended in another bucket's nulls value: we followed a
+	 * socket that moved; walk again.
+	 */
+	if (get_nulls_value(node) != slot)
+		goto begin;
+	return NULL;
+}
+
+static struct sock *toytcp_lookup_listener(struct net *net, __be32 daddr,
+					   __be16 dport, int dif)
+{
+	struct toytcp_lbucket *b;
+	struct sock *sk, *wild = NULL;
+
+	b = &toytcp_lhash[toytcp_lhashfn(net, ntohs(dport))];
+	sk_for_each_rcu(sk, &b->chain) {
+		if (inet_sk(sk)->inet_sport != dport ||
+		    !net_eq(sock_net(sk), net) ||
+		    (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif))
+			continue;
+		if (sk->sk_rcv_saddr == daddr) {
+			wild = sk;
+			break;
+		}
+		if (!sk->sk_rcv_saddr && !wild)
+			wild = sk;
+	}
+	if (wild && refcount_inc_not_zero(&wild->sk_refcnt))
+		return wild;
+	return NULL;
+}
+
+/**
+ * toytcp_lookup() - find the toytcp socket a segment is addressed to
+ * @net: the namespace the segment arrived in
+ * @saddr: source address of the segment
+ * @sport: source port
+ * @daddr: destination address
+ * @dport: destination port
+ * @dif: the interface it arrived on
+ *
+ * Context: RCU read side (the netfilter hook).
+ * Return: the socket with a reference held, or NULL.
+ */
+struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
+			   __be32 daddr, __be16 dport, int dif)
+{
+	struct sock *sk;
+
+	sk = toytcp_lookup_established(net, saddr, sport, daddr, dport, dif);
+	if (sk)
+		return sk;
+	return toytcp_lookup_listener(net, daddr, dport, dif);
+}
+
+/**
+ * toytcp_hash_iter() - the socket at position @pos of namespace @net
+ * @net: the namespace
+ * @pos: position: listeners first, then established sockets
+ *
+ * For /proc/net/toytcp.  Walks the tables from the start every time, which
+ * keeps it simple and is cheap enough for a file read now and then.
+ *
+ * Context: RCU read side.
+ * Return: the socket (no reference taken) or NULL past the end.
+ */
+struct sock *toytcp_hash_iter(struct net *net, loff_t *pos)
+{
+	struct hlist_nulls_node *node;
+	loff_t n = *pos;
+	struct sock *sk;
+	int i;
+
+	for (i = 0; i < (1 << TOYTCP_LHASH_BITS); i++)
+		sk_for_each_rcu(sk, &toytcp_lhash[i].chain)
+			if (net_eq(sock_net(sk), net) && n-- == 0)
+				return sk;
+	for (i = 0; i < (1 << TOYTCP_EHASH_BITS); i++)
+		sk_nulls_for_each_rcu(sk, node, &toytcp_ehash[i].chain)
+			if (net_eq(sock_net(sk), net) && n-- == 0)
+				return sk;
+	return NULL;
+}

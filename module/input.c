@@ -1,0 +1,861 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: the receive path.  Phase 1 of the receive diagram: a segment
+ * arrives from the device through IPv4 (defragmented, routed to this host),
+ * toytcp_nf_hook() takes it if it belongs to a toytcp socket, and the state
+ * machine (RFC 9293 3.10.7, "SEGMENT ARRIVES") puts its payload into the
+ * socket's receive buffer, sk->sk_receive_queue.  Phase 2, the copy to user
+ * space, is toytcp_recvmsg() in sock.c.
+ */
+#include <linux/netfilter.h>
+#include <net/ip.h>
+#include <net/netfilter/nf_conntrack.h>
+
+#include "protocol.h"
+
+static void toytcp_parse_syn_options(const struct tcphdr *th,
+				     struct toytcp_skb_cb *cb)
+{
+	const u8 *p = (const u8 *)(th + 1);
+	int len = th->doff * 4 - sizeof(*th);
+
+	while (len > 0) {
+		u8 kind = p[0], olen;
+
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			p++;
+			len--;
+			continue;
+		}
+		if (len < 2)
+			break;
+		olen = p[1];
+		if (olen < 2 || olen > len)
+			break;
+		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS)
+			cb->mss = get_unaligned_be16(p + 2);
+		else if (kind == TCPOPT_WINDOW && olen == TCPOLEN_WINDOW)
+			cb->wscale = min_t(u8, p[2], TOYTCP_MAX_WSCALE);
+		p += olen;
+		len -= olen;
+	}
+}
+
+/*
+ * Check the TCP header of a segment a toytcp socket owns, verify its
+ * checksum, fill in TOYTCP_SKB_CB() and pull the header: from here on
+ * skb->data is the payload.  Returns false (and counts) for a segment to
+ * drop.
+ */
+static bool toytcp_prepare_segment(struct net *net, struct sk_buff *skb)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	const struct tcphdr *th = tcp_hdr(skb);
+	unsigned int hlen;
+
+	hlen = th->doff * 4;
+	if (hlen < sizeof(*th) || !pskb_may_pull(skb, hlen))
+		goto err;
+	/* Loopback and veth hand over CHECKSUM_PARTIAL skbs (never on a
+	 * wire); everything else is verified here against the pseudo header.
+	 */
+	if (skb_checksum_init(skb, IPPROTO_TCP, inet_compute_pseudo) ||
+	    (!skb_csum_unnecessary(skb) && __skb_checksum_complete(skb))) {
+		TOYTCP_INC_STATS(net, TOYTCP_MIB_INCSUMERRORS);
+		goto err;
+	}
+	th = tcp_hdr(skb);
+	cb->seq = ntohl(th->seq);
+	cb->ack_seq = ntohl(th->ack_seq);
+	cb->flags = tcp_flag_byte(th) & (TOYTCP_FIN | TOYTCP_SYN | TOYTCP_RST |
+					 TOYTCP_PSH | TOYTCP_ACK | TOYTCP_URG);
+	cb->wnd = ntohs(th->window);
+	cb->mss = 0;
+	cb->wscale = 0xff;
+	cb->retrans = 0;
+	cb->end_seq = cb->seq + skb->len - hlen + th->syn + th->fin;
+	if (th->syn)
+		toytcp_parse_syn_options(th, cb);
+	__skb_pull(skb, hlen);
+	return true;
+err:
+	TOYTCP_INC_STATS(net, TOYTCP_MIB_INERRS);
+	return false;
+}
+
+/**
+ * toytcp_nf_hook() - take the segments addressed to toytcp sockets
+ * @priv: unused
+ * @skb: an IPv4 packet for this host, skb->data at its IP header
+ * @state: the hook state; its net is the namespace the packet arrived in
+ *
+ * Every TCP segment that matches no toytcp socket goes on to Linux TCP
+ * untouched.  One skb may carry many MSS of data (GRO on veth, large
+ * segments on loopback); it is one segment in sequence space all the same.
+ *
+ * Context: softirq, RCU read side.
+ * Return: NF_ACCEPT for packets that are not toytcp's, NF_STOLEN otherwise.
+ */
+unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	const struct tcphdr *th;
+	unsigned int thoff;
+	struct sock *sk;
+
+	if (iph->protocol != IPPROTO_TCP || skb->pkt_type != PACKET_HOST)
+		return NF_ACCEPT;
+	thoff = skb_network_offset(skb) + ip_hdrlen(skb);
+	if (!pskb_may_pull(skb, thoff + sizeof(struct tcphdr)))
+		return NF_ACCEPT;
+	iph = ip_hdr(skb);
+	th = (const struct tcphdr *)(skb->data + thoff);
+	sk = toytcp_lookup(state->net, iph->saddr, th->source, iph->daddr,
+			   th->dest, inet_iif(skb));
+	if (!sk)
+		return NF_ACCEPT;
+
+	TOYTCP_INC_STATS(state->net, TOYTCP_MIB_INSEGS);
+	__skb_pull(skb, thoff);
+	skb_reset_transport_header(skb);
+	if (!toytcp_prepare_segment(state->net, skb))
+		goto drop;
+	nf_reset_ct(skb);
+	skb_dst_drop(skb);
+
+	bh_lock_sock_nested(sk);
+	if (!sock_owned_by_user(sk)) {
+		toytcp_do_rcv(sk, skb);
+	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+				  READ_ONCE(sk->sk_sndbuf))) {
+		bh_unlock_sock(sk);
+		TOYTCP_INC_STATS(state->net, TOYTCP_MIB_BACKLOGDROPS);
+		goto drop;
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	return NF_STOLEN;
+
+drop:
+	sock_put(sk);
+	kfree_skb(skb);
+	return NF_STOLEN;
+}
+
+/* RFC 9293 3.10.7.4, first check: is the segment in the receive window? */
+static bool toytcp_seq_acceptable(const struct toytcp_sock *tsk,
+				  const struct toytcp_skb_cb *cb)
+{
+	u32 wnd = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
+	u32 len = cb->end_seq - cb->seq;
+
+	if ((s32)wnd < 0)
+		wnd = 0;
+	if (!wnd)	/* a zero window still takes ACKs at RCV.NXT */
+		return cb->seq == tsk->rcv_nxt;
+	if (!len)
+		return !toytcp_before(cb->seq, tsk->rcv_nxt) &&
+		       toytcp_before(cb->seq, tsk->rcv_nxt + wnd);
+	return toytcp_before(cb->seq, tsk->rcv_nxt + wnd) &&
+	       toytcp_after(cb->end_seq, tsk->rcv_nxt);
+}
+
+static u8 toytcp_choose_wscale(const struct sock *sk)
+{
+	u32 space = max_t(u32, READ_ONCE(sk->sk_rcvbuf), 65535);
+	u8 ws = 0;
+
+	while (space > 65535 && ws < TOYTCP_MAX_WSCALE) {
+		space >>= 1;
+		ws++;
+	}
+	return ws;
+}
+
+/**
+ * toytcp_init_rcv_wnd() - choose the window scale and the first window
+ * @sk: a socket about to send its SYN or SYN-ACK
+ */
+void toytcp_init_rcv_wnd(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	tsk->rcv_wscale = toytcp_choose_wscale(sk);
+	tsk->rcv_wnd = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2,
+			     65535U << tsk->rcv_wscale);
+	tsk->rcv_wup = tsk->rcv_nxt;
+}
+
+/* Options of the peer's SYN: MSS (RFC 9293 3.7.1, 536 without one) and
+ * window scaling, used only when both sides offered it (RFC 7323 2.2).
+ */
+static void toytcp_apply_syn_options(struct sock *sk,
+				     const struct toytcp_skb_cb *cb)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u16 mss = cb->mss ? : TOYTCP_DEFAULT_MSS;
+
+	tsk->mss_cache = clamp_t(u16, mss, 64, tsk->advmss);
+	if (cb->wscale != 0xff) {
+		tsk->snd_wscale = cb->wscale;
+	} else {
+		tsk->snd_wscale = 0;
+		tsk->rcv_wscale = 0;
+		tsk->rcv_wnd = min_t(u32, tsk->rcv_wnd, 65535U);
+	}
+}
+
+/* Free what the peer acknowledged from the send buffer. */
+static void toytcp_clean_acked(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
+	long rtt_us = -1;
+
+	while ((skb = skb_peek(&sk->sk_write_queue))) {
+		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+		if (toytcp_after(cb->end_seq, tsk->snd_una))
+			break;
+		/* Karn: no samples from retransmitted segments. */
+		if (!cb->retrans)
+			rtt_us = (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC) -
+				 cb->when;
+		if (skb == tsk->send_head)
+			tsk->send_head = skb_queue_is_last(&sk->sk_write_queue,
+							   skb) ? NULL : skb->next;
+		__skb_unlink(skb, &sk->sk_write_queue);
+		toytcp_free_skb(sk, skb);
+	}
+	if (rtt_us >= 0)
+		toytcp_rtt_sample(sk, rtt_us);
+}
+
+/* RFC 5681 3.1: slow start, then congestion avoidance; RFC 6582 for the
+ * ACKs that arrive during fast recovery.
+ */
+static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 segs = max_t(u32, acked / tsk->mss_cache, 1);
+
+	if (tsk->in_recovery) {
+		if (!toytcp_before(tsk->snd_una, tsk->recover)) {
+			/* Full ACK: recovery is over, deflate. */
+			tsk->in_recovery = false;
+			tsk->cwnd = tsk->ssthresh;
+		} else {
+			/* Partial ACK: the next hole was lost too. */
+			tsk->send_head = skb_peek(&sk->sk_write_queue);
+			tsk->cwnd = max_t(u32, tsk->cwnd - min(segs, tsk->cwnd),
+					  1) + 1;
+			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
+		}
+		return;
+	}
+	if (tsk->cwnd < tsk->ssthresh) {
+		tsk->cwnd += min_t(u32, segs, 2);	/* RFC 3465, L = 2 */
+		return;
+	}
+	tsk->cwnd_cnt += segs;
+	if (tsk->cwnd_cnt >= tsk->cwnd) {
+		tsk->cwnd_cnt = 0;
+		tsk->cwnd++;
+	}
+}
+
+static void toytcp_on_dupack(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	if (++tsk->dupacks == 3 && !tsk->in_recovery &&
+	    toytcp_after(tsk->snd_nxt, tsk->recover)) {
+		/* RFC 5681 3.2 with RFC 6582: fast retransmit. */
+		u32 flight = toytcp_bytes_in_flight(tsk) / tsk->mss_cache;
+
+		tsk->ssthresh = max_t(u32, flight / 2, 2);
+		tsk->cwnd = tsk->ssthresh + 3;
+		tsk->recover = tsk->snd_nxt;
+		tsk->in_recovery = true;
+		tsk->send_head = skb_peek(&sk->sk_write_queue);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
+	} else if (tsk->in_recovery) {
+		tsk->cwnd++;
+	}
+}
+
+/*
+ * RFC 9293 3.10.7.4, fifth check: the ACK field.  Returns false when the
+ * segment acknowledges data never sent (the caller drops it after an ACK).
+ */
+static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
+{
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 ack = cb->ack_seq, wnd = (u32)cb->wnd << tsk->snd_wscale;
+
+	if (toytcp_after(ack, tsk->snd_nxt)) {
+		toytcp_send_ack(sk);
+		return false;
+	}
+	if (toytcp_before(ack, tsk->snd_una))
+		return true;	/* old duplicate: ignore the ACK field */
+
+	if (ack == tsk->snd_una && tsk->snd_una != tsk->snd_nxt &&
+	    !skb->len && !(cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
+	    wnd == tsk->snd_wnd)
+		toytcp_on_dupack(sk);
+
+	/* RFC 9293 3.10.7.4: update the send window from the newest segment. */
+	if (toytcp_before(tsk->snd_wl1, cb->seq) ||
+	    (tsk->snd_wl1 == cb->seq && !toytcp_before(ack, tsk->snd_wl2))) {
+		tsk->snd_wnd = wnd;
+		tsk->snd_wl1 = cb->seq;
+		tsk->snd_wl2 = ack;
+	}
+
+	if (toytcp_after(ack, tsk->snd_una)) {
+		u32 acked = ack - tsk->snd_una;
+
+		tsk->snd_una = ack;
+		toytcp_clean_acked(sk);
+		tsk->retries = 0;
+		tsk->backoff = 0;
+		if (!tsk->in_recovery)
+			tsk->dupacks = 0;
+		toytcp_cong_on_ack(sk, acked);
+		if (tsk->snd_una == tsk->snd_nxt)
+			sk_stop_timer(sk, &tsk->retrans_timer);
+		else
+			toytcp_reset_retrans_timer(sk);
+		sk->sk_write_space(sk);
+	}
+	toytcp_write_xmit(sk);
+	return true;
+}
+
+/* The peer's FIN is next in sequence (RFC 9293 3.10.7.4, eighth check). */
+static void toytcp_fin(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+	sock_set_flag(sk, SOCK_DONE);
+	switch (sk->sk_state) {
+	case TCP_SYN_RECV:
+	case TCP_ESTABLISHED:
+		toytcp_set_state(sk, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT1:
+		/* Our FIN is not acknowledged yet: simultaneous close. */
+		toytcp_set_state(sk, TCP_CLOSING);
+		break;
+	case TCP_FIN_WAIT2:
+		toytcp_time_wait(sk);
+		break;
+	default:
+		break;
+	}
+	/* Nothing after a FIN can be valid. */
+	__skb_queue_purge(&tsk->ooo_queue);
+	if (!sock_flag(sk, SOCK_DEAD)) {
+		sk->sk_state_change(sk);
+		if ((sk->sk_shutdown & SHUTDOWN_MASK) == SHUTDOWN_MASK ||
+		    sk->sk_state == TCP_CLOSE)
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP);
+		else
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_IN);
+	}
+}
+
+/* In-sequence data: into the receive buffer (the end of phase 1). */
+static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	bool fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
+
+	tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
+	if (skb->len) {
+		skb_set_owner_r(skb, sk);
+		__skb_queue_tail(&sk->sk_receive_queue, skb);
+	} else {
+		consume_skb(skb);
+	}
+	if (fin)
+		toytcp_fin(sk);
+}
+
+/* Out-of-order data: kept in sequence order until the hole is filled. */
+static void toytcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
+{
+	struct sk_buff_head *q = &toytcp_sk(sk)->ooo_queue;
+	u32 seq = TOYTCP_SKB_CB(skb)->seq;
+	struct sk_buff *pos;
+
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOQUEUE);
+	skb_set_owner_r(skb, sk);
+	skb_queue_reverse_walk(q, pos) {
+		if (!toytcp_after(TOYTCP_SKB_CB(pos)->seq, seq)) {
+			__skb_queue_after(q, pos, skb);
+			return;
+		}
+	}
+	__skb_queue_head(q, skb);
+}
+
+/* Move what the last segment made in-sequence from the out-of-order queue. */
+static void toytcp_ofo_drain(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = skb_peek(&tsk->ooo_queue)) &&
+	       !toytcp_after(TOYTCP_SKB_CB(skb)->seq, tsk->rcv_nxt)) {
+		__skb_unlink(skb, &tsk->ooo_queue);
+		if (!toytcp_after(TOYTCP_SKB_CB(skb)->end_seq, tsk->rcv_nxt)) {
+			kfree_skb(skb);		/* all of it came already */
+			continue;
+		}
+		/* Already charged to the socket: keep the charge. */
+		tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
+		if (TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN) {
+			__skb_queue_tail(&sk->sk_receive_queue, skb);
+			toytcp_fin(sk);
+			return;
+		}
+		__skb_queue_tail(&sk->sk_receive_queue, skb);
+	}
+}
+
+/* RFC 9293 3.10.7.4, seventh check: the segment text. */
+static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 data_end = cb->end_seq - !!(cb->flags & TOYTCP_FIN);
+
+	/* RFC 9293 3.6.1, RFC 2525 2.17: the application has closed (or shut
+	 * down reading) and new data still arrives: nobody will read it.
+	 */
+	if ((sk->sk_shutdown & RCV_SHUTDOWN) && toytcp_after(data_end,
+							     tsk->rcv_nxt)) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONDATA);
+		toytcp_send_active_reset(sk, GFP_ATOMIC);
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+		toytcp_done(sk);
+		kfree_skb(skb);
+		return;
+	}
+	if (!toytcp_after(cb->end_seq, tsk->rcv_nxt)) {
+		/* A duplicate: the peer missed our ACK. */
+		toytcp_send_ack(sk);
+		kfree_skb(skb);
+		return;
+	}
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
+	    READ_ONCE(sk->sk_rcvbuf) && skb->len) {
+		/* Over the receive buffer despite the window: drop, the
+		 * sender will retransmit once the reader made room.
+		 */
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_BACKLOGDROPS);
+		toytcp_send_ack(sk);
+		kfree_skb(skb);
+		return;
+	}
+	if (toytcp_after(cb->seq, tsk->rcv_nxt)) {
+		toytcp_ofo_insert(sk, skb);
+		toytcp_send_ack(sk);	/* a duplicate ACK: RFC 5681 4.2 */
+		return;
+	}
+	toytcp_queue_rcv(sk, skb);
+	if (!skb_queue_empty(&tsk->ooo_queue))
+		toytcp_ofo_drain(sk);
+	toytcp_send_ack(sk);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_data_ready(sk);
+}
+
+/**
+ * toytcp_rcv_space_update() - the reader made room: open the window
+ * @sk: the socket
+ *
+ * Sends a window update when the window would grow by at least two
+ * segments or a quarter of the buffer (as tcp_cleanup_rbuf() does).
+ *
+ * Context: process, sk lock held.
+ */
+void toytcp_rcv_space_update(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+	s32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
+	u32 step = min_t(u32, 2 * tsk->advmss, READ_ONCE(sk->sk_rcvbuf) / 4);
+
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
+				     TCPF_FIN_WAIT2)))
+		return;
+	if (space / 2 - max(cur, 0) >= (s32)step)
+		toytcp_send_ack(sk);
+}
+
+/* A child of @parent completed the handshake: on to the accept queue. */
+static void toytcp_child_established(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sock *parent = tsk->parent;
+	struct toytcp_sock *ptsk = toytcp_sk(parent);
+	bool closing;
+
+	spin_lock_bh(&ptsk->accept_lock);
+	closing = ptsk->closing;
+	if (!closing) {
+		list_move_tail(&tsk->child_node, &ptsk->accept_queue);
+		ptsk->syn_count--;
+		ptsk->accept_count++;
+	}
+	spin_unlock_bh(&ptsk->accept_lock);
+	if (closing)
+		return;		/* the listener resets it */
+	parent->sk_data_ready(parent);
+}
+
+static void toytcp_drop(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+
+/* RFC 9293 3.10.7.4: a segment for a synchronized connection (SYN-RECEIVED
+ * onwards).  Consumes @skb.
+ */
+static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	/* First: sequence number. */
+	if (!toytcp_seq_acceptable(tsk, cb)) {
+		if (!(cb->flags & TOYTCP_RST))
+			toytcp_send_ack(sk);
+		if (sk->sk_state == TCP_TIME_WAIT && (cb->flags & TOYTCP_FIN))
+			toytcp_time_wait(sk);	/* the peer lost our ACK */
+		return toytcp_drop(skb);
+	}
+
+	/* Second: RST.  RFC 5961 3.2: only an exact match resets, anything
+	 * else in the window earns a challenge ACK.
+	 */
+	if (cb->flags & TOYTCP_RST) {
+		if (cb->seq != tsk->rcv_nxt) {
+			toytcp_send_ack(sk);
+			return toytcp_drop(skb);
+		}
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
+		switch (sk->sk_state) {
+		case TCP_SYN_RECV:
+			WRITE_ONCE(sk->sk_err, ECONNREFUSED);
+			break;
+		case TCP_CLOSE_WAIT:
+			WRITE_ONCE(sk->sk_err, EPIPE);
+			break;
+		case TCP_TIME_WAIT:
+			break;
+		default:
+			WRITE_ONCE(sk->sk_err, ECONNRESET);
+		}
+		if (sk->sk_state == TCP_ESTABLISHED ||
+		    sk->sk_state == TCP_CLOSE_WAIT)
+			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ESTABRESETS);
+		if (!sock_flag(sk, SOCK_DEAD))
+			sk_error_report(sk);
+		toytcp_done(sk);
+		return toytcp_drop(skb);
+	}
+
+	/* Fourth: SYN.  A retransmitted SYN gets the SYN-ACK again; any other
+	 * SYN a challenge ACK (RFC 5961 4.2).
+	 */
+	if (cb->flags & TOYTCP_SYN) {
+		struct sk_buff *head = skb_peek(&sk->sk_write_queue);
+
+		if (sk->sk_state == TCP_SYN_RECV && cb->seq == tsk->irs &&
+		    head && (TOYTCP_SKB_CB(head)->flags & TOYTCP_SYN))
+			toytcp_transmit_skb(sk, head);
+		else
+			toytcp_send_ack(sk);
+		return toytcp_drop(skb);
+	}
+
+	/* Fifth: ACK. */
+	if (!(cb->flags & TOYTCP_ACK))
+		return toytcp_drop(skb);
+	if (sk->sk_state == TCP_SYN_RECV) {
+		if (!toytcp_after(cb->ack_seq, tsk->snd_una) ||
+		    toytcp_after(cb->ack_seq, tsk->snd_nxt)) {
+			toytcp_send_reset(sk, skb);
+			return toytcp_drop(skb);
+		}
+		tsk->snd_wnd = (u32)cb->wnd << tsk->snd_wscale;
+		tsk->snd_wl1 = cb->seq;
+		tsk->snd_wl2 = cb->ack_seq;
+		toytcp_set_state(sk, TCP_ESTABLISHED);
+		if (tsk->parent)
+			toytcp_child_established(sk);
+		else
+			sk->sk_state_change(sk);	/* simultaneous open */
+	}
+	if (!toytcp_ack(sk, skb))
+		return toytcp_drop(skb);
+
+	switch (sk->sk_state) {
+	case TCP_FIN_WAIT1:
+		if (tsk->fin_sent && tsk->snd_una == tsk->write_seq) {
+			toytcp_set_state(sk, TCP_FIN_WAIT2);
+			WRITE_ONCE(sk->sk_shutdown,
+				   sk->sk_shutdown | SEND_SHUTDOWN);
+			if (sock_flag(sk, SOCK_DEAD))
+				sk_reset_timer(sk, &tsk->tw_timer, jiffies +
+					msecs_to_jiffies(READ_ONCE(toytcp_tw_timeout_ms)));
+			else
+				sk->sk_state_change(sk);
+		}
+		break;
+	case TCP_CLOSING:
+		if (tsk->snd_una == tsk->write_seq)
+			toytcp_time_wait(sk);
+		break;
+	case TCP_LAST_ACK:
+		if (tsk->snd_una == tsk->write_seq) {
+			toytcp_done(sk);
+			return toytcp_drop(skb);
+		}
+		break;
+	}
+
+	/* Seventh and eighth: the text and the FIN. */
+	if (skb->len || (cb->flags & TOYTCP_FIN)) {
+		switch (sk->sk_state) {
+		case TCP_ESTABLISHED:
+		case TCP_FIN_WAIT1:
+		case TCP_FIN_WAIT2:
+			toytcp_data_queue(sk, skb);
+			return;
+		case TCP_TIME_WAIT:
+			/* A FIN again: ACK it, and 2*MSL starts over. */
+			toytcp_send_ack(sk);
+			toytcp_time_wait(sk);
+			break;
+		default:
+			/* CLOSE-WAIT, CLOSING, LAST-ACK: the peer's FIN has
+			 * come already; anything beyond it is ignored.
+			 */
+			break;
+		}
+	}
+	toytcp_drop(skb);
+}
+
+/* RFC 9293 3.10.7.3: a segment for a socket in SYN-SENT. */
+static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	bool ack = cb->flags & TOYTCP_ACK;
+
+	if (ack && (!toytcp_after(cb->ack_seq, tsk->iss) ||
+		    toytcp_after(cb->ack_seq, tsk->snd_nxt))) {
+		toytcp_send_reset(sk, skb);
+		return toytcp_drop(skb);
+	}
+	if (cb->flags & TOYTCP_RST) {
+		if (ack) {
+			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
+			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ATTEMPTFAILS);
+			WRITE_ONCE(sk->sk_err, ECONNREFUSED);
+			sk_error_report(sk);
+			toytcp_done(sk);
+		}
+		return toytcp_drop(skb);
+	}
+	if (!(cb->flags & TOYTCP_SYN))
+		return toytcp_drop(skb);
+
+	tsk->irs = cb->seq;
+	tsk->rcv_nxt = cb->seq + 1;
+	tsk->rcv_wup = tsk->rcv_nxt;
+	tsk->copied_seq = tsk->rcv_nxt;
+	toytcp_apply_syn_options(sk, cb);
+	tsk->snd_wnd = cb->wnd;		/* never scaled in a SYN */
+	tsk->snd_wl1 = cb->seq;
+	tsk->snd_wl2 = cb->ack_seq;
+
+	if (ack) {
+		tsk->snd_una = cb->ack_seq;
+		toytcp_clean_acked(sk);
+		tsk->retries = 0;
+		tsk->backoff = 0;
+		sk_stop_timer(sk, &tsk->retrans_timer);
+		toytcp_set_state(sk, TCP_ESTABLISHED);
+		toytcp_send_ack(sk);
+		if (!sock_flag(sk, SOCK_DEAD)) {
+			sk->sk_state_change(sk);
+			sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+		}
+		toytcp_write_xmit(sk);
+	} else {
+		/* Simultaneous open: our SYN goes out again with an ACK. */
+		struct sk_buff *head = skb_peek(&sk->sk_write_queue);
+
+		toytcp_set_state(sk, TCP_SYN_RECV);
+		if (head)
+			toytcp_transmit_skb(sk, head);
+	}
+	toytcp_drop(skb);
+}
+
+/* Create a child for a SYN that reached listener @sk.  Returns it locked
+ * (bh_lock_sock) and hashed, or NULL.
+ */
+static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
+{
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *ptsk = toytcp_sk(sk), *ctsk;
+	const struct iphdr *iph = ip_hdr(skb);
+	const struct tcphdr *th = tcp_hdr(skb);
+	struct inet_sock *cinet;
+	struct sock *child;
+
+	child = sk_alloc(sock_net(sk), PF_TOYTCP, GFP_ATOMIC, sk->sk_prot,
+			 false);
+	if (!child)
+		return NULL;
+	sock_init_data(NULL, child);
+	toytcp_init_sock(child);
+	ctsk = toytcp_sk(child);
+	cinet = inet_sk(child);
+
+	child->sk_rcvbuf = READ_ONCE(sk->sk_rcvbuf);
+	child->sk_sndbuf = READ_ONCE(sk->sk_sndbuf);
+	child->sk_userlocks = sk->sk_userlocks;
+	child->sk_bound_dev_if = sk->sk_bound_dev_if;
+	child->sk_mark = READ_ONCE(sk->sk_mark);
+	child->sk_priority = READ_ONCE(sk->sk_priority);
+	if (sock_flag(sk, SOCK_KEEPOPEN))
+		sock_set_flag(child, SOCK_KEEPOPEN);
+	ctsk->nodelay = ptsk->nodelay;
+	cinet->inet_num = inet_sk(sk)->inet_num;
+	cinet->inet_sport = inet_sk(sk)->inet_sport;
+	cinet->inet_saddr = iph->daddr;
+	child->sk_rcv_saddr = iph->daddr;
+	child->sk_daddr = iph->saddr;
+	child->sk_dport = th->source;
+
+	if (toytcp_route(child)) {
+		sock_set_flag(child, SOCK_DEAD);
+		sk_free(child);
+		return NULL;
+	}
+	toytcp_sync_mss(child);
+	ctsk->irs = cb->seq;
+	ctsk->rcv_nxt = cb->seq + 1;
+	ctsk->copied_seq = ctsk->rcv_nxt;
+	toytcp_init_rcv_wnd(child);
+	toytcp_apply_syn_options(child, cb);
+	ctsk->snd_wnd = cb->wnd;
+	ctsk->snd_wl1 = cb->seq;
+	toytcp_init_seq(child);
+	ctsk->snd_wl2 = ctsk->iss;
+
+	sock_hold(sk);
+	ctsk->parent = sk;
+	spin_lock(&ptsk->accept_lock);
+	list_add_tail(&ctsk->child_node, &ptsk->syn_queue);
+	ptsk->syn_count++;
+	spin_unlock(&ptsk->accept_lock);
+
+	bh_lock_sock(child);
+	toytcp_set_state(child, TCP_SYN_RECV);
+	toytcp_ehash_add(child);
+	return child;
+}
+
+/* RFC 9293 3.10.7.2: a segment for a listener. */
+static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sock *child;
+	bool full;
+
+	if (cb->flags & TOYTCP_RST)
+		return toytcp_drop(skb);
+	if (cb->flags & TOYTCP_ACK) {
+		toytcp_send_reset(sk, skb);
+		return toytcp_drop(skb);
+	}
+	if (!(cb->flags & TOYTCP_SYN))
+		return toytcp_drop(skb);
+
+	/* The SYN queue and the accept queue are each bounded by the
+	 * backlog; beyond it the SYN is dropped and the peer tries again.
+	 */
+	spin_lock_bh(&tsk->accept_lock);
+	full = tsk->accept_count >= READ_ONCE(sk->sk_max_ack_backlog) ||
+	       tsk->syn_count >= max_t(u32, READ_ONCE(sk->sk_max_ack_backlog),
+				       16);
+	spin_unlock_bh(&tsk->accept_lock);
+	if (full) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENOVERFLOWS);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
+		return toytcp_drop(skb);
+	}
+
+	local_bh_disable();
+	child = toytcp_create_child(sk, skb);
+	if (!child) {
+		local_bh_enable();
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
+		return toytcp_drop(skb);
+	}
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_PASSIVEOPENS);
+	if (toytcp_send_syn(child)) {
+		toytcp_done(child);	/* unlinks it from the listener */
+	}
+	bh_unlock_sock(child);
+	local_bh_enable();
+	toytcp_drop(skb);
+}
+
+/**
+ * toytcp_do_rcv() - process one segment for a socket
+ * @sk: the socket
+ * @skb: the segment, header checked and pulled, TOYTCP_SKB_CB() filled in
+ *
+ * Also the backlog handler (proto.backlog_rcv), for segments that came
+ * while the user owned the socket.
+ *
+ * Context: bh_lock_sock() held and the user not owning the socket, or
+ * release_sock() processing the backlog.
+ * Return: 0; the skb is consumed.
+ */
+int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	switch (sk->sk_state) {
+	case TCP_LISTEN:
+		toytcp_rcv_listen(sk, skb);
+		break;
+	case TCP_SYN_SENT:
+		toytcp_rcv_syn_sent(sk, skb);
+		break;
+	case TCP_CLOSE:
+		/* RFC 9293 3.10.7.1: a closed connection resets. */
+		toytcp_send_reset(sk, skb);
+		toytcp_drop(skb);
+		break;
+	default:
+		toytcp_rcv_synchronized(sk, skb);
+	}
+	return 0;
+}

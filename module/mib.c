@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: counters in the style of /proc/net/snmp, per network namespace,
+ * per CPU while counting, summed when read.
+ */
+#include "protocol.h"
+
+const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
+	[TOYTCP_MIB_ACTIVEOPENS]	= "ActiveOpens",
+	[TOYTCP_MIB_PASSIVEOPENS]	= "PassiveOpens",
+	[TOYTCP_MIB_ATTEMPTFAILS]	= "AttemptFails",
+	[TOYTCP_MIB_ESTABRESETS]	= "EstabResets",
+	[TOYTCP_MIB_INSEGS]		= "InSegs",
+	[TOYTCP_MIB_OUTSEGS]		= "OutSegs",
+	[TOYTCP_MIB_RETRANSSEGS]	= "RetransSegs",
+	[TOYTCP_MIB_INERRS]		= "InErrs",
+	[TOYTCP_MIB_INCSUMERRORS]	= "InCsumErrors",
+	[TOYTCP_MIB_OUTRSTS]		= "OutRsts",
+	[TOYTCP_MIB_INRSTS]		= "InRsts",
+	[TOYTCP_MIB_LISTENOVERFLOWS]	= "ListenOverflows",
+	[TOYTCP_MIB_LISTENDROPS]	= "ListenDrops",
+	[TOYTCP_MIB_BACKLOGDROPS]	= "RcvQueueDrops",
+	[TOYTCP_MIB_RTOTIMEOUTS]	= "Timeouts",
+	[TOYTCP_MIB_FASTRETRANS]	= "FastRetrans",
+	[TOYTCP_MIB_OFOQUEUE]		= "OfoQueue",
+	[TOYTCP_MIB_ABORTONDATA]	= "AbortOnData",
+};
+
+int toytcp_mib_init_net(struct net *net)
+{
+	struct toytcp_net *tn = toytcp_pernet(net);
+
+	tn->mib = alloc_percpu(struct toytcp_mib);
+	if (!tn->mib)
+		return -ENOMEM;
+	atomic_set(&tn->curr_estab, 0);
+	return 0;
+}
+
+void toytcp_mib_exit_net(struct net *net)
+{
+	free_percpu(toytcp_pernet(net)->mib);
+}
+
+/**
+ * toytcp_mib_read() - the sum of one counter over all CPUs
+ * @net: the namespace
+ * @field: the counter
+ *
+ * Return: the value.
+ */
+unsigned long toytcp_mib_read(struct net *net, int field)
+{
+	struct toytcp_net *tn = toytcp_pernet(net);
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(tn->mib, cpu)->mibs[field];
+	return sum;
+}

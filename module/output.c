@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: the transmit side.  The send diagram's lower half: segments are
+ * cut from the socket's send buffer (sk->sk_write_queue), get a TCP header
+ * in front (toytcp_xmit()) and go to the IPv4 layer as the payload of an IP
+ * packet (ip_queue_xmit()).
+ */
+#include <linux/random.h>
+#include <net/checksum.h>
+#include <net/ip.h>
+#include <net/route.h>
+
+#include "protocol.h"
+
+#define TOYTCP_SYN_OPT_LEN	8	/* MSS (4) + NOP + window scale (3) */
+
+static u32 toytcp_now_us(void)
+{
+	return (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC);
+}
+
+/**
+ * toytcp_route() - find the route of a connection and cache it in the socket
+ * @sk: socket with its destination (and maybe its source) set
+ *
+ * Fills in the source address when the socket has none yet.
+ *
+ * Context: sk lock held.
+ * Return: 0 or a negative errno (-ENETUNREACH ...).
+ */
+int toytcp_route(struct sock *sk)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct flowi4 *fl4 = &inet->cork.fl.u.ip4;
+	struct rtable *rt;
+
+	rt = ip_route_output_ports(sock_net(sk), fl4, sk, sk->sk_daddr,
+				   inet->inet_saddr, sk->sk_dport,
+				   inet->inet_sport, IPPROTO_TCP, 0,
+				   sk->sk_bound_dev_if);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	if (rt->rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST)) {
+		ip_rt_put(rt);
+		return -ENETUNREACH;
+	}
+	if (!inet->inet_saddr) {
+		inet->inet_saddr = fl4->saddr;
+		sk->sk_rcv_saddr = fl4->saddr;
+	}
+	sk_setup_caps(sk, &rt->dst);
+	return 0;
+}
+
+/**
+ * toytcp_sync_mss() - recompute the segment size from the route's MTU
+ * @sk: a routed socket
+ *
+ * @advmss is what toytcp announces (MTU less the IPv4 and TCP headers);
+ * @mss_cache is the largest payload it sends: no more than the peer
+ * announced (kept in @mss_cache by the handshake) nor than the route allows.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_sync_mss(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct dst_entry *dst = __sk_dst_get(sk);
+	unsigned int mtu = dst ? dst_mtu(dst) : 576;
+	unsigned int mss;
+
+	mss = clamp_t(unsigned int, mtu - sizeof(struct iphdr) -
+		      sizeof(struct tcphdr), 64, TOYTCP_MAX_MSS);
+	tsk->advmss = mss;
+	if (!tsk->mss_cache || tsk->mss_cache > mss)
+		tsk->mss_cache = mss;
+}
+
+/**
+ * toytcp_init_seq() - choose the initial send sequence number
+ * @sk: the socket
+ *
+ * Context: sk lock held.
+ */
+void toytcp_init_seq(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	tsk->iss = get_random_u32();
+	tsk->snd_una = tsk->iss;
+	tsk->snd_nxt = tsk->iss;
+	tsk->write_seq = tsk->iss;
+}
+
+/**
+ * toytcp_alloc_skb() - a new, empty skb for the send queue
+ * @sk: the socket whose send buffer it is charged to
+ * @gfp: allocation flags
+ *
+ * The payload goes into page fragments; the linear part is only headroom
+ * for the TCP, IP and link headers.  Fast-clone, since every transmission
+ * clones it.
+ *
+ * Return: the skb or NULL.
+ */
+struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb_fclone(MAX_TCP_HEADER, gfp);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, MAX_TCP_HEADER);
+	memset(TOYTCP_SKB_CB(skb), 0, sizeof(struct toytcp_skb_cb));
+	sk_wmem_queued_add(sk, skb->truesize);
+	return skb;
+}
+
+/**
+ * toytcp_free_skb() - free an skb of the send queue and uncharge it
+ * @sk: its socket
+ * @skb: an skb already unlinked from the queue
+ */
+void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
+{
+	sk_wmem_queued_add(sk, -skb->truesize);
+	__kfree_skb(skb);
+}
+
+/**
+ * toytcp_select_window() - the receive window to put in a segment
+ * @sk: the socket
+ *
+ * Half of the free receive buffer (skb overhead eats the rest), never less
+ * than what is left of the window last advertised (RFC 9293 3.8.6.2.2: do
+ * not shrink the window) and, against silly windows, grown only in steps of
+ * at least one MSS or half the buffer.
+ *
+ * Context: sk lock held.
+ * Return: the window field, scaled down by @rcv_wscale.
+ */
+u32 toytcp_select_window(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+	u32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
+	u32 win, step;
+
+	if ((s32)cur < 0)
+		cur = 0;
+	win = space > 0 ? space / 2 : 0;
+	step = min_t(u32, tsk->advmss, READ_ONCE(sk->sk_rcvbuf) / 4);
+	if (win < cur || win - cur < step)
+		win = cur;
+	win = min_t(u32, win, 65535U << tsk->rcv_wscale);
+	/* Round up, so the scaled window never falls short of @cur. */
+	win = ALIGN(win, 1U << tsk->rcv_wscale);
+	tsk->rcv_wnd = win;
+	tsk->rcv_wup = tsk->rcv_nxt;
+	return min_t(u32, win >> tsk->rcv_wscale, 65535U);
+}
+
+static unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	opt[0] = TCPOPT_MSS;
+	opt[1] = TCPOLEN_MSS;
+	put_unaligned_be16(tsk->advmss, &opt[2]);
+	opt[4] = TCPOPT_NOP;
+	opt[5] = TCPOPT_WINDOW;
+	opt[6] = TCPOLEN_WINDOW;
+	opt[7] = tsk->rcv_wscale;
+	return TOYTCP_SYN_OPT_LEN;
+}
+
+/*
+ * Put the TCP header in front of @skb's payload and hand it to IPv4.  The
+ * skb is consumed.  ip_queue_xmit() routes (with the route cached in the
+ * socket), fills in the IP header and passes the packet through netfilter's
+ * LOCAL_OUT and POSTROUTING to the device.
+ */
+static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct inet_sock *inet = inet_sk(sk);
+	unsigned int opt_len = 0;
+	u8 opt[TOYTCP_SYN_OPT_LEN];
+	struct tcphdr *th;
+	int err;
+
+	if (flags & TOYTCP_SYN)
+		opt_len = toytcp_syn_options(sk, opt);
+
+	th = skb_push(skb, sizeof(*th) + opt_len);
+	skb_reset_transport_header(skb);
+	memset(th, 0, sizeof(*th));
+	th->source = inet->inet_sport;
+	th->dest = inet->inet_dport;
+	th->seq = htonl(seq);
+	th->doff = (sizeof(*th) + opt_len) >> 2;
+	tcp_flag_byte(th) = flags;
+	if (flags & TOYTCP_ACK)
+		th->ack_seq = htonl(tsk->rcv_nxt);
+	if (flags & TOYTCP_SYN)	/* windows in SYNs are never scaled */
+		th->window = htons(min_t(u32, tsk->rcv_wnd, 65535U));
+	else if (!(flags & TOYTCP_RST))
+		th->window = htons(toytcp_select_window(sk));
+	if (opt_len)
+		memcpy(th + 1, opt, opt_len);
+
+	/* The device (or skb_checksum_help() before it) folds the sum over
+	 * the header and payload into th->check, which holds the
+	 * pseudo-header sum meanwhile.
+	 */
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_transport_header(skb) - skb->head;
+	skb->csum_offset = offsetof(struct tcphdr, check);
+	th->check = ~csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
+				       skb->len, IPPROTO_TCP, 0);
+
+	/* In flight, the skb pins the socket's memory (sk_wmem_alloc). */
+	skb_set_owner_w(skb, sk);
+	skb->priority = READ_ONCE(sk->sk_priority);
+	skb->mark = READ_ONCE(sk->sk_mark);
+	memset(skb->cb, 0, sizeof(struct inet_skb_parm));
+
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OUTSEGS);
+	if (flags & TOYTCP_RST)
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OUTRSTS);
+	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	return net_xmit_eval(err);
+}
+
+/**
+ * toytcp_transmit_skb() - send (or resend) a segment of the send queue
+ * @sk: the socket
+ * @skb: the segment; it stays queued until it is acknowledged
+ *
+ * The queued skb keeps the payload; a clone (or a copy while an earlier
+ * clone is still in flight) carries the header to IP.
+ *
+ * Context: sk lock held.
+ * Return: 0 or a negative errno.
+ */
+int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct sk_buff *c;
+	u8 flags = cb->flags;
+
+	if (sk->sk_state != TCP_SYN_SENT)
+		flags |= TOYTCP_ACK;
+	if (unlikely(skb_cloned(skb)))
+		c = pskb_copy(skb, GFP_ATOMIC);
+	else
+		c = skb_clone(skb, GFP_ATOMIC);
+	if (!c)
+		return -ENOBUFS;
+	cb->when = toytcp_now_us();
+	return toytcp_xmit(sk, c, flags, cb->seq);
+}
+
+static struct sk_buff *toytcp_alloc_ctl_skb(gfp_t gfp)
+{
+	struct sk_buff *skb = alloc_skb(MAX_TCP_HEADER, gfp);
+
+	if (skb)
+		skb_reserve(skb, MAX_TCP_HEADER);
+	return skb;
+}
+
+/**
+ * toytcp_send_ack() - send a bare ACK with the current RCV.NXT and window
+ * @sk: a synchronized socket
+ *
+ * Context: sk lock held.
+ */
+void toytcp_send_ack(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
+		return;
+	skb = toytcp_alloc_ctl_skb(GFP_ATOMIC);
+	if (skb)
+		toytcp_xmit(sk, skb, TOYTCP_ACK, toytcp_sk(sk)->snd_nxt);
+}
+
+/**
+ * toytcp_send_probe() - a window probe: an old sequence number, so the peer
+ * answers with an ACK that carries its current window
+ * @sk: the socket
+ *
+ * Context: sk lock held.
+ */
+void toytcp_send_probe(struct sock *sk)
+{
+	struct sk_buff *skb = toytcp_alloc_ctl_skb(GFP_ATOMIC);
+
+	if (skb)
+		toytcp_xmit(sk, skb, TOYTCP_ACK, toytcp_sk(sk)->snd_una - 1);
+}
+
+/**
+ * toytcp_send_active_reset() - abort the connection towards the peer
+ * @sk: the socket
+ * @gfp: allocation flags
+ *
+ * Context: sk lock held.
+ */
+void toytcp_send_active_reset(struct sock *sk, gfp_t gfp)
+{
+	struct sk_buff *skb = toytcp_alloc_ctl_skb(gfp);
+
+	if (skb)
+		toytcp_xmit(sk, skb, TOYTCP_RST | TOYTCP_ACK,
+			    toytcp_sk(sk)->snd_nxt);
+}
+
+/**
+ * toytcp_send_reset() - answer an unacceptable segment with a reset
+ * @sk: the socket the segment reached (a listener, or a socket in SYN-SENT)
+ * @skb: the segment, TOYTCP_SKB_CB() filled in, its IP header intact
+ *
+ * RFC 9293 3.10.7.1: if the segment has an ACK, the reset takes its
+ * sequence number from SEG.ACK; otherwise it has sequence number zero and
+ * acknowledges everything the segment occupied.
+ *
+ * Context: softirq or sk lock held.
+ */
+void toytcp_send_reset(struct sock *sk, struct sk_buff *skb)
+{
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	const struct iphdr *iph = ip_hdr(skb);
+	const struct tcphdr *th = tcp_hdr(skb);
+	struct net *net = sock_net(sk);
+	struct sk_buff *rskb;
+	struct tcphdr *rth;
+	struct flowi4 fl4;
+	struct rtable *rt;
+
+	if (cb->flags & TOYTCP_RST)
+		return;
+	rt = ip_route_output_ports(net, &fl4, NULL, iph->saddr, iph->daddr,
+				   th->source, th->dest, IPPROTO_TCP, 0,
+				   sk->sk_bound_dev_if);
+	if (IS_ERR(rt))
+		return;
+	rskb = toytcp_alloc_ctl_skb(GFP_ATOMIC);
+	if (!rskb) {
+		ip_rt_put(rt);
+		return;
+	}
+	rth = skb_push(rskb, sizeof(*rth));
+	skb_reset_transport_header(rskb);
+	memset(rth, 0, sizeof(*rth));
+	rth->source = th->dest;
+	rth->dest = th->source;
+	rth->doff = sizeof(*rth) >> 2;
+	if (cb->flags & TOYTCP_ACK) {
+		rth->seq = htonl(cb->ack_seq);
+		tcp_flag_byte(rth) = TOYTCP_RST;
+	} else {
+		rth->ack_seq = htonl(cb->end_seq);
+		tcp_flag_byte(rth) = TOYTCP_RST | TOYTCP_ACK;
+	}
+	rth->check = csum_tcpudp_magic(iph->daddr, iph->saddr, rskb->len,
+				       IPPROTO_TCP,
+				       csum_partial(rth, rskb->len, 0));
+	rskb->ip_summed = CHECKSUM_NONE;
+	skb_dst_set(rskb, &rt->dst);
+	TOYTCP_INC_STATS(net, TOYTCP_MIB_OUTSEGS);
+	TOYTCP_INC_STATS(net, TOYTCP_MIB_OUTRSTS);
+	ip_build_and_send_pkt(rskb, sk, iph->daddr, iph->saddr, NULL, 0);
+}
+
+static void toytcp_queue_skb(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	__skb_queue_tail(&sk->sk_write_queue, skb);
+	if (!tsk->send_head)
+		tsk->send_head = skb;
+	tsk->write_seq = TOYTCP_SKB_CB(skb)->end_seq;
+}
+
+/**
+ * toytcp_send_syn() - queue and send the SYN (or, in SYN-RECEIVED, SYN-ACK)
+ * @sk: a routed socket with its initial sequence number chosen
+ *
+ * The SYN sits in the send queue like data, so that the retransmission
+ * timer resends it until it is acknowledged.
+ *
+ * Context: sk lock held (or a new child, not yet visible to anyone else).
+ * Return: 0 or -ENOBUFS.
+ */
+int toytcp_send_syn(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
+
+	skb = toytcp_alloc_skb(sk, gfp_any());
+	if (!skb)
+		return -ENOBUFS;
+	TOYTCP_SKB_CB(skb)->seq = tsk->iss;
+	TOYTCP_SKB_CB(skb)->end_seq = tsk->iss + 1;
+	TOYTCP_SKB_CB(skb)->flags = TOYTCP_SYN;
+	toytcp_queue_skb(sk, skb);
+	toytcp_write_xmit(sk);
+	return 0;
+}
+
+/**
+ * toytcp_send_fin() - queue a FIN after the data in the send queue
+ * @sk: a socket in a state that may send one
+ *
+ * Rides on the last unsent segment when there is one.
+ *
+ * Context: process, sk lock held.
+ */
+void toytcp_send_fin(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+
+	if (tsk->fin_sent)
+		return;
+	tsk->fin_sent = true;
+	if (tsk->send_head && skb &&
+	    !(TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN))) {
+		TOYTCP_SKB_CB(skb)->flags |= TOYTCP_FIN;
+		TOYTCP_SKB_CB(skb)->end_seq++;
+		tsk->write_seq++;
+	} else {
+		skb = toytcp_alloc_skb(sk, GFP_KERNEL | __GFP_NOFAIL);
+		TOYTCP_SKB_CB(skb)->seq = tsk->write_seq;
+		TOYTCP_SKB_CB(skb)->end_seq = tsk->write_seq + 1;
+		TOYTCP_SKB_CB(skb)->flags = TOYTCP_FIN;
+		toytcp_queue_skb(sk, skb);
+	}
+	toytcp_write_xmit(sk);
+}
+
+/*
+ * Split @skb so that it keeps its first @len bytes; the rest moves to a new
+ * skb queued right after it (as tcp_fragment() does).
+ */
+static int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb), *ncb;
+	u32 nlen = skb->len - len;
+	struct sk_buff *nskb;
+
+	nskb = toytcp_alloc_skb(sk, GFP_ATOMIC);
+	if (!nskb)
+		return -ENOMEM;
+	skb_split(skb, nskb, len);
+	skb->truesize -= nlen;
+	nskb->truesize += nlen;
+	ncb = TOYTCP_SKB_CB(nskb);
+	ncb->seq = cb->seq + len;
+	ncb->end_seq = cb->end_seq;
+	ncb->flags = cb->flags & ~TOYTCP_SYN;
+	cb->end_seq = ncb->seq;
+	cb->flags &= ~(TOYTCP_FIN | TOYTCP_PSH);
+	__skb_queue_after(&sk->sk_write_queue, skb, nskb);
+	return 0;
+}
+
+/**
+ * toytcp_write_xmit() - send what the windows allow from the send queue
+ * @sk: the socket
+ *
+ * Sends from @send_head while the segment fits into both the peer's
+ * window and the congestion window.  With nothing in flight and a window
+ * too small for the next segment, sends as much as fits (so a small
+ * window cannot stall the connection); with a zero window, leaves it to
+ * the persist timer.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_write_xmit(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = tsk->send_head)) {
+		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+		u32 wnd_end, cwnd_bytes;
+
+		cwnd_bytes = tsk->cwnd * tsk->mss_cache;
+		wnd_end = tsk->snd_una + min(tsk->snd_wnd, cwnd_bytes);
+		if (!(cb->flags & TOYTCP_SYN) &&
+		    toytcp_after(cb->seq + skb->len, wnd_end)) {
+			u32 room = wnd_end - cb->seq;
+
+			if (tsk->snd_nxt != tsk->snd_una ||
+			    !toytcp_after(wnd_end, cb->seq) ||
+			    toytcp_fragment(sk, skb, room))
+				break;
+		}
+		if (toytcp_transmit_skb(sk, skb))
+			break;
+		tsk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
+				 NULL : skb->next;
+		if (toytcp_after(cb->end_seq, tsk->snd_nxt))
+			tsk->snd_nxt = cb->end_seq;
+		if (!timer_pending(&tsk->retrans_timer))
+			toytcp_reset_retrans_timer(sk);
+	}
+	/* Nothing in flight, but data waits for the window to open. */
+	if (tsk->send_head && !timer_pending(&tsk->retrans_timer))
+		toytcp_reset_retrans_timer(sk);
+}

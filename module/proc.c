@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: /proc/net/toytcp (one line per socket, in the columns of
+ * /proc/net/tcp) and /proc/net/toytcp_snmp (the counters, "Name value"),
+ * both per network namespace.
+ */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <net/net_namespace.h>
+
+#include "protocol.h"
+
+static void *toytcp_seq_start(struct seq_file *seq, loff_t *pos)
+	__acquires(RCU)
+{
+	loff_t p;
+
+	rcu_read_lock();
+	if (!*pos)
+		return SEQ_START_TOKEN;
+	p = *pos - 1;
+	return toytcp_hash_iter(seq_file_net(seq), &p);
+}
+
+static void *toytcp_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	loff_t p = *pos;
+
+	++*pos;
+	return toytcp_hash_iter(seq_file_net(seq), &p);
+}
+
+static void toytcp_seq_stop(struct seq_file *seq, void *v)
+	__releases(RCU)
+{
+	rcu_read_unlock();
+}
+
+static int toytcp_seq_show(struct seq_file *seq, void *v)
+{
+	const struct toytcp_sock *tsk = v;
+	const struct sock *sk = v;
+	int timer_active = 0, state, rx, tx;
+	unsigned long timer_expires = jiffies;
+
+	seq_setwidth(seq, 149);
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, "  sl  local_address rem_address   st tx_queue "
+			 "rx_queue tr tm->when retrnsmt   uid  timeout inode");
+		seq_pad(seq, '\n');
+		return 0;
+	}
+	state = inet_sk_state_load(sk);
+	if (timer_pending(&tsk->retrans_timer)) {
+		timer_active = 1;
+		timer_expires = tsk->retrans_timer.expires;
+	} else if (timer_pending(&tsk->tw_timer)) {
+		timer_active = 3;
+		timer_expires = tsk->tw_timer.expires;
+	}
+	if (state == TCP_LISTEN) {
+		rx = READ_ONCE(sk->sk_ack_backlog);
+		tx = 0;
+	} else {
+		rx = max_t(int, READ_ONCE(tsk->rcv_nxt) -
+			   READ_ONCE(tsk->copied_seq) -
+			   sock_flag(sk, SOCK_DONE), 0);
+		tx = max_t(int, READ_ONCE(tsk->write_seq) -
+			   READ_ONCE(tsk->snd_una), 0);
+	}
+	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %d %pK %u %u",
+		   (int)(seq->index - 1),
+		   sk->sk_rcv_saddr, ntohs(inet_sk(sk)->inet_sport),
+		   sk->sk_daddr, ntohs(sk->sk_dport), state, tx, rx,
+		   timer_active,
+		   jiffies_delta_to_clock_t(timer_expires - jiffies),
+		   tsk->retries,
+		   from_kuid_munged(seq_user_ns(seq), sock_i_uid((struct sock *)sk)),
+		   0, sock_i_ino((struct sock *)sk),
+		   refcount_read(&sk->sk_refcnt), sk,
+		   (unsigned int)jiffies_to_clock_t(tsk->rto), tsk->mss_cache);
+	seq_pad(seq, '\n');
+	return 0;
+}
+
+static const struct seq_operations toytcp_seq_ops = {
+	.start	= toytcp_seq_start,
+	.next	= toytcp_seq_next,
+	.stop	= toytcp_seq_stop,
+	.show	= toytcp_seq_show,
+};
+
+static int toytcp_snmp_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq->private;
+	int i;
+
+	for (i = 0; i < TOYTCP_MIB_MAX; i++)
+		seq_printf(seq, "%s %lu\n", toytcp_mib_names[i],
+			   toytcp_mib_read(net, i));
+	seq_printf(seq, "CurrEstab %d\n",
+		   atomic_read(&toytcp_pernet(net)->curr_estab));
+	seq_printf(seq, "LiveSockets %d\n", atomic_read(&toytcp_live_socks));
+	return 0;
+}
+
+int toytcp_proc_init_net(struct net *net)
+{
+	if (!proc_create_net("toytcp", 0444, net->proc_net, &toytcp_seq_ops,
+			     sizeof(struct seq_net_private)))
+		return -ENOMEM;
+	if (!proc_create_net_single("toytcp_snmp", 0444, net->proc_net,
+				    toytcp_snmp_show, NULL)) {
+		remove_proc_entry("toytcp", net->proc_net);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void toytcp_proc_exit_net(struct net *net)
+{
+	remove_proc_entry("toytcp_snmp", net->proc_net);
+	remove_proc_entry("toytcp", net->proc_net);
+}

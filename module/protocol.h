@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * toytcp: the private header.  The control block, the per-segment control
+ * block, the per-netns state and the functions the files share.
+ *
+ * Locking, in the style of net/mptcp/protocol.h:
+ *  - "sk lock" is the socket lock: lock_sock() in process context, or
+ *    bh_lock_sock() in softirq when !sock_owned_by_user().  Segments that
+ *    arrive while the user owns the socket wait in sk->sk_backlog and are
+ *    processed by release_sock(); timers that fire then set a bit in
+ *    @deferred and run from toytcp_release_cb().
+ *  - the listener's @accept_lock protects its @children list and the child
+ *    counts; it nests inside a child's sk lock and is never held while a
+ *    socket lock is taken.
+ *  - the hash tables have per-bucket spinlocks for writers; readers walk
+ *    the chains under RCU (sockets are freed with SOCK_RCU_FREE).
+ */
+#ifndef __TOYTCP_PROTOCOL_H
+#define __TOYTCP_PROTOCOL_H
+
+#include <linux/netfilter.h>
+#include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+#include <net/inet_sock.h>
+#include <net/netns/generic.h>
+#include <net/sock.h>
+#include <net/tcp_states.h>
+#include <net/tcp.h>
+
+#include <linux/toytcp.h>
+
+#include "compat.h"
+
+/* Linux's TCP state numbers (TCP_ESTABLISHED ... TCP_CLOSING) are used for
+ * sk->sk_state so that the generic socket code (sk_stream_*, poll helpers)
+ * and /proc/net/toytcp readers see the numbers they know.
+ */
+
+#define TOYTCP_MAX_MSS		(65535 - 40)	/* IPv4 total length limit */
+#define TOYTCP_DEFAULT_MSS	536		/* RFC 9293 3.7.1 */
+#define TOYTCP_INIT_RTO		HZ		/* RFC 6298 2.1 */
+#define TOYTCP_MIN_RTO		(HZ / 5)	/* as Linux: 200 ms */
+#define TOYTCP_MAX_RTO		(120 * HZ)
+#define TOYTCP_MAX_WSCALE	14		/* RFC 7323 2.3 */
+#define TOYTCP_INIT_CWND	10		/* RFC 6928 */
+#define TOYTCP_RETRIES		15		/* data retransmissions */
+#define TOYTCP_SYNACK_RETRIES	5
+
+/* TCP header flag bits as they sit in byte 13 of the header. */
+#define TOYTCP_FIN	0x01
+#define TOYTCP_SYN	0x02
+#define TOYTCP_RST	0x04
+#define TOYTCP_PSH	0x08
+#define TOYTCP_ACK	0x10
+#define TOYTCP_URG	0x20
+
+/**
+ * struct toytcp_skb_cb - what toytcp keeps per segment in skb->cb
+ * @seq:	first sequence number of the segment
+ * @end_seq:	@seq + payload length + SYN + FIN
+ * @ack_seq:	received segments: the acknowledgment number
+ * @when:	sent segments: time of the last transmission, in jiffies
+ * @wnd:	received segments: the raw window field (unscaled)
+ * @mss:	received SYNs: the MSS option, 0 when absent
+ * @flags:	TCP header flags (TOYTCP_SYN ...)
+ * @wscale:	received SYNs: the window scale option, 0xff when absent
+ * @retrans:	sent segments: number of retransmissions
+ *
+ * Received segments reach toytcp with their TCP header already pulled, so
+ * skb->data is the payload; sent segments carry only payload until
+ * toytcp_transmit_skb() pushes the header onto a clone.
+ */
+struct toytcp_skb_cb {
+	u32	seq;
+	u32	end_seq;
+	u32	ack_seq;
+	u32	when;
+	u16	wnd;
+	u16	mss;
+	u8	flags;
+	u8	wscale;
+	u8	retrans;
+};
+
+#define TOYTCP_SKB_CB(skb)	((struct toytcp_skb_cb *)&((skb)->cb[0]))
+
+/* Bits of toytcp_sock::deferred: work a timer or softirq could not do
+ * because the user owned the socket; toytcp_release_cb() does it.
+ */
+enum toytcp_deferred {
+	TOYTCP_RETRANS_DEFERRED,	/* the retransmission timer fired */
+	TOYTCP_TW_DEFERRED,		/* the TIME-WAIT/FIN-WAIT-2 timer fired */
+};
+
+/**
+ * struct toytcp_port - the reservation of a port in Linux TCP's port space
+ * @work:	releases @sock in process context once the owner is gone
+ * @sock:	a kernel AF_INET TCP socket bound to the same address and port
+ * @net:	a reference on the namespace @sock lives in
+ *
+ * toytcp and Linux TCP share one port space: every bound toytcp socket
+ * holds a Linux TCP socket bound (never listening) to the same address and
+ * port, so bind() on either side sees the other and Linux's ephemeral port
+ * choice skips toytcp's ports.  Segments for such a port that match no
+ * toytcp socket go on to Linux TCP, which answers with a reset.
+ */
+struct toytcp_port {
+	struct work_struct	work;
+	struct socket		*sock;
+	struct net		*net;
+};
+
+/**
+ * struct toytcp_sock - the toytcp control block
+ * @inet:	the IPv4 socket; addresses and ports live here (inet_saddr,
+ *		inet_sport, inet_daddr, inet_dport), must be first
+ * @snd_una:	oldest unacknowledged sequence number (sk lock)
+ * @snd_nxt:	next sequence number to send (sk lock)
+ * @snd_wnd:	send window the peer offers, scaled (sk lock)
+ * @snd_wl1:	segment sequence number of the last window update (sk lock)
+ * @snd_wl2:	segment acknowledgment number of the last window update
+ * @iss:	initial send sequence number
+ * @write_seq:	sequence number after the last byte the user wrote (sk lock)
+ * @rcv_nxt:	next sequence number expected (sk lock)
+ * @rcv_wnd:	receive window last advertised, from @rcv_wup (sk lock)
+ * @rcv_wup:	@rcv_nxt when the window was last advertised (sk lock)
+ * @copied_seq:	next sequence number to copy to user space (sk lock)
+ * @irs:	initial receive sequence number
+ * @mss_cache:	largest payload toytcp puts in one segment (sk lock)
+ * @advmss:	MSS toytcp announces in its SYN
+ * @snd_wscale:	shift to apply to windows the peer sends
+ * @rcv_wscale:	shift toytcp applies to the windows it sends
+ * @cwnd:	congestion window, in segments (sk lock)
+ * @ssthresh:	slow start threshold, in segments (sk lock)
+ * @cwnd_cnt:	acked segments counted towards the next cwnd increase
+ * @dupacks:	duplicate ACKs in a row (sk lock)
+ * @recover:	snd_nxt when fast recovery started (RFC 6582)
+ * @in_recovery: fast recovery is running
+ * @srtt_us:	smoothed round-trip time, in microseconds (RFC 6298)
+ * @rttvar_us:	round-trip time variation, in microseconds
+ * @rto:	retransmission timeout, in jiffies
+ * @backoff:	exponential backoff of @rto, the number of timeouts in a row
+ * @retries:	number of retransmissions of the head segment
+ * @send_head:	first skb of sk->sk_write_queue not sent yet, or NULL
+ * @ooo_queue:	received segments beyond @rcv_nxt, in sequence order
+ * @retrans_timer: RTO, SYN and SYN-ACK retransmission, window probes
+ * @tw_timer:	TIME-WAIT and the orphaned FIN-WAIT-2 timeout
+ * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred
+ * @port:	this socket's reservation in Linux TCP's port space, or NULL;
+ *		accepted sockets share their listener's
+ * @parent:	for a child not yet accepted, its listener (holds a ref);
+ *		cleared under the child's sk lock by whoever takes the child
+ * @child_node:	the child's place in @parent's @syn_queue or @accept_queue
+ * @syn_queue:	listener: its children in SYN-RECEIVED (accept_lock)
+ * @accept_queue: listener: established children, oldest first (accept_lock)
+ * @accept_lock: listener: protects both queues, @syn_count, @accept_count
+ *		and @closing
+ * @syn_count:	listener: children in SYN-RECEIVED
+ * @accept_count: listener: established children waiting for accept()
+ * @closing:	listener: close() has started, adopt no more children
+ * @fin_sent:	a FIN is queued at the tail of the write queue
+ * @nodelay:	TCP_NODELAY
+ *
+ * The RFC 9293 names (SND.UNA, RCV.NXT ...) map to the fields of the same
+ * name; the connection's state is sk->sk_state.
+ */
+struct toytcp_sock {
+	struct inet_sock	inet;
+
+	u32			snd_una;
+	u32			snd_nxt;
+	u32			snd_wnd;
+	u32			snd_wl1;
+	u32			snd_wl2;
+	u32			iss;
+	u32			write_seq;
+
+	u32			rcv_nxt;
+	u32			rcv_wnd;
+	u32			rcv_wup;
+	u32			copied_seq;
+	u32			irs;
+
+	u16			mss_cache;
+	u16			advmss;
+	u8			snd_wscale;
+	u8			rcv_wscale;
+
+	u32			cwnd;
+	u32			ssthresh;
+	u32			cwnd_cnt;
+	u32			dupacks;
+	u32			recover;
+	bool			in_recovery;
+
+	u32			srtt_us;
+	u32			rttvar_us;
+	u32			rto;
+	u8			backoff;
+	u8			retries;
+
+	struct sk_buff		*send_head;
+	struct sk_buff_head	ooo_queue;
+
+	struct timer_list	retrans_timer;
+	struct timer_list	tw_timer;
+	unsigned long		deferred;
+
+	struct toytcp_port	*port;
+
+	struct sock		*parent;
+	struct list_head	child_node;
+	struct list_head	syn_queue;
+	struct list_head	accept_queue;
+	spinlock_t		accept_lock;
+	u32			syn_count;
+	u32			accept_count;
+	bool			closing;
+
+	bool			fin_sent;
+	bool			nodelay;
+};
+
+static inline struct toytcp_sock *toytcp_sk(const struct sock *sk)
+{
+	return (struct toytcp_sock *)sk;
+}
+
+/* Sequence number arithmetic, modulo 2^32 (RFC 9293 3.4). */
+static inline bool toytcp_before(u32 seq1, u32 seq2)
+{
+	return (s32)(seq1 - seq2) < 0;
+}
+
+#define toytcp_after(seq2, seq1)	toytcp_before(seq1, seq2)
+
+/* seq1 <= seq2 <= seq3 */
+static inline bool toytcp_between(u32 seq1, u32 seq2, u32 seq3)
+{
+	return seq3 - seq1 >= seq2 - seq1;
+}
+
+/* mib.c: counters, per network namespace */
+enum toytcp_mib_field {
+	TOYTCP_MIB_ACTIVEOPENS,
+	TOYTCP_MIB_PASSIVEOPENS,
+	TOYTCP_MIB_ATTEMPTFAILS,
+	TOYTCP_MIB_ESTABRESETS,
+	TOYTCP_MIB_INSEGS,
+	TOYTCP_MIB_OUTSEGS,
+	TOYTCP_MIB_RETRANSSEGS,
+	TOYTCP_MIB_INERRS,
+	TOYTCP_MIB_INCSUMERRORS,
+	TOYTCP_MIB_OUTRSTS,
+	TOYTCP_MIB_INRSTS,
+	TOYTCP_MIB_LISTENOVERFLOWS,
+	TOYTCP_MIB_LISTENDROPS,
+	TOYTCP_MIB_BACKLOGDROPS,
+	TOYTCP_MIB_RTOTIMEOUTS,
+	TOYTCP_MIB_FASTRETRANS,
+	TOYTCP_MIB_OFOQUEUE,
+	TOYTCP_MIB_ABORTONDATA,
+	TOYTCP_MIB_MAX
+};
+
+struct toytcp_mib {
+	unsigned long	mibs[TOYTCP_MIB_MAX];
+};
+
+/**
+ * struct toytcp_net - toytcp's state in one network namespace
+ * @mib:	counters, per CPU
+ * @curr_estab:	sockets in ESTABLISHED or CLOSE-WAIT
+ */
+struct toytcp_net {
+	struct toytcp_mib __percpu	*mib;
+	atomic_t			curr_estab;
+};
+
+extern unsigned int toytcp_net_id;
+extern atomic_t toytcp_live_socks;
+
+static inline struct toytcp_net *toytcp_pernet(const struct net *net)
+{
+	return net_generic(net, toytcp_net_id);
+}
+
+#define TOYTCP_INC_STATS(net, field) \
+	this_cpu_inc(toytcp_pernet(net)->mib->mibs[field])
+#define TOYTCP_ADD_STATS(net, field, val) \
+	this_cpu_add(toytcp_pernet(net)->mib->mibs[field], val)
+
+int toytcp_mib_init_net(struct net *net);
+unsigned long toytcp_mib_read(struct net *net, int field);
+void toytcp_mib_exit_net(struct net *net);
+extern const char * const toytcp_mib_names[TOYTCP_MIB_MAX];
+
+/* af_toytcp.c: module parameters */
+extern unsigned int toytcp_tw_timeout_ms;
+extern unsigned int toytcp_syn_retries;
+extern struct workqueue_struct *toytcp_wq;
+extern struct proto toytcp_proto;
+
+/* sock.c */
+extern const struct proto_ops toytcp_stream_ops;
+int toytcp_create(struct net *net, struct socket *sock, int protocol,
+		  int kern);
+void toytcp_init_sock(struct sock *sk);
+void toytcp_set_state(struct sock *sk, int state);
+void toytcp_done(struct sock *sk);
+void toytcp_destroy_sock(struct sock *sk);
+void toytcp_write_space(struct sock *sk);
+void toytcp_release_cb(struct sock *sk);
+void toytcp_close(struct sock *sk, long timeout);
+void toytcp_port_put(struct toytcp_port *port);
+
+/* hash.c */
+int toytcp_hash_init(void);
+void toytcp_hash_exit(void);
+void toytcp_ehash_add(struct sock *sk);
+void toytcp_lhash_add(struct sock *sk);
+void toytcp_unhash(struct sock *sk);
+struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
+			   __be32 daddr, __be16 dport, int dif);
+struct sock *toytcp_hash_iter(struct net *net, loff_t *pos);
+
+/* input.c */
+unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state);
+int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
+void toytcp_rcv_space_update(struct sock *sk);
+void toytcp_init_rcv_wnd(struct sock *sk);
+
+/* output.c */
+int toytcp_route(struct sock *sk);
+void toytcp_sync_mss(struct sock *sk);
+void toytcp_init_seq(struct sock *sk);
+int toytcp_send_syn(struct sock *sk);
+int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
+void toytcp_write_xmit(struct sock *sk);
+void toytcp_send_ack(struct sock *sk);
+void toytcp_send_active_reset(struct sock *sk, gfp_t gfp);
+void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
+void toytcp_send_probe(struct sock *sk);
+void toytcp_send_fin(struct sock *sk);
+u32 toytcp_select_window(struct sock *sk);
+struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
+void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
+
+/* timer.c */
+void toytcp_init_timers(struct sock *sk);
+void toytcp_clear_timers(struct sock *sk);
+void toytcp_reset_retrans_timer(struct sock *sk);
+void toytcp_retrans_timer_handler(struct sock *sk);
+void toytcp_tw_timer_handler(struct sock *sk);
+void toytcp_time_wait(struct sock *sk);
+void toytcp_rtt_sample(struct sock *sk, long rtt_us);
+
+/* proc.c */
+int toytcp_proc_init_net(struct net *net);
+void toytcp_proc_exit_net(struct net *net);
+
+static inline u32 toytcp_jiffies_us(unsigned long j)
+{
+	return jiffies_to_usecs(j);
+}
+
+/* Bytes the user wrote that the peer has not acknowledged yet. */
+static inline u32 toytcp_bytes_in_flight(const struct toytcp_sock *tsk)
+{
+	return tsk->snd_nxt - tsk->snd_una;
+}
+
+#endif /* __TOYTCP_PROTOCOL_H */

@@ -1,0 +1,1160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: the socket API (struct proto_ops and struct proto), socket
+ * creation and teardown, and the user's side of both diagrams:
+ * toytcp_sendmsg() is write() copying the application's buffer into the
+ * kernel send buffer; toytcp_recvmsg() is phase 2 of a receive, the copy
+ * from the socket's receive buffer to user space.
+ */
+#include <linux/module.h>
+#include <asm/ioctls.h>
+#include <linux/sockios.h>
+#include <net/inet_common.h>
+#include <net/ip.h>
+
+#include "protocol.h"
+
+static void toytcp_sock_destruct(struct sock *sk)
+{
+	inet_sock_destruct(sk);
+	atomic_dec(&toytcp_live_socks);
+}
+
+/**
+ * toytcp_init_sock() - set up a new control block
+ * @sk: a socket fresh from sk_alloc() and sock_init_data()
+ */
+void toytcp_init_sock(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct inet_sock *inet = inet_sk(sk);
+
+	atomic_inc(&toytcp_live_socks);
+	sk->sk_protocol = IPPROTO_TCP;
+	sk->sk_destruct = toytcp_sock_destruct;
+	sk->sk_backlog_rcv = toytcp_do_rcv;
+	sk->sk_write_space = toytcp_write_space;
+	sock_set_flag(sk, SOCK_RCU_FREE);
+	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
+
+	inet->uc_ttl = -1;
+	inet->mc_ttl = 1;
+	inet->mc_index = 0;
+	inet->mc_list = NULL;
+	inet->pmtudisc = IP_PMTUDISC_WANT;
+
+	skb_queue_head_init(&tsk->ooo_queue);
+	INIT_LIST_HEAD(&tsk->syn_queue);
+	INIT_LIST_HEAD(&tsk->accept_queue);
+	INIT_LIST_HEAD(&tsk->child_node);
+	spin_lock_init(&tsk->accept_lock);
+	toytcp_init_timers(sk);
+
+	tsk->rto = TOYTCP_INIT_RTO;
+	tsk->cwnd = TOYTCP_INIT_CWND;
+	tsk->ssthresh = U32_MAX >> 1;
+	tsk->mss_cache = TOYTCP_DEFAULT_MSS;
+	tsk->advmss = TOYTCP_DEFAULT_MSS;
+}
+
+/**
+ * toytcp_create() - socket(AF_TOYTCP, SOCK_STREAM, 0 or IPPROTO_TCP)
+ * @net: the namespace
+ * @sock: the new socket
+ * @protocol: 0 or IPPROTO_TCP
+ * @kern: created by the kernel
+ *
+ * Context: process.
+ * Return: 0 or a negative errno.
+ */
+int toytcp_create(struct net *net, struct socket *sock, int protocol,
+		  int kern)
+{
+	struct sock *sk;
+
+	if (sock->type != SOCK_STREAM)
+		return -ESOCKTNOSUPPORT;
+	if (protocol && protocol != IPPROTO_TCP)
+		return -EPROTONOSUPPORT;
+
+	sock->state = SS_UNCONNECTED;
+	sock->ops = &toytcp_stream_ops;
+	sk = sk_alloc(net, PF_TOYTCP, GFP_KERNEL, &toytcp_proto, kern);
+	if (!sk)
+		return -ENOMEM;
+	sock_init_data(sock, sk);
+	toytcp_init_sock(sk);
+	return 0;
+}
+
+/**
+ * toytcp_set_state() - move a socket to another state
+ * @sk: the socket
+ * @state: the new state (TCP_ESTABLISHED ...)
+ *
+ * Keeps CurrEstab, and takes a socket out of the lookup tables as it
+ * closes (before the state changes: a listener is found by its state).
+ *
+ * Context: sk lock held.
+ */
+void toytcp_set_state(struct sock *sk, int state)
+{
+	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
+	int old = sk->sk_state;
+
+	if (old == state)
+		return;
+	if (state == TCP_CLOSE)
+		toytcp_unhash(sk);
+	if (state == TCP_ESTABLISHED)
+		atomic_inc(&tn->curr_estab);
+	else if (old == TCP_ESTABLISHED && state != TCP_CLOSE_WAIT)
+		atomic_dec(&tn->curr_estab);
+	else if (old == TCP_CLOSE_WAIT)
+		atomic_dec(&tn->curr_estab);
+	/* Release: poll() reads the state without the lock. */
+	smp_store_release(&sk->sk_state, state);
+}
+
+static void toytcp_port_release_work(struct work_struct *work)
+{
+	struct toytcp_port *port = container_of(work, struct toytcp_port, work);
+
+	sock_release(port->sock);
+	put_net(port->net);
+	kfree(port);
+}
+
+/*
+ * Reserve @addr:@port (@port 0: any free port) in Linux TCP's port space
+ * for @sk, with Linux's own rules and errors (EADDRINUSE, EADDRNOTAVAIL,
+ * EACCES below 1024 without CAP_NET_BIND_SERVICE).
+ */
+static int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = addr,
+		.sin_port = port,
+	};
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct inet_sock *inet = inet_sk(sk);
+	struct toytcp_port *p;
+	int err;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	err = sock_create_kern(sock_net(sk), AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			       &p->sock);
+	if (err)
+		goto err_free;
+	if (sk->sk_reuse)
+		sock_set_reuseaddr(p->sock->sk);
+	err = kernel_bind(p->sock, (struct sockaddr *)&sin, sizeof(sin));
+	if (err)
+		goto err_release;
+
+	INIT_WORK(&p->work, toytcp_port_release_work);
+	p->net = get_net(sock_net(sk));
+	tsk->port = p;
+	inet->inet_sport = inet_sk(p->sock->sk)->inet_sport;
+	inet->inet_num = ntohs(inet->inet_sport);
+	inet->inet_saddr = addr;
+	sk->sk_rcv_saddr = addr;
+	return 0;
+
+err_release:
+	sock_release(p->sock);
+err_free:
+	kfree(p);
+	return err;
+}
+
+/**
+ * toytcp_port_put() - give the port back to Linux TCP's port space
+ * @port: the reservation
+ *
+ * Releasing a socket sleeps, so a work item does it.
+ *
+ * Context: any.
+ */
+void toytcp_port_put(struct toytcp_port *port)
+{
+	queue_work(toytcp_wq, &port->work);
+}
+
+static int toytcp_check_addr(const struct sockaddr *uaddr, int addr_len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)uaddr;
+
+	if (addr_len < (int)sizeof(*sin))
+		return -EINVAL;
+	if (sin->sin_family != AF_TOYTCP && sin->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+static int toytcp_bind(struct socket *sock, struct sockaddr *uaddr,
+		       int addr_len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)uaddr;
+	struct sock *sk = sock->sk;
+	int err;
+
+	/* As inet_bind(): AF_UNSPEC passes for INADDR_ANY. */
+	if (addr_len >= (int)sizeof(*sin) && sin->sin_family == AF_UNSPEC &&
+	    sin->sin_addr.s_addr == htonl(INADDR_ANY))
+		err = 0;
+	else
+		err = toytcp_check_addr(uaddr, addr_len);
+	if (err)
+		return err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sk->sk_state != TCP_CLOSE || inet_sk(sk)->inet_num)
+		goto out;
+	err = toytcp_port_get(sk, sin->sin_addr.s_addr, sin->sin_port);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int toytcp_v4_connect(struct sock *sk, const struct sockaddr_in *sin)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct inet_sock *inet = inet_sk(sk);
+	int err;
+
+	sk->sk_daddr = sin->sin_addr.s_addr;
+	sk->sk_dport = sin->sin_port;
+	err = toytcp_route(sk);
+	if (err)
+		goto err_reset;
+	if (!inet->inet_num) {
+		__be32 saddr = inet->inet_saddr;
+
+		err = toytcp_port_get(sk, saddr, 0);
+		if (err)
+			goto err_reset;
+	}
+	toytcp_sync_mss(sk);
+	tsk->mss_cache = tsk->advmss;
+	toytcp_init_rcv_wnd(sk);
+	toytcp_init_seq(sk);
+	tsk->fin_sent = false;
+	WRITE_ONCE(sk->sk_err, 0);
+	sk->sk_shutdown = 0;
+	sock_reset_flag(sk, SOCK_DONE);
+
+	toytcp_set_state(sk, TCP_SYN_SENT);
+	toytcp_ehash_add(sk);
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ACTIVEOPENS);
+	err = toytcp_send_syn(sk);
+	if (err) {
+		toytcp_set_state(sk, TCP_CLOSE);
+		goto err_reset;
+	}
+	return 0;
+
+err_reset:
+	sk->sk_daddr = 0;
+	sk->sk_dport = 0;
+	sk_dst_reset(sk);
+	return err;
+}
+
+static long toytcp_wait_for_connect(struct sock *sk, long timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk->sk_write_pending++;
+	while ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV)) {
+		release_sock(sk);
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+		lock_sock(sk);
+		if (signal_pending(current) || !timeo)
+			break;
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	sk->sk_write_pending--;
+	return timeo;
+}
+
+/* As __inet_stream_connect(): the socket states (SS_*) of the connect()
+ * call, over the protocol states (TCP_*) of the connection.
+ */
+static int toytcp_connect(struct socket *sock, struct sockaddr *uaddr,
+			  int addr_len, int flags)
+{
+	struct sock *sk = sock->sk;
+	long timeo;
+	int err;
+
+	if (addr_len < (int)sizeof(uaddr->sa_family))
+		return -EINVAL;
+	err = toytcp_check_addr(uaddr, addr_len);
+	if (err)
+		return err;
+
+	lock_sock(sk);
+	switch (sock->state) {
+	default:
+		err = -EINVAL;
+		goto out;
+	case SS_CONNECTED:
+		err = -EISCONN;
+		goto out;
+	case SS_CONNECTING:
+		err = -EALREADY;
+		break;
+	case SS_UNCONNECTED:
+		err = -EISCONN;
+		if (sk->sk_state != TCP_CLOSE)
+			goto out;
+		err = toytcp_v4_connect(sk, (struct sockaddr_in *)uaddr);
+		if (err)
+			goto out;
+		sock->state = SS_CONNECTING;
+		err = -EINPROGRESS;
+		break;
+	}
+
+	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
+	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV)) {
+		if (!timeo)
+			goto out;
+		timeo = toytcp_wait_for_connect(sk, timeo);
+		if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV)) {
+			err = timeo ? sock_intr_errno(timeo) : -EINPROGRESS;
+			goto out;
+		}
+	}
+	if (sk->sk_state == TCP_CLOSE) {
+		err = sock_error(sk) ? : -ECONNABORTED;
+		sock->state = SS_UNCONNECTED;
+		goto out;
+	}
+	sock->state = SS_CONNECTED;
+	err = 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* A listener on the same port and an overlapping address, same netns. */
+static bool toytcp_listen_conflict(struct sock *sk)
+{
+	struct net *net = sock_net(sk);
+	loff_t pos = 0;
+	struct sock *o;
+	bool busy = false;
+
+	rcu_read_lock();
+	while ((o = toytcp_hash_iter(net, &pos)) && o->sk_state == TCP_LISTEN) {
+		if (o != sk &&
+		    inet_sk(o)->inet_sport == inet_sk(sk)->inet_sport &&
+		    (!o->sk_rcv_saddr || !sk->sk_rcv_saddr ||
+		     o->sk_rcv_saddr == sk->sk_rcv_saddr)) {
+			busy = true;
+			break;
+		}
+		pos++;
+	}
+	rcu_read_unlock();
+	return busy;
+}
+
+static int toytcp_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+	int err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sock->state != SS_UNCONNECTED ||
+	    !((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)))
+		goto out;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	if (sk->sk_state == TCP_LISTEN) {
+		err = 0;
+		goto out;
+	}
+	if (!inet_sk(sk)->inet_num) {
+		err = toytcp_port_get(sk, 0, 0);
+		if (err)
+			goto out;
+	}
+	err = -EADDRINUSE;
+	if (toytcp_listen_conflict(sk))
+		goto out;
+	toytcp_sk(sk)->closing = false;
+	toytcp_set_state(sk, TCP_LISTEN);
+	toytcp_lhash_add(sk);
+	err = 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* Take the oldest established child off the accept queue, with a ref. */
+static struct sock *toytcp_accept_dequeue(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk), *ctsk;
+	struct sock *child = NULL;
+
+	spin_lock_bh(&tsk->accept_lock);
+	ctsk = list_first_entry_or_null(&tsk->accept_queue, struct toytcp_sock,
+					child_node);
+	if (ctsk) {
+		list_del_init(&ctsk->child_node);
+		tsk->accept_count--;
+		child = &ctsk->inet.sk;
+		sock_hold(child);
+	}
+	spin_unlock_bh(&tsk->accept_lock);
+	return child;
+}
+
+static bool toytcp_accept_ready(const struct sock *sk)
+{
+	return !list_empty_careful(&toytcp_sk(sk)->accept_queue);
+}
+
+static int toytcp_accept(TOYTCP_ACCEPT_PARAMS)
+{
+	struct sock *sk = sock->sk, *child;
+	int err;
+	long timeo;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sk->sk_state != TCP_LISTEN)
+		goto out;
+	timeo = sock_rcvtimeo(sk, TOYTCP_ACCEPT_FLAGS & O_NONBLOCK);
+	while (!(child = toytcp_accept_dequeue(sk))) {
+		DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+		err = -EAGAIN;
+		if (!timeo)
+			goto out;
+		err = sock_intr_errno(timeo);
+		if (signal_pending(current))
+			goto out;
+		add_wait_queue_exclusive(sk_sleep(sk), &wait);
+		sk_wait_event(sk, &timeo, toytcp_accept_ready(sk) ||
+			      sk->sk_state != TCP_LISTEN, &wait);
+		remove_wait_queue(sk_sleep(sk), &wait);
+		err = -EINVAL;
+		if (sk->sk_state != TCP_LISTEN)
+			goto out;
+	}
+	release_sock(sk);
+
+	lock_sock(child);
+	toytcp_sk(child)->parent = NULL;
+	sock_graft(child, newsock);
+	newsock->state = SS_CONNECTED;
+	release_sock(child);
+	sock_put(sk);		/* the child's reference on its listener */
+	sock_put(child);	/* toytcp_accept_dequeue()'s */
+	return 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* Reset and forget the children of a listener that closes. */
+static void toytcp_listen_stop(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk), *ctsk, *tmp;
+	LIST_HEAD(children);
+
+	toytcp_set_state(sk, TCP_CLOSE);
+	spin_lock_bh(&tsk->accept_lock);
+	tsk->closing = true;
+	list_splice_init(&tsk->syn_queue, &children);
+	list_splice_tail_init(&tsk->accept_queue, &children);
+	tsk->syn_count = 0;
+	tsk->accept_count = 0;
+	list_for_each_entry(ctsk, &children, child_node)
+		sock_hold(&ctsk->inet.sk);
+	spin_unlock_bh(&tsk->accept_lock);
+
+	list_for_each_entry_safe(ctsk, tmp, &children, child_node) {
+		struct sock *child = &ctsk->inet.sk;
+
+		local_bh_disable();
+		bh_lock_sock(child);
+		list_del_init(&ctsk->child_node);
+		ctsk->parent = NULL;
+		sock_set_flag(child, SOCK_DEAD);
+		if (child->sk_state != TCP_CLOSE) {
+			toytcp_send_active_reset(child, GFP_ATOMIC);
+			toytcp_done(child);
+		}
+		bh_unlock_sock(child);
+		local_bh_enable();
+		sock_put(child);
+		sock_put(sk);		/* the child's reference on us */
+	}
+}
+
+/*
+ * A child not yet accepted is closing: take it off its listener's queues.
+ * Returns true when the child is ours to destroy, false when accept() has
+ * already taken it (it then closes like any socket with a user).
+ */
+static bool toytcp_unlink_child(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sock *parent = tsk->parent;
+	struct toytcp_sock *ptsk = toytcp_sk(parent);
+	bool ours = true;
+
+	spin_lock_bh(&ptsk->accept_lock);
+	if (ptsk->closing) {
+		/* toytcp_listen_stop() holds it and will drop the parent. */
+		spin_unlock_bh(&ptsk->accept_lock);
+		return true;
+	}
+	if (list_empty(&tsk->child_node)) {
+		ours = false;
+	} else {
+		list_del_init(&tsk->child_node);
+		if (sk->sk_state == TCP_SYN_RECV)
+			ptsk->syn_count--;
+		else
+			ptsk->accept_count--;
+	}
+	spin_unlock_bh(&ptsk->accept_lock);
+	if (ours) {
+		tsk->parent = NULL;
+		sock_put(parent);
+	}
+	return ours;
+}
+
+/**
+ * toytcp_done() - the connection is over: to CLOSED, and free the socket
+ * if nobody holds it any more
+ * @sk: the socket
+ *
+ * A socket with a user stays until close(); an orphan, or a child nobody
+ * accepted, is destroyed now.  The caller holds a reference of its own.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_done(struct sock *sk)
+{
+	int old = sk->sk_state;
+
+	if (old == TCP_SYN_SENT || old == TCP_SYN_RECV)
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ATTEMPTFAILS);
+	toytcp_set_state(sk, TCP_CLOSE);
+	toytcp_clear_timers(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	if (toytcp_sk(sk)->parent && toytcp_unlink_child(sk))
+		sock_set_flag(sk, SOCK_DEAD);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_state_change(sk);
+	else if (!toytcp_sk(sk)->parent)
+		toytcp_destroy_sock(sk);
+}
+
+static void toytcp_purge_write_queue(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
+		toytcp_free_skb(sk, skb);
+	toytcp_sk(sk)->send_head = NULL;
+}
+
+/**
+ * toytcp_destroy_sock() - free the queues of a closed orphan and drop the
+ * reference the socket held on itself since sk_alloc()
+ * @sk: a socket in CLOSE with SOCK_DEAD set
+ *
+ * Context: sk lock held.
+ */
+void toytcp_destroy_sock(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	toytcp_clear_timers(sk);
+	toytcp_unhash(sk);
+	toytcp_purge_write_queue(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	__skb_queue_purge(&tsk->ooo_queue);
+	if (tsk->port) {
+		toytcp_port_put(tsk->port);
+		tsk->port = NULL;
+	}
+	sock_put(sk);
+}
+
+/* RFC 9293 3.10.4: the state close() or shutdown(SHUT_WR) leads to, and
+ * whether a FIN goes out.
+ */
+static bool toytcp_close_state(struct sock *sk)
+{
+	switch (sk->sk_state) {
+	case TCP_ESTABLISHED:
+	case TCP_SYN_RECV:
+		toytcp_set_state(sk, TCP_FIN_WAIT1);
+		return true;
+	case TCP_CLOSE_WAIT:
+		toytcp_set_state(sk, TCP_LAST_ACK);
+		return true;
+	case TCP_SYN_SENT:
+		toytcp_set_state(sk, TCP_CLOSE);
+		toytcp_clear_timers(sk);
+		toytcp_purge_write_queue(sk);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/**
+ * toytcp_close() - the user closes the socket (proto.close)
+ * @sk: the socket
+ * @timeout: SO_LINGER time to wait for the FIN to be acknowledged
+ *
+ * Unread data makes it a reset (RFC 9293 3.6.1, RFC 2525 2.17); otherwise
+ * a FIN follows what is in the send buffer and the socket lives on as an
+ * orphan until the close completes.
+ *
+ * Context: process.
+ */
+void toytcp_close(struct sock *sk, long timeout)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 unread;
+	int state;
+
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	if (sk->sk_state == TCP_LISTEN) {
+		toytcp_listen_stop(sk);
+		goto adjudge;
+	}
+	unread = tsk->rcv_nxt - tsk->copied_seq -
+		 (sock_flag(sk, SOCK_DONE) ? 1 : 0);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	__skb_queue_purge(&tsk->ooo_queue);
+
+	if (sk->sk_state == TCP_CLOSE)
+		goto adjudge;
+	if ((s32)unread > 0 ||
+	    (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime)) {
+		/* Abort: RST, and nothing more is sent. */
+		toytcp_send_active_reset(sk, GFP_KERNEL);
+		toytcp_set_state(sk, TCP_CLOSE);
+		toytcp_clear_timers(sk);
+		toytcp_purge_write_queue(sk);
+	} else if (toytcp_close_state(sk)) {
+		toytcp_send_fin(sk);
+	}
+	sk_stream_wait_close(sk, timeout);
+
+adjudge:
+	state = sk->sk_state;
+	sock_hold(sk);
+	sock_orphan(sk);
+	release_sock(sk);	/* the backlog may move the state on */
+
+	local_bh_disable();
+	bh_lock_sock(sk);
+	/* A segment or timer closed it after it became an orphan: it has
+	 * destroyed it already.
+	 */
+	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
+		goto out;
+	if (sk->sk_state == TCP_FIN_WAIT2)
+		sk_reset_timer(sk, &tsk->tw_timer, jiffies +
+			       msecs_to_jiffies(READ_ONCE(toytcp_tw_timeout_ms)));
+	if (sk->sk_state == TCP_CLOSE)
+		toytcp_destroy_sock(sk);
+out:
+	bh_unlock_sock(sk);
+	local_bh_enable();
+	sock_put(sk);
+}
+
+static int toytcp_release(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	long timeout = 0;
+
+	if (!sk)
+		return 0;
+	if (sock_flag(sk, SOCK_LINGER) && !(current->flags & PF_EXITING))
+		timeout = sk->sk_lingertime;
+	sk->sk_prot->close(sk, timeout);
+	sock->sk = NULL;
+	return 0;
+}
+
+static int toytcp_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+	int err = 0;
+
+	how++;	/* SHUT_RD, SHUT_WR, SHUT_RDWR -> RCV, SEND, both */
+	if ((how & ~SHUTDOWN_MASK) || !how)
+		return -EINVAL;
+
+	lock_sock(sk);
+	if (sock->state == SS_CONNECTING) {
+		if ((1 << sk->sk_state) &
+		    (TCPF_SYN_SENT | TCPF_SYN_RECV | TCPF_CLOSE))
+			sock->state = SS_DISCONNECTING;
+		else
+			sock->state = SS_CONNECTED;
+	}
+	switch (sk->sk_state) {
+	case TCP_CLOSE:
+		err = -ENOTCONN;
+		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+		break;
+	case TCP_LISTEN:
+		if (!(how & RCV_SHUTDOWN))
+			break;
+		toytcp_listen_stop(sk);
+		sock->state = SS_UNCONNECTED;
+		break;
+	case TCP_SYN_SENT:
+		toytcp_close_state(sk);
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+		sock->state = SS_UNCONNECTED;
+		break;
+	default:
+		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+		if ((how & SEND_SHUTDOWN) && toytcp_close_state(sk))
+			toytcp_send_fin(sk);
+	}
+	sk->sk_state_change(sk);
+	release_sock(sk);
+	return err;
+}
+
+static int toytcp_getname(struct socket *sock, struct sockaddr *uaddr,
+			  int peer)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)uaddr;
+	struct sock *sk = sock->sk;
+	struct inet_sock *inet = inet_sk(sk);
+
+	sin->sin_family = AF_TOYTCP;
+	lock_sock(sk);
+	if (peer) {
+		if (!inet->inet_dport ||
+		    ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_SYN_SENT) &&
+		     peer == 1)) {
+			release_sock(sk);
+			return -ENOTCONN;
+		}
+		sin->sin_port = inet->inet_dport;
+		sin->sin_addr.s_addr = inet->inet_daddr;
+	} else {
+		sin->sin_port = inet->inet_sport;
+		sin->sin_addr.s_addr = inet->inet_rcv_saddr ? :
+				       inet->inet_saddr;
+	}
+	release_sock(sk);
+	memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
+	return sizeof(*sin);
+}
+
+/**
+ * toytcp_write_space() - wake writers once the send buffer has room
+ * @sk: the socket
+ *
+ * As sk_stream_write_space(), which is not exported.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_write_space(struct sock *sk)
+{
+	struct socket *sock = sk->sk_socket;
+	struct socket_wq *wq;
+
+	if (!sock || sk_stream_wspace(sk) < sk_stream_min_wspace(sk))
+		return;
+	clear_bit(SOCK_NOSPACE, &sock->flags);
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM |
+					   EPOLLWRBAND);
+	if (wq && wq->fasync_list && !(sk->sk_shutdown & SEND_SHUTDOWN))
+		sock_wake_async(wq, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+static __poll_t toytcp_poll(struct file *file, struct socket *sock,
+			    poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	__poll_t mask = 0;
+	u8 shutdown;
+	int state;
+
+	sock_poll_wait(file, sock, wait);
+	state = inet_sk_state_load(sk);
+	if (state == TCP_LISTEN)
+		return toytcp_accept_ready(sk) ? EPOLLIN | EPOLLRDNORM : 0;
+
+	shutdown = READ_ONCE(sk->sk_shutdown);
+	if (shutdown == SHUTDOWN_MASK || state == TCP_CLOSE)
+		mask |= EPOLLHUP;
+	if (shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	if (!((1 << state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))) {
+		if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (shutdown & SEND_SHUTDOWN) {
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		} else if (sk_stream_is_writeable(sk)) {
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		} else {
+			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+			smp_mb__after_atomic();
+			if (sk_stream_is_writeable(sk))
+				mask |= EPOLLOUT | EPOLLWRNORM;
+		}
+	}
+	if (READ_ONCE(sk->sk_err) ||
+	    !skb_queue_empty_lockless(&sk->sk_error_queue))
+		mask |= EPOLLERR;
+	return mask;
+}
+
+/* Can sendmsg() append to @skb, the tail of the send queue? */
+static bool toytcp_can_append(const struct toytcp_sock *tsk,
+			      const struct sk_buff *skb)
+{
+	return skb && tsk->send_head &&
+	       !(TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
+	       skb->len < tsk->mss_cache &&
+	       skb_shinfo(skb)->nr_frags < MAX_SKB_FRAGS;
+}
+
+/*
+ * write(): copy from the application's buffer into the kernel send buffer,
+ * a queue of skbs of at most one MSS each, their payload in page fragments.
+ */
+static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
+{
+	struct sock *sk = sock->sk;
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	int flags = msg->msg_flags;
+	int copied = 0, err;
+	long timeo;
+
+	lock_sock(sk);
+	timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))) {
+		err = sk_stream_wait_connect(sk, &timeo);
+		if (err)
+			goto do_error;
+	}
+
+	while (msg_data_left(msg)) {
+		struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+		struct page_frag *pfrag;
+		bool merge;
+		int copy, i;
+
+		err = -EPIPE;
+		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
+			goto do_error;
+
+		if (!toytcp_can_append(tsk, skb)) {
+			if (!sk_stream_memory_free(sk))
+				goto wait_for_space;
+			skb = toytcp_alloc_skb(sk, sk->sk_allocation);
+			if (!skb)
+				goto wait_for_space;
+			TOYTCP_SKB_CB(skb)->seq = tsk->write_seq;
+			TOYTCP_SKB_CB(skb)->end_seq = tsk->write_seq;
+			TOYTCP_SKB_CB(skb)->flags = TOYTCP_PSH;
+			__skb_queue_tail(&sk->sk_write_queue, skb);
+			if (!tsk->send_head)
+				tsk->send_head = skb;
+		}
+
+		pfrag = sk_page_frag(sk);
+		if (!sk_page_frag_refill(sk, pfrag))
+			goto wait_for_space;
+		i = skb_shinfo(skb)->nr_frags;
+		merge = skb_can_coalesce(skb, i, pfrag->page, pfrag->offset);
+		copy = min_t(int, tsk->mss_cache - skb->len, msg_data_left(msg));
+		copy = min_t(int, copy, pfrag->size - pfrag->offset);
+		err = skb_copy_to_page_nocache(sk, &msg->msg_iter, skb,
+					       pfrag->page, pfrag->offset, copy);
+		if (err)
+			goto do_error;
+		if (merge) {
+			skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], copy);
+		} else {
+			skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset,
+					   copy);
+			page_ref_inc(pfrag->page);
+		}
+		pfrag->offset += copy;
+		TOYTCP_SKB_CB(skb)->end_seq += copy;
+		tsk->write_seq += copy;
+		copied += copy;
+		if (skb->len >= tsk->mss_cache)
+			toytcp_write_xmit(sk);
+		continue;
+
+wait_for_space:
+		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		toytcp_write_xmit(sk);
+		err = sk_stream_wait_memory(sk, &timeo);
+		if (err)
+			goto do_error;
+	}
+	toytcp_write_xmit(sk);
+	release_sock(sk);
+	return copied;
+
+do_error:
+	if (copied) {
+		toytcp_write_xmit(sk);
+		release_sock(sk);
+		return copied;
+	}
+	err = sk_stream_error(sk, flags, err);
+	release_sock(sk);
+	return err;
+}
+
+/*
+ * Phase 2 of a receive: copy from the socket's receive buffer to the
+ * application, waiting (phase 1) while there is nothing to copy.
+ */
+static int toytcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+			  int flags)
+{
+	struct sock *sk = sock->sk;
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 peek_seq, *seq;
+	int copied = 0, target;
+	long timeo;
+
+	if (flags & (MSG_OOB | MSG_ERRQUEUE))
+		return -EINVAL;
+
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		copied = -ENOTCONN;
+		goto out;
+	}
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	seq = &tsk->copied_seq;
+	if (flags & MSG_PEEK) {
+		peek_seq = tsk->copied_seq;
+		seq = &peek_seq;
+	}
+	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+
+	while (copied < len) {
+		struct sk_buff *skb, *last;
+		u32 offset = 0, used;
+		bool found = false;
+
+		skb_queue_walk(&sk->sk_receive_queue, skb) {
+			offset = *seq - TOYTCP_SKB_CB(skb)->seq;
+			if (offset < skb->len) {
+				found = true;
+				break;
+			}
+		}
+		if (found) {
+			used = min_t(u32, skb->len - offset, len - copied);
+			if (skb_copy_datagram_msg(skb, offset, msg, used)) {
+				if (!copied)
+					copied = -EFAULT;
+				break;
+			}
+			*seq += used;
+			copied += used;
+			if (!(flags & MSG_PEEK) && offset + used >= skb->len) {
+				__skb_unlink(skb, &sk->sk_receive_queue);
+				consume_skb(skb);
+			}
+			continue;
+		}
+
+		/* Nothing (more) to copy. */
+		if (copied >= target && !READ_ONCE(sk->sk_backlog.tail))
+			break;
+		if (copied) {
+			if (sk->sk_err || sk->sk_state == TCP_CLOSE ||
+			    (sk->sk_shutdown & RCV_SHUTDOWN) || !timeo ||
+			    signal_pending(current))
+				break;
+		} else {
+			if (sock_flag(sk, SOCK_DONE))
+				break;
+			if (sk->sk_err) {
+				copied = sock_error(sk);
+				break;
+			}
+			if (sk->sk_shutdown & RCV_SHUTDOWN)
+				break;
+			if (sk->sk_state == TCP_CLOSE) {
+				copied = -ENOTCONN;
+				break;
+			}
+			if (!timeo) {
+				copied = -EAGAIN;
+				break;
+			}
+			if (signal_pending(current)) {
+				copied = sock_intr_errno(timeo);
+				break;
+			}
+		}
+		if (copied > 0 && !(flags & MSG_PEEK))
+			toytcp_rcv_space_update(sk);
+		last = skb_peek_tail(&sk->sk_receive_queue);
+		sk_wait_data(sk, &timeo, last);
+	}
+	if (copied > 0 && !(flags & MSG_PEEK))
+		toytcp_rcv_space_update(sk);
+out:
+	release_sock(sk);
+	return copied;
+}
+
+static int toytcp_ioctl(struct socket *sock, unsigned int cmd,
+			unsigned long arg)
+{
+	struct sock *sk = sock->sk;
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	int answ;
+
+	switch (cmd) {
+	case SIOCINQ:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		lock_sock(sk);
+		answ = tsk->rcv_nxt - tsk->copied_seq;
+		if (sock_flag(sk, SOCK_DONE) && answ > 0)
+			answ--;
+		if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_CLOSE) &&
+		    skb_queue_empty(&sk->sk_receive_queue))
+			answ = 0;
+		release_sock(sk);
+		break;
+	case SIOCOUTQ:
+	case SIOCOUTQNSD:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		lock_sock(sk);
+		if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV |
+					   TCPF_CLOSE))
+			answ = 0;
+		else if (cmd == SIOCOUTQ)
+			answ = tsk->write_seq - tsk->snd_una - tsk->fin_sent;
+		else
+			answ = tsk->write_seq - tsk->snd_nxt;
+		release_sock(sk);
+		answ = max(answ, 0);
+		break;
+	default:
+		return -ENOIOCTLCMD;
+	}
+	return put_user(answ, (int __user *)arg);
+}
+
+static int toytcp_setsockopt(struct socket *sock, int level, int optname,
+			     sockptr_t optval, unsigned int optlen)
+{
+	struct sock *sk = sock->sk;
+	int val;
+
+	if (level != SOL_TCP)
+		return -ENOPROTOOPT;
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	switch (optname) {
+	case TCP_NODELAY:
+		lock_sock(sk);
+		toytcp_sk(sk)->nodelay = !!val;
+		if (val)
+			toytcp_write_xmit(sk);
+		release_sock(sk);
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static int toytcp_getsockopt(struct socket *sock, int level, int optname,
+			     char __user *optval, int __user *optlen)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sock->sk);
+	int val, len;
+
+	if (level != SOL_TCP)
+		return -ENOPROTOOPT;
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	switch (optname) {
+	case TCP_NODELAY:
+		val = tsk->nodelay;
+		break;
+	case TCP_MAXSEG:
+		val = tsk->mss_cache;
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	len = min_t(unsigned int, len, sizeof(int));
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
+}
+
+const struct proto_ops toytcp_stream_ops = {
+	.family		= PF_TOYTCP,
+	.owner		= THIS_MODULE,
+	.release	= toytcp_release,
+	.bind		= toytcp_bind,
+	.connect	= toytcp_connect,
+	.socketpair	= sock_no_socketpair,
+	.accept		= toytcp_accept,
+	.getname	= toytcp_getname,
+	.poll		= toytcp_poll,
+	.ioctl		= toytcp_ioctl,
+	.listen		= toytcp_listen,
+	.shutdown	= toytcp_shutdown,
+	.setsockopt	= toytcp_setsockopt,
+	.getsockopt	= toytcp_getsockopt,
+	.sendmsg	= toytcp_sendmsg,
+	.recvmsg	= toytcp_recvmsg,
+	.mmap		= sock_no_mmap,
+};
+
+struct proto toytcp_proto = {
+	.name		= "TOYTCP",
+	.owner		= THIS_MODULE,
+	.obj_size	= sizeof(struct toytcp_sock),
+	.close		= toytcp_close,
+	.backlog_rcv	= toytcp_do_rcv,
+	.release_cb	= toytcp_release_cb,
+};
