@@ -22,12 +22,12 @@
 
 struct toytcp_ebucket {
 	struct hlist_nulls_head	chain;
-	spinlock_t		lock;
+	spinlock_t		lock;	/* writers of @chain */
 };
 
 struct toytcp_lbucket {
 	struct hlist_head	chain;
-	spinlock_t		lock;
+	spinlock_t		lock;	/* writers of @chain */
 };
 
 static struct toytcp_ebucket *toytcp_ehash;
@@ -122,7 +122,7 @@ void toytcp_lhash_add(struct sock *sk)
  */
 void toytcp_unhash(struct sock *sk)
 {
-	spinlock_t *lock;
+	spinlock_t *lock;	/* the bucket's */
 	bool done;
 
 	if (sk_unhashed(sk))

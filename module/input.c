@@ -440,8 +440,9 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	/* RFC 9293 3.6.1, RFC 2525 2.17: the application has closed (or shut
 	 * down reading) and new data still arrives: nobody will read it.
 	 */
-	if ((sk->sk_shutdown & RCV_SHUTDOWN) && toytcp_after(data_end,
-							     tsk->rcv_nxt)) {
+	if ((1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2) &&
+	    (sk->sk_shutdown & RCV_SHUTDOWN) &&
+	    toytcp_after(data_end, tsk->rcv_nxt)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONDATA);
 		toytcp_send_active_reset(sk, GFP_ATOMIC);
 		WRITE_ONCE(sk->sk_err, ECONNRESET);
@@ -715,8 +716,8 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 	toytcp_drop(skb);
 }
 
-/* Create a child for a SYN that reached listener @sk.  Returns it locked
- * (bh_lock_sock) and hashed, or NULL.
+/* Create a child for a SYN that reached listener @sk, linked to the
+ * listener's SYN queue but not yet in the lookup tables; or NULL.
  */
 static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
 {
@@ -774,10 +775,6 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
 	list_add_tail(&ctsk->child_node, &ptsk->syn_queue);
 	ptsk->syn_count++;
 	spin_unlock(&ptsk->accept_lock);
-
-	bh_lock_sock(child);
-	toytcp_set_state(child, TCP_SYN_RECV);
-	toytcp_ehash_add(child);
 	return child;
 }
 
@@ -820,11 +817,16 @@ static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 		return toytcp_drop(skb);
 	}
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_PASSIVEOPENS);
-	if (toytcp_send_syn(child)) {
+	/* Locked before it is visible: the ACK may race in on another CPU. */
+	sock_hold(child);
+	bh_lock_sock(child);
+	toytcp_set_state(child, TCP_SYN_RECV);
+	toytcp_ehash_add(child);
+	if (toytcp_send_syn(child))
 		toytcp_done(child);	/* unlinks it from the listener */
-	}
 	bh_unlock_sock(child);
 	local_bh_enable();
+	sock_put(child);
 	toytcp_drop(skb);
 }
 

@@ -45,8 +45,7 @@ static int toytcp_seq_show(struct seq_file *seq, void *v)
 
 	seq_setwidth(seq, 149);
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, "  sl  local_address rem_address   st tx_queue "
-			 "rx_queue tr tm->when retrnsmt   uid  timeout inode");
+		seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode");
 		seq_pad(seq, '\n');
 		return 0;
 	}

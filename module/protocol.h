@@ -214,7 +214,7 @@ struct toytcp_sock {
 	struct list_head	child_node;
 	struct list_head	syn_queue;
 	struct list_head	accept_queue;
-	spinlock_t		accept_lock;
+	spinlock_t		accept_lock;	/* see above */
 	u32			syn_count;
 	u32			accept_count;
 	bool			closing;

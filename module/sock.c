@@ -494,6 +494,11 @@ static void toytcp_listen_stop(struct sock *sk)
 		if (child->sk_state != TCP_CLOSE) {
 			toytcp_send_active_reset(child, GFP_ATOMIC);
 			toytcp_done(child);
+		} else {
+			/* It closed by itself meanwhile and left its
+			 * destruction to us (toytcp_unlink_child()).
+			 */
+			toytcp_destroy_sock(child);
 		}
 		bh_unlock_sock(child);
 		local_bh_enable();
@@ -824,6 +829,10 @@ static __poll_t toytcp_poll(struct file *file, struct socket *sock,
 		} else {
 			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+			/* Pairs with the barrier in sk_stream_wspace()'s
+			 * writers: recheck after announcing NOSPACE, or a
+			 * wakeup between the two is lost (as tcp_poll()).
+			 */
 			smp_mb__after_atomic();
 			if (sk_stream_is_writeable(sk))
 				mask |= EPOLLOUT | EPOLLWRNORM;
