@@ -246,11 +246,17 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *c;
 	u8 flags = cb->flags;
 
 	if (sk->sk_state != TCP_SYN_SENT)
 		flags |= TOYTCP_ACK;
+	/* Sent before: a retransmission (and no RTT sample from it). */
+	if (!toytcp_after(cb->end_seq, tsk->snd_nxt)) {
+		cb->retrans++;
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RETRANSSEGS);
+	}
 	if (unlikely(skb_cloned(skb)))
 		c = pskb_copy(skb, GFP_ATOMIC);
 	else
