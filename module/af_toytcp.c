@@ -25,6 +25,18 @@ unsigned int toytcp_syn_retries = 6;
 module_param_named(syn_retries, toytcp_syn_retries, uint, 0644);
 MODULE_PARM_DESC(syn_retries, "SYN retransmissions before connect() fails, default 6");
 
+unsigned int toytcp_retries = 15;
+module_param_named(retries, toytcp_retries, uint, 0644);
+MODULE_PARM_DESC(retries, "Retransmissions of data before the connection fails with ETIMEDOUT, default 15");
+
+unsigned int toytcp_min_rto_ms = 200;
+module_param_named(min_rto_ms, toytcp_min_rto_ms, uint, 0644);
+MODULE_PARM_DESC(min_rto_ms, "Floor of the retransmission timeout in ms, default 200 as Linux");
+
+unsigned int toytcp_delack_ms = 40;
+module_param_named(delack_ms, toytcp_delack_ms, uint, 0644);
+MODULE_PARM_DESC(delack_ms, "Delayed ACK timeout in ms (at most 200), default 40 as Linux");
+
 unsigned int toytcp_net_id __read_mostly;
 atomic_t toytcp_live_socks = ATOMIC_INIT(0);
 struct workqueue_struct *toytcp_wq;

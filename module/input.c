@@ -38,6 +38,8 @@ static void toytcp_parse_syn_options(const struct tcphdr *th,
 			cb->mss = get_unaligned_be16(p + 2);
 		else if (kind == TCPOPT_WINDOW && olen == TCPOLEN_WINDOW)
 			cb->wscale = min_t(u8, p[2], TOYTCP_MAX_WSCALE);
+		else if (kind == TCPOPT_SACK_PERM && olen == TCPOLEN_SACK_PERM)
+			cb->sacked = 1;
 		p += olen;
 		len -= olen;
 	}
@@ -75,6 +77,7 @@ static bool toytcp_prepare_segment(struct net *net, struct sk_buff *skb)
 	cb->mss = 0;
 	cb->wscale = 0xff;
 	cb->retrans = 0;
+	cb->sacked = 0;
 	cb->end_seq = cb->seq + skb->len - hlen + th->syn + th->fin;
 	if (th->syn)
 		toytcp_parse_syn_options(th, cb);
@@ -199,6 +202,9 @@ static void toytcp_apply_syn_options(struct sock *sk,
 	u16 mss = cb->mss ? : TOYTCP_DEFAULT_MSS;
 
 	tsk->mss_cache = clamp_t(u16, mss, 64, tsk->advmss);
+	tsk->rcv_mss = min_t(u32, tsk->advmss, TOYTCP_DEFAULT_MSS);
+	tsk->sack_ok = cb->sacked;
+	tsk->wscale_ok = cb->wscale != 0xff;
 	if (cb->wscale != 0xff) {
 		tsk->snd_wscale = cb->wscale;
 	} else {
@@ -227,6 +233,8 @@ static void toytcp_clean_acked(struct sock *sk)
 		if (skb == tsk->send_head)
 			tsk->send_head = skb_queue_is_last(&sk->sk_write_queue,
 							   skb) ? NULL : skb->next;
+		if (cb->sacked)
+			tsk->sacked_bytes -= cb->end_seq - cb->seq;
 		__skb_unlink(skb, &sk->sk_write_queue);
 		toytcp_free_skb(sk, skb);
 	}
@@ -234,8 +242,8 @@ static void toytcp_clean_acked(struct sock *sk)
 		toytcp_rtt_sample(sk, rtt_us);
 }
 
-/* RFC 5681 3.1: slow start, then congestion avoidance; RFC 6582 for the
- * ACKs that arrive during fast recovery.
+/* RFC 5681 3.1: slow start, then congestion avoidance; RFC 6582 and
+ * RFC 6675 for the ACKs that arrive during fast recovery.
  */
 static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 {
@@ -247,13 +255,15 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 			/* Full ACK: recovery is over, deflate. */
 			tsk->in_recovery = false;
 			tsk->cwnd = tsk->ssthresh;
-		} else {
-			/* Partial ACK: the next hole was lost too. */
-			tsk->send_head = skb_peek(&sk->sk_write_queue);
+			return;
+		}
+		/* Partial ACK: the next hole was lost too. */
+		if (!tsk->sack_ok)
 			tsk->cwnd = max_t(u32, tsk->cwnd - min(segs, tsk->cwnd),
 					  1) + 1;
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
-		}
+		if (toytcp_before(tsk->high_rxt, tsk->snd_una))
+			tsk->high_rxt = tsk->snd_una;
+		toytcp_retransmit_next(sk);
 		return;
 	}
 	if (tsk->cwnd < tsk->ssthresh) {
@@ -267,24 +277,97 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 	}
 }
 
+/*
+ * A duplicate ACK (RFC 5681 2).  The third one, or (with SACK) three
+ * segments' worth of SACKed data above the hole (RFC 6675 5), starts fast
+ * recovery; later ones inflate the window (NewReno) or release the next
+ * hole (SACK).
+ */
 static void toytcp_on_dupack(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
-	if (++tsk->dupacks == 3 && !tsk->in_recovery &&
-	    toytcp_after(tsk->snd_nxt, tsk->recover)) {
-		/* RFC 5681 3.2 with RFC 6582: fast retransmit. */
-		u32 flight = toytcp_bytes_in_flight(tsk) / tsk->mss_cache;
-
-		tsk->ssthresh = max_t(u32, flight / 2, 2);
-		tsk->cwnd = tsk->ssthresh + 3;
-		tsk->recover = tsk->snd_nxt;
-		tsk->in_recovery = true;
-		tsk->send_head = skb_peek(&sk->sk_write_queue);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
-	} else if (tsk->in_recovery) {
-		tsk->cwnd++;
+	tsk->dupacks++;
+	if (tsk->in_recovery) {
+		if (tsk->sack_ok)
+			toytcp_retransmit_next(sk);
+		else
+			tsk->cwnd++;
+		return;
 	}
+	if ((tsk->dupacks >= 3 ||
+	     (tsk->sack_ok && tsk->sacked_bytes >= 3 * tsk->mss_cache)) &&
+	    toytcp_after(tsk->snd_nxt, tsk->recover))
+		toytcp_enter_recovery(sk);
+}
+
+/*
+ * The SACK option of an ACK (RFC 2018 3): mark the segments of the send
+ * queue it covers.  Returns true when it SACKed something new.
+ */
+static bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
+{
+	const struct tcphdr *th = tcp_hdr(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	int len = th->doff * 4 - sizeof(*th);
+	const u8 *p = (const u8 *)(th + 1);
+	bool news = false;
+
+	while (len > 0) {
+		u8 kind = p[0], olen;
+		int i;
+
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			p++;
+			len--;
+			continue;
+		}
+		if (len < 2)
+			break;
+		olen = p[1];
+		if (olen < 2 || olen > len)
+			break;
+		if (kind != TCPOPT_SACK || (olen - 2) % 8) {
+			p += olen;
+			len -= olen;
+			continue;
+		}
+		for (i = 0; i < (olen - 2) / 8; i++) {
+			u32 start = get_unaligned_be32(p + 2 + 8 * i);
+			u32 end = get_unaligned_be32(p + 6 + 8 * i);
+			struct sk_buff *q;
+
+			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKBLOCKS);
+			/* Ignore blocks outside what is in flight
+			 * (and D-SACKs below SND.UNA, RFC 2883).
+			 */
+			if (!toytcp_after(end, start) ||
+			    !toytcp_after(end, tsk->snd_una) ||
+			    toytcp_after(end, tsk->snd_nxt) ||
+			    toytcp_before(start, tsk->snd_una))
+				continue;
+			if (toytcp_after(end, tsk->high_sack))
+				tsk->high_sack = end;
+			skb_queue_walk(&sk->sk_write_queue, q) {
+				struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
+
+				if (q == tsk->send_head ||
+				    !toytcp_before(cb->seq, end))
+					break;
+				if (cb->sacked || toytcp_before(cb->seq, start) ||
+				    toytcp_after(cb->end_seq, end))
+					continue;
+				cb->sacked = 1;
+				tsk->sacked_bytes += cb->end_seq - cb->seq;
+				news = true;
+			}
+		}
+		p += olen;
+		len -= olen;
+	}
+	return news;
 }
 
 /*
@@ -296,6 +379,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 ack = cb->ack_seq, wnd = (u32)cb->wnd << tsk->snd_wscale;
+	bool sack_news;
 
 	if (toytcp_after(ack, tsk->snd_nxt)) {
 		toytcp_send_ack(sk);
@@ -304,9 +388,15 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 	if (toytcp_before(ack, tsk->snd_una))
 		return true;	/* old duplicate: ignore the ACK field */
 
+	/* A duplicate ACK: RFC 5681 2 asks for an unchanged window too, but a
+	 * receiver's window moves with every segment it takes; an ACK that
+	 * SACKs new data counts (RFC 6675 2).
+	 */
+	sack_news = tsk->sack_ok && tcp_hdr(skb)->doff > 5 &&
+		    toytcp_sack(sk, skb);
 	if (ack == tsk->snd_una && tsk->snd_una != tsk->snd_nxt &&
 	    !skb->len && !(cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
-	    wnd == tsk->snd_wnd)
+	    (wnd == tsk->snd_wnd || sack_news))
 		toytcp_on_dupack(sk);
 
 	/* RFC 9293 3.10.7.4: update the send window from the newest segment. */
@@ -396,6 +486,7 @@ static void toytcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
 	struct sk_buff *pos;
 
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOQUEUE);
+	toytcp_sk(sk)->ofo_last_seq = seq;
 	skb_set_owner_r(skb, sk);
 	skb_queue_reverse_walk(q, pos) {
 		if (!toytcp_after(TOYTCP_SKB_CB(pos)->seq, seq)) {
@@ -436,6 +527,7 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 data_end = cb->end_seq - !!(cb->flags & TOYTCP_FIN);
+	bool hole;
 
 	/* RFC 9293 3.6.1, RFC 2525 2.17: the application has closed (or shut
 	 * down reading) and new data still arrives: nobody will read it.
@@ -471,10 +563,24 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		toytcp_send_ack(sk);	/* a duplicate ACK: RFC 5681 4.2 */
 		return;
 	}
+	/* RFC 9293 3.8.6.3 and RFC 5681 4.2: ACK at least every second
+	 * full-sized segment and at once when a hole closes or a FIN
+	 * arrives (or early in the connection); otherwise within delack_ms.
+	 */
+	tsk->rcv_mss = clamp_t(u32, skb->len, tsk->rcv_mss, tsk->advmss);
+	tsk->rcv_unacked += skb->len;
+	hole = !skb_queue_empty(&tsk->ooo_queue);
 	toytcp_queue_rcv(sk, skb);
-	if (!skb_queue_empty(&tsk->ooo_queue))
+	if (hole)
 		toytcp_ofo_drain(sk);
-	toytcp_send_ack(sk);
+	if (hole || (sk->sk_shutdown & RCV_SHUTDOWN) || tsk->quickack ||
+	    tsk->rcv_unacked >= 2 * tsk->rcv_mss) {
+		if (tsk->quickack)
+			tsk->quickack--;
+		toytcp_send_ack(sk);
+	} else {
+		toytcp_schedule_ack(sk);
+	}
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_data_ready(sk);
 }
@@ -544,6 +650,8 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			toytcp_time_wait(sk);	/* the peer lost our ACK */
 		return toytcp_drop(skb);
 	}
+	tsk->rcv_tstamp = jiffies;	/* the peer is alive */
+	tsk->probes_out = 0;
 
 	/* Second: RST.  RFC 5961 3.2: only an exact match resets, anything
 	 * else in the window earns a challenge ACK.
@@ -673,7 +781,6 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & TOYTCP_RST) {
 		if (ack) {
 			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ATTEMPTFAILS);
 			WRITE_ONCE(sk->sk_err, ECONNREFUSED);
 			sk_error_report(sk);
 			toytcp_done(sk);
@@ -746,6 +853,11 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
 	if (sock_flag(sk, SOCK_KEEPOPEN))
 		sock_set_flag(child, SOCK_KEEPOPEN);
 	ctsk->nodelay = ptsk->nodelay;
+	ctsk->cork = ptsk->cork;
+	ctsk->keepidle = ptsk->keepidle;
+	ctsk->keepintvl = ptsk->keepintvl;
+	ctsk->keepcnt = ptsk->keepcnt;
+	ctsk->user_mss = ptsk->user_mss;
 	cinet->inet_num = inet_sk(sk)->inet_num;
 	cinet->inet_sport = inet_sk(sk)->inet_sport;
 	cinet->inet_saddr = iph->daddr;

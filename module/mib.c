@@ -24,6 +24,13 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_FASTRETRANS]	= "FastRetrans",
 	[TOYTCP_MIB_OFOQUEUE]		= "OfoQueue",
 	[TOYTCP_MIB_ABORTONDATA]	= "AbortOnData",
+	[TOYTCP_MIB_ABORTONCLOSE]	= "AbortOnClose",
+	[TOYTCP_MIB_ABORTONTIMEOUT]	= "AbortOnTimeout",
+	[TOYTCP_MIB_SACKBLOCKS]		= "SackBlocksRecv",
+	[TOYTCP_MIB_SACKRECOVERY]	= "SackRecovery",
+	[TOYTCP_MIB_ZEROWINDOWPROBES]	= "ZeroWindowProbes",
+	[TOYTCP_MIB_DELAYEDACKS]	= "DelayedAcks",
+	[TOYTCP_MIB_KEEPALIVEPROBES]	= "KeepaliveProbes",
 };
 
 int toytcp_mib_init_net(struct net *net)

@@ -12,7 +12,10 @@
 
 #include "protocol.h"
 
-#define TOYTCP_SYN_OPT_LEN	8	/* MSS (4) + NOP + window scale (3) */
+/* MSS (4), NOP + window scale (3+1), NOP NOP + SACK permitted (2+2) */
+#define TOYTCP_SYN_OPT_LEN	12
+/* NOP NOP + SACK with 4 blocks */
+#define TOYTCP_MAX_OPT_LEN	(4 + 8 * TOYTCP_MAX_SACKS)
 
 static u32 toytcp_now_us(void)
 {
@@ -71,6 +74,8 @@ void toytcp_sync_mss(struct sock *sk)
 
 	mss = clamp_t(unsigned int, mtu - sizeof(struct iphdr) -
 		      sizeof(struct tcphdr), 64, TOYTCP_MAX_MSS);
+	if (tsk->user_mss)
+		mss = min_t(unsigned int, mss, tsk->user_mss);
 	tsk->advmss = mss;
 	if (!tsk->mss_cache || tsk->mss_cache > mss)
 		tsk->mss_cache = mss;
@@ -160,18 +165,85 @@ u32 toytcp_select_window(struct sock *sk)
 	return min_t(u32, win >> tsk->rcv_wscale, 65535U);
 }
 
+/* A SYN offers MSS, window scaling and SACK; a SYN-ACK answers only what
+ * the peer's SYN offered (RFC 7323 1.3, RFC 2018 2).
+ */
 static unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	bool offer = sk->sk_state == TCP_SYN_SENT;
+	unsigned int len = 0;
 
-	opt[0] = TCPOPT_MSS;
-	opt[1] = TCPOLEN_MSS;
-	put_unaligned_be16(tsk->advmss, &opt[2]);
-	opt[4] = TCPOPT_NOP;
-	opt[5] = TCPOPT_WINDOW;
-	opt[6] = TCPOLEN_WINDOW;
-	opt[7] = tsk->rcv_wscale;
-	return TOYTCP_SYN_OPT_LEN;
+	opt[len++] = TCPOPT_MSS;
+	opt[len++] = TCPOLEN_MSS;
+	put_unaligned_be16(tsk->advmss, &opt[len]);
+	len += 2;
+	if (offer || tsk->wscale_ok) {
+		opt[len++] = TCPOPT_NOP;
+		opt[len++] = TCPOPT_WINDOW;
+		opt[len++] = TCPOLEN_WINDOW;
+		opt[len++] = tsk->rcv_wscale;
+	}
+	if (offer || tsk->sack_ok) {
+		opt[len++] = TCPOPT_NOP;
+		opt[len++] = TCPOPT_NOP;
+		opt[len++] = TCPOPT_SACK_PERM;
+		opt[len++] = TCPOLEN_SACK_PERM;
+	}
+	return len;
+}
+
+/*
+ * The SACK option (RFC 2018 3, 4): the blocks of out-of-order data held,
+ * the one with the most recent arrival first.  Returns its length, 0 when
+ * there is nothing to report or no room for it.
+ */
+static unsigned int toytcp_sack_option(struct sock *sk, u8 *opt,
+				       unsigned int room)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 start[TOYTCP_MAX_SACKS], end[TOYTCP_MAX_SACKS];
+	unsigned int n = 0, i, len;
+	struct sk_buff *skb;
+
+	if (!tsk->sack_ok || skb_queue_empty(&tsk->ooo_queue) || room < 12)
+		return 0;
+
+	/* The queue is in sequence order: merge it into blocks. */
+	skb_queue_walk(&tsk->ooo_queue, skb) {
+		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+		if (n && !toytcp_after(cb->seq, end[n - 1])) {
+			if (toytcp_after(cb->end_seq, end[n - 1]))
+				end[n - 1] = cb->end_seq;
+			continue;
+		}
+		if (n == TOYTCP_MAX_SACKS)
+			break;
+		start[n] = cb->seq;
+		end[n++] = cb->end_seq;
+	}
+	/* The block holding the newest arrival goes first. */
+	for (i = 1; i < n; i++) {
+		if (toytcp_between(start[i], tsk->ofo_last_seq, end[i])) {
+			swap(start[0], start[i]);
+			swap(end[0], end[i]);
+			break;
+		}
+	}
+
+	n = min(n, (room - 4) / 8);
+	opt[0] = TCPOPT_NOP;
+	opt[1] = TCPOPT_NOP;
+	opt[2] = TCPOPT_SACK;
+	opt[3] = 2 + 8 * n;
+	len = 4;
+	for (i = 0; i < n; i++) {
+		put_unaligned_be32(start[i], &opt[len]);
+		put_unaligned_be32(end[i], &opt[len + 4]);
+		len += 8;
+	}
+	return len;
 }
 
 /*
@@ -185,12 +257,18 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct inet_sock *inet = inet_sk(sk);
 	unsigned int opt_len = 0;
-	u8 opt[TOYTCP_SYN_OPT_LEN];
+	u8 opt[TOYTCP_MAX_OPT_LEN];
 	struct tcphdr *th;
 	int err;
 
 	if (flags & TOYTCP_SYN)
 		opt_len = toytcp_syn_options(sk, opt);
+	else if ((flags & TOYTCP_ACK) && !(flags & TOYTCP_RST))
+		/* No SACK where it would push the packet over the MTU. */
+		opt_len = toytcp_sack_option(sk, opt, skb->len ?
+				clamp_t(int, (int)tsk->advmss - (int)skb->len,
+					0, TOYTCP_MAX_OPT_LEN) :
+				TOYTCP_MAX_OPT_LEN);
 
 	th = skb_push(skb, sizeof(*th) + opt_len);
 	skb_reset_transport_header(skb);
@@ -200,8 +278,15 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	th->seq = htonl(seq);
 	th->doff = (sizeof(*th) + opt_len) >> 2;
 	tcp_flag_byte(th) = flags;
-	if (flags & TOYTCP_ACK)
+	if (flags & TOYTCP_ACK) {
 		th->ack_seq = htonl(tsk->rcv_nxt);
+		/* This ACK is the one a delayed ACK would have sent. */
+		tsk->rcv_unacked = 0;
+		if (tsk->ack_pending) {
+			tsk->ack_pending = false;
+			sk_stop_timer(sk, &tsk->delack_timer);
+		}
+	}
 	if (flags & TOYTCP_SYN)	/* windows in SYNs are never scaled */
 		th->window = htons(min_t(u32, tsk->rcv_wnd, 65535U));
 	else if (!(flags & TOYTCP_RST))
@@ -493,9 +578,28 @@ void toytcp_write_xmit(struct sock *sk)
 
 	while ((skb = tsk->send_head)) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+		bool resend = !toytcp_after(cb->end_seq, tsk->snd_nxt);
 		u32 wnd_end, cwnd_bytes;
 
-		cwnd_bytes = tsk->cwnd * tsk->mss_cache;
+		/* Going back after a timeout: what was SACKed arrived. */
+		if (resend && cb->sacked) {
+			tsk->send_head = skb_queue_is_last(&sk->sk_write_queue,
+							   skb) ? NULL : skb->next;
+			continue;
+		}
+		/* Nagle (RFC 9293 3.7.4) and TCP_CORK: a small segment at
+		 * the tail waits while data is unacknowledged (Nagle) or
+		 * until uncorked, so that it can fill up.
+		 */
+		if (!resend && skb->len < tsk->mss_cache &&
+		    !(cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
+		    skb_queue_is_last(&sk->sk_write_queue, skb) &&
+		    (tsk->cork || (!tsk->nodelay &&
+				   tsk->snd_nxt != tsk->snd_una)))
+			break;
+
+		/* SACKed bytes have left the network (RFC 6675 "pipe"). */
+		cwnd_bytes = tsk->cwnd * tsk->mss_cache + tsk->sacked_bytes;
 		wnd_end = tsk->snd_una + min(tsk->snd_wnd, cwnd_bytes);
 		if (!(cb->flags & TOYTCP_SYN) &&
 		    toytcp_after(cb->seq + skb->len, wnd_end)) {
@@ -516,6 +620,71 @@ void toytcp_write_xmit(struct sock *sk)
 			toytcp_reset_retrans_timer(sk);
 	}
 	/* Nothing in flight, but data waits for the window to open. */
-	if (tsk->send_head && !timer_pending(&tsk->retrans_timer))
+	if (tsk->send_head && !timer_pending(&tsk->retrans_timer) &&
+	    (tsk->snd_una != tsk->snd_nxt || !tsk->snd_wnd))
 		toytcp_reset_retrans_timer(sk);
+}
+
+/**
+ * toytcp_retransmit_next() - resend the next hole during fast recovery
+ * @sk: the socket
+ *
+ * The first segment not SACKed and not yet resent in this recovery
+ * (at or above @high_rxt).  With SACK it must lie below the highest SACKed
+ * byte, else it is not known to be lost (RFC 6675 IsLost, simplified);
+ * without SACK it can only be the oldest unacknowledged segment (NewReno).
+ *
+ * Context: sk lock held.
+ */
+void toytcp_retransmit_next(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
+
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+		if (skb == tsk->send_head)
+			return;
+		if (cb->sacked || toytcp_before(cb->seq, tsk->high_rxt)) {
+			if (!tsk->sack_ok)
+				return;
+			continue;
+		}
+		if (tsk->sack_ok && skb != skb_peek(&sk->sk_write_queue) &&
+		    !toytcp_before(cb->seq, tsk->high_sack))
+			return;
+		if (!toytcp_transmit_skb(sk, skb))
+			tsk->high_rxt = cb->end_seq;
+		return;
+	}
+}
+
+/**
+ * toytcp_enter_recovery() - fast retransmit: a segment was lost
+ * @sk: the socket
+ *
+ * RFC 5681 3.2 and RFC 6582 (NewReno), or RFC 6675 with SACK: halve the
+ * congestion window, resend the first hole, and remember where recovery
+ * ends (@recover).
+ *
+ * Context: sk lock held.
+ */
+void toytcp_enter_recovery(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 flight = (toytcp_bytes_in_flight(tsk) - tsk->sacked_bytes) /
+		     tsk->mss_cache;
+
+	tsk->ssthresh = max_t(u32, flight / 2, 2);
+	tsk->cwnd = tsk->ssthresh + (tsk->sack_ok ? 0 : 3);
+	tsk->cwnd_cnt = 0;
+	tsk->recover = tsk->snd_nxt;
+	tsk->in_recovery = true;
+	tsk->high_rxt = tsk->snd_una;
+	TOYTCP_INC_STATS(sock_net(sk), tsk->sack_ok ?
+			 TOYTCP_MIB_SACKRECOVERY : TOYTCP_MIB_FASTRETRANS);
+	if (tsk->sack_ok)
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
+	toytcp_retransmit_next(sk);
 }

@@ -45,8 +45,12 @@
 #define TOYTCP_MAX_RTO		(120 * HZ)
 #define TOYTCP_MAX_WSCALE	14		/* RFC 7323 2.3 */
 #define TOYTCP_INIT_CWND	10		/* RFC 6928 */
-#define TOYTCP_RETRIES		15		/* data retransmissions */
 #define TOYTCP_SYNACK_RETRIES	5
+#define TOYTCP_QUICKACKS	16		/* ACK at once, then delay */
+#define TOYTCP_MAX_SACKS	4		/* blocks in one option */
+#define TOYTCP_KEEPIDLE		(7200 * HZ)	/* RFC 1122 4.2.3.6 */
+#define TOYTCP_KEEPINTVL	(75 * HZ)
+#define TOYTCP_KEEPCNT		9
 
 /* TCP header flag bits as they sit in byte 13 of the header. */
 #define TOYTCP_FIN	0x01
@@ -67,6 +71,8 @@
  * @flags:	TCP header flags (TOYTCP_SYN ...)
  * @wscale:	received SYNs: the window scale option, 0xff when absent
  * @retrans:	sent segments: number of retransmissions
+ * @sacked:	sent segments: the peer has SACKed all of it;
+ *		received SYNs: the peer offered SACK
  *
  * Received segments reach toytcp with their TCP header already pulled, so
  * skb->data is the payload; sent segments carry only payload until
@@ -82,6 +88,7 @@ struct toytcp_skb_cb {
 	u8	flags;
 	u8	wscale;
 	u8	retrans;
+	u8	sacked;
 };
 
 #define TOYTCP_SKB_CB(skb)	((struct toytcp_skb_cb *)&((skb)->cb[0]))
@@ -92,6 +99,8 @@ struct toytcp_skb_cb {
 enum toytcp_deferred {
 	TOYTCP_RETRANS_DEFERRED,	/* the retransmission timer fired */
 	TOYTCP_TW_DEFERRED,		/* the TIME-WAIT/FIN-WAIT-2 timer fired */
+	TOYTCP_DELACK_DEFERRED,		/* the delayed-ACK timer fired */
+	TOYTCP_KEEPALIVE_DEFERRED,	/* the keepalive timer fired */
 };
 
 /**
@@ -130,6 +139,7 @@ struct toytcp_port {
  * @irs:	initial receive sequence number
  * @mss_cache:	largest payload toytcp puts in one segment (sk lock)
  * @advmss:	MSS toytcp announces in its SYN
+ * @user_mss:	TCP_MAXSEG, 0 when unset: caps @advmss
  * @snd_wscale:	shift to apply to windows the peer sends
  * @rcv_wscale:	shift toytcp applies to the windows it sends
  * @cwnd:	congestion window, in segments (sk lock)
@@ -138,6 +148,14 @@ struct toytcp_port {
  * @dupacks:	duplicate ACKs in a row (sk lock)
  * @recover:	snd_nxt when fast recovery started (RFC 6582)
  * @in_recovery: fast recovery is running
+ * @high_rxt:	end of the last segment retransmitted in this recovery
+ *		(RFC 6675 HighRxt): holes below it have been resent
+ * @high_sack:	highest sequence number the peer SACKed (RFC 6675 HighACK)
+ * @sacked_bytes: bytes in the send queue the peer SACKed
+ * @sack_ok:	both ends offered SACK (RFC 2018)
+ * @wscale_ok:	both ends offered window scaling (RFC 7323)
+ * @ofo_last_seq: start of the last out-of-order segment received, whose
+ *		block goes first in the SACK option (RFC 2018 4)
  * @srtt_us:	smoothed round-trip time, in microseconds (RFC 6298)
  * @rttvar_us:	round-trip time variation, in microseconds
  * @rto:	retransmission timeout, in jiffies
@@ -147,6 +165,18 @@ struct toytcp_port {
  * @ooo_queue:	received segments beyond @rcv_nxt, in sequence order
  * @retrans_timer: RTO, SYN and SYN-ACK retransmission, window probes
  * @tw_timer:	TIME-WAIT and the orphaned FIN-WAIT-2 timeout
+ * @delack_timer: the delayed ACK (RFC 9293 3.8.6.3, at most 200 ms)
+ * @keepalive_timer: keepalive probes (RFC 1122 4.2.3.6)
+ * @ack_pending: received data not yet acknowledged (sk lock)
+ * @quickack:	ACKs still to send at once before delaying (sk lock)
+ * @rcv_unacked: bytes received since the last ACK went out (sk lock)
+ * @rcv_mss:	estimate of the peer's segment size, for "every second
+ *		full-sized segment"
+ * @rcv_tstamp:	jiffies when the last segment arrived (keepalive)
+ * @keepidle:	TCP_KEEPIDLE, jiffies
+ * @keepintvl:	TCP_KEEPINTVL, jiffies
+ * @keepcnt:	TCP_KEEPCNT
+ * @probes_out:	keepalive probes unanswered
  * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred
  * @port:	this socket's reservation in Linux TCP's port space, or NULL;
  *		accepted sockets share their listener's
@@ -161,7 +191,8 @@ struct toytcp_port {
  * @accept_count: listener: established children waiting for accept()
  * @closing:	listener: close() has started, adopt no more children
  * @fin_sent:	a FIN is queued at the tail of the write queue
- * @nodelay:	TCP_NODELAY
+ * @nodelay:	TCP_NODELAY: no Nagle (RFC 9293 3.7.4)
+ * @cork:	TCP_CORK: hold back segments smaller than the MSS
  *
  * The RFC 9293 names (SND.UNA, RCV.NXT ...) map to the fields of the same
  * name; the connection's state is sk->sk_state.
@@ -185,6 +216,7 @@ struct toytcp_sock {
 
 	u16			mss_cache;
 	u16			advmss;
+	u16			user_mss;
 	u8			snd_wscale;
 	u8			rcv_wscale;
 
@@ -194,6 +226,12 @@ struct toytcp_sock {
 	u32			dupacks;
 	u32			recover;
 	bool			in_recovery;
+	u32			high_rxt;
+	u32			high_sack;
+	u32			sacked_bytes;
+	bool			sack_ok;
+	bool			wscale_ok;
+	u32			ofo_last_seq;
 
 	u32			srtt_us;
 	u32			rttvar_us;
@@ -206,7 +244,20 @@ struct toytcp_sock {
 
 	struct timer_list	retrans_timer;
 	struct timer_list	tw_timer;
+	struct timer_list	delack_timer;
+	struct timer_list	keepalive_timer;
 	unsigned long		deferred;
+
+	bool			ack_pending;
+	u8			quickack;
+	u32			rcv_unacked;
+	u32			rcv_mss;
+
+	unsigned long		rcv_tstamp;
+	u32			keepidle;
+	u32			keepintvl;
+	u8			keepcnt;
+	u8			probes_out;
 
 	struct toytcp_port	*port;
 
@@ -221,6 +272,7 @@ struct toytcp_sock {
 
 	bool			fin_sent;
 	bool			nodelay;
+	bool			cork;
 };
 
 static inline struct toytcp_sock *toytcp_sk(const struct sock *sk)
@@ -262,6 +314,13 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_FASTRETRANS,
 	TOYTCP_MIB_OFOQUEUE,
 	TOYTCP_MIB_ABORTONDATA,
+	TOYTCP_MIB_ABORTONCLOSE,
+	TOYTCP_MIB_ABORTONTIMEOUT,
+	TOYTCP_MIB_SACKBLOCKS,
+	TOYTCP_MIB_SACKRECOVERY,
+	TOYTCP_MIB_ZEROWINDOWPROBES,
+	TOYTCP_MIB_DELAYEDACKS,
+	TOYTCP_MIB_KEEPALIVEPROBES,
 	TOYTCP_MIB_MAX
 };
 
@@ -300,6 +359,9 @@ extern const char * const toytcp_mib_names[TOYTCP_MIB_MAX];
 /* af_toytcp.c: module parameters */
 extern unsigned int toytcp_tw_timeout_ms;
 extern unsigned int toytcp_syn_retries;
+extern unsigned int toytcp_retries;
+extern unsigned int toytcp_min_rto_ms;
+extern unsigned int toytcp_delack_ms;
 extern struct workqueue_struct *toytcp_wq;
 extern struct proto toytcp_proto;
 
@@ -344,6 +406,8 @@ void toytcp_send_ack(struct sock *sk);
 void toytcp_send_active_reset(struct sock *sk, gfp_t gfp);
 void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
 void toytcp_send_probe(struct sock *sk);
+void toytcp_retransmit_next(struct sock *sk);
+void toytcp_enter_recovery(struct sock *sk);
 void toytcp_send_fin(struct sock *sk);
 u32 toytcp_select_window(struct sock *sk);
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
@@ -356,6 +420,11 @@ void toytcp_reset_retrans_timer(struct sock *sk);
 void toytcp_retrans_timer_handler(struct sock *sk);
 void toytcp_tw_timer_handler(struct sock *sk);
 void toytcp_time_wait(struct sock *sk);
+void toytcp_delack_timer_handler(struct sock *sk);
+void toytcp_keepalive_timer_handler(struct sock *sk);
+void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
+void toytcp_keepalive(struct sock *sk, int on);
+void toytcp_schedule_ack(struct sock *sk);
 void toytcp_rtt_sample(struct sock *sk, long rtt_us);
 
 /* proc.c */

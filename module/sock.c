@@ -55,6 +55,9 @@ void toytcp_init_sock(struct sock *sk)
 	tsk->ssthresh = U32_MAX >> 1;
 	tsk->mss_cache = TOYTCP_DEFAULT_MSS;
 	tsk->advmss = TOYTCP_DEFAULT_MSS;
+	tsk->keepidle = TOYTCP_KEEPIDLE;
+	tsk->keepintvl = TOYTCP_KEEPINTVL;
+	tsk->keepcnt = TOYTCP_KEEPCNT;
 }
 
 /**
@@ -106,8 +109,15 @@ void toytcp_set_state(struct sock *sk, int state)
 		return;
 	if (state == TCP_CLOSE)
 		toytcp_unhash(sk);
-	if (state == TCP_ESTABLISHED)
+	if (state == TCP_ESTABLISHED) {
+		struct toytcp_sock *tsk = toytcp_sk(sk);
+
 		atomic_inc(&tn->curr_estab);
+		tsk->quickack = TOYTCP_QUICKACKS;
+		tsk->rcv_tstamp = jiffies;
+		if (sock_flag(sk, SOCK_KEEPOPEN))
+			toytcp_reset_keepalive_timer(sk, tsk->keepidle);
+	}
 	else if (old == TCP_ESTABLISHED && state != TCP_CLOSE_WAIT)
 		atomic_dec(&tn->curr_estab);
 	else if (old == TCP_CLOSE_WAIT)
@@ -657,6 +667,7 @@ void toytcp_close(struct sock *sk, long timeout)
 	if ((s32)unread > 0 ||
 	    (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime)) {
 		/* Abort: RST, and nothing more is sent. */
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONCLOSE);
 		toytcp_send_active_reset(sk, GFP_KERNEL);
 		toytcp_set_state(sk, TCP_CLOSE);
 		toytcp_clear_timers(sk);
@@ -844,6 +855,18 @@ static __poll_t toytcp_poll(struct file *file, struct socket *sock,
 	return mask;
 }
 
+/* Send what may go; with MSG_MORE, as if corked for this call. */
+static void toytcp_push(struct sock *sk, int flags)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	bool cork = tsk->cork;
+
+	if (flags & MSG_MORE)
+		tsk->cork = true;
+	toytcp_write_xmit(sk);
+	tsk->cork = cork;
+}
+
 /* Can sendmsg() append to @skb, the tail of the send queue? */
 static bool toytcp_can_append(const struct toytcp_sock *tsk,
 			      const struct sk_buff *skb)
@@ -924,6 +947,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 			toytcp_write_xmit(sk);
 		continue;
 
+
 wait_for_space:
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		toytcp_write_xmit(sk);
@@ -931,13 +955,13 @@ wait_for_space:
 		if (err)
 			goto do_error;
 	}
-	toytcp_write_xmit(sk);
+	toytcp_push(sk, flags);
 	release_sock(sk);
 	return copied;
 
 do_error:
 	if (copied) {
-		toytcp_write_xmit(sk);
+		toytcp_push(sk, flags);
 		release_sock(sk);
 		return copied;
 	}
@@ -1090,7 +1114,8 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
 	struct sock *sk = sock->sk;
-	int val;
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	int val, err = 0;
 
 	if (level != SOL_TCP)
 		return -ENOPROTOOPT;
@@ -1098,17 +1123,60 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 		return -EINVAL;
 	if (copy_from_sockptr(&val, optval, sizeof(val)))
 		return -EFAULT;
+
+	lock_sock(sk);
 	switch (optname) {
 	case TCP_NODELAY:
-		lock_sock(sk);
-		toytcp_sk(sk)->nodelay = !!val;
+		tsk->nodelay = !!val;
 		if (val)
 			toytcp_write_xmit(sk);
-		release_sock(sk);
-		return 0;
+		break;
+	case TCP_CORK:
+		tsk->cork = !!val;
+		if (!val)
+			toytcp_write_xmit(sk);
+		break;
+	case TCP_QUICKACK:
+		if (val) {
+			tsk->quickack = TOYTCP_QUICKACKS;
+			if (tsk->ack_pending)
+				toytcp_send_ack(sk);
+		} else {
+			tsk->quickack = 0;
+		}
+		break;
+	case TCP_MAXSEG:
+		/* As Linux: 0 resets, else 88 .. 32767, before connect. */
+		if (val && (val < 88 || val > 32767))
+			err = -EINVAL;
+		else
+			tsk->user_mss = val;
+		break;
+	case TCP_KEEPIDLE:
+	case TCP_KEEPINTVL:
+		if (val < 1 || val > MAX_TCP_KEEPIDLE) {
+			err = -EINVAL;
+			break;
+		}
+		if (optname == TCP_KEEPINTVL) {
+			tsk->keepintvl = val * HZ;
+			break;
+		}
+		tsk->keepidle = val * HZ;
+		if (sock_flag(sk, SOCK_KEEPOPEN))
+			toytcp_keepalive(sk, 1);
+		break;
+	case TCP_KEEPCNT:
+		if (val < 1 || val > MAX_TCP_KEEPCNT)
+			err = -EINVAL;
+		else
+			tsk->keepcnt = val;
+		break;
 	default:
-		return -ENOPROTOOPT;
+		err = -ENOPROTOOPT;
 	}
+	release_sock(sk);
+	return err;
 }
 
 static int toytcp_getsockopt(struct socket *sock, int level, int optname,
@@ -1127,8 +1195,24 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 	case TCP_NODELAY:
 		val = tsk->nodelay;
 		break;
+	case TCP_CORK:
+		val = tsk->cork;
+		break;
+	case TCP_QUICKACK:
+		val = !!tsk->quickack;
+		break;
 	case TCP_MAXSEG:
-		val = tsk->mss_cache;
+		val = sock->sk->sk_state == TCP_CLOSE ?
+		      (tsk->user_mss ? : TOYTCP_DEFAULT_MSS) : tsk->mss_cache;
+		break;
+	case TCP_KEEPIDLE:
+		val = tsk->keepidle / HZ;
+		break;
+	case TCP_KEEPINTVL:
+		val = tsk->keepintvl / HZ;
+		break;
+	case TCP_KEEPCNT:
+		val = tsk->keepcnt;
 		break;
 	default:
 		return -ENOPROTOOPT;
@@ -1166,4 +1250,5 @@ struct proto toytcp_proto = {
 	.close		= toytcp_close,
 	.backlog_rcv	= toytcp_do_rcv,
 	.release_cb	= toytcp_release_cb,
+	.keepalive	= toytcp_keepalive,
 };

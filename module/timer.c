@@ -2,8 +2,8 @@
 /*
  * toytcp: the timers.  The send diagram's "connection state and timers"
  * box: the retransmission timer (RFC 6298, also resending SYN and SYN-ACK,
- * and probing a zero window) and the TIME-WAIT timer (2*MSL, also ending an
- * orphaned FIN-WAIT-2).
+ * and probing a zero window), the TIME-WAIT timer (2*MSL, also ending an
+ * orphaned FIN-WAIT-2), the delayed-ACK timer and the keepalive timer.
  *
  * A timer holds a socket reference while pending (sk_reset_timer()).  The
  * handlers run in softirq under bh_lock_sock(); when the user owns the
@@ -18,8 +18,7 @@
  * @rtt_us: the measured round-trip time, microseconds
  *
  * RFC 6298 2.2 and 2.3 (alpha 1/8, beta 1/4, K 4), with a floor of
- * TOYTCP_MIN_RTO as Linux has (RFC 6298 2.4 asks for 1 s; Linux and most
- * stacks use 200 ms).
+ * min_rto_ms (200 ms by default, as Linux; RFC 6298 2.4 asks for 1 s).
  *
  * Context: sk lock held.
  */
@@ -40,7 +39,9 @@ void toytcp_rtt_sample(struct sock *sk, long rtt_us)
 	}
 	rto = usecs_to_jiffies(tsk->srtt_us + max_t(u32, 4 * tsk->rttvar_us,
 						    jiffies_to_usecs(1)));
-	tsk->rto = clamp_t(unsigned long, rto, TOYTCP_MIN_RTO, TOYTCP_MAX_RTO);
+	tsk->rto = clamp_t(unsigned long, rto,
+			   msecs_to_jiffies(READ_ONCE(toytcp_min_rto_ms)) ? : 1,
+			   TOYTCP_MAX_RTO);
 }
 
 /**
@@ -67,7 +68,7 @@ static unsigned int toytcp_max_retries(const struct sock *sk)
 	case TCP_SYN_RECV:
 		return TOYTCP_SYNACK_RETRIES;
 	default:
-		return TOYTCP_RETRIES;
+		return READ_ONCE(toytcp_retries);
 	}
 }
 
@@ -101,6 +102,7 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 		if (!tsk->send_head)
 			return;
 		toytcp_send_probe(sk);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ZEROWINDOWPROBES);
 		if (tsk->backoff < 15)
 			tsk->backoff++;
 		toytcp_reset_retrans_timer(sk);
@@ -108,8 +110,7 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	}
 
 	if (tsk->retries >= toytcp_max_retries(sk)) {
-		if (sk->sk_state == TCP_SYN_SENT)
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ATTEMPTFAILS);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONTIMEOUT);
 		WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 		sk_error_report(sk);
 		toytcp_done(sk);
@@ -123,6 +124,7 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	tsk->cwnd_cnt = 0;
 	tsk->dupacks = 0;
 	tsk->in_recovery = false;
+	tsk->recover = tsk->snd_nxt;	/* RFC 6582 4.1 */
 	tsk->retries++;
 	if (tsk->backoff < 15)
 		tsk->backoff++;
@@ -164,33 +166,135 @@ void toytcp_time_wait(struct sock *sk)
 		       msecs_to_jiffies(READ_ONCE(toytcp_tw_timeout_ms)));
 }
 
-static void toytcp_retrans_timer(struct timer_list *t)
+/**
+ * toytcp_schedule_ack() - acknowledge received data later, not at once
+ * @sk: the socket
+ *
+ * Context: sk lock held.
+ */
+void toytcp_schedule_ack(struct sock *sk)
 {
-	struct toytcp_sock *tsk = from_timer(tsk, t, retrans_timer);
-	struct sock *sk = &tsk->inet.sk;
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	unsigned int ms = min(READ_ONCE(toytcp_delack_ms), 200U);
 
-	bh_lock_sock(sk);
-	if (!sock_owned_by_user(sk))
-		toytcp_retrans_timer_handler(sk);
-	else if (!test_and_set_bit(TOYTCP_RETRANS_DEFERRED, &tsk->deferred))
-		sock_hold(sk);
-	bh_unlock_sock(sk);
-	sock_put(sk);
+	if (tsk->ack_pending)
+		return;
+	tsk->ack_pending = true;
+	sk_reset_timer(sk, &tsk->delack_timer,
+		       jiffies + (msecs_to_jiffies(ms) ? : 1));
 }
 
-static void toytcp_tw_timer(struct timer_list *t)
+/**
+ * toytcp_delack_timer_handler() - send the ACK that was held back
+ * @sk: the socket
+ *
+ * Context: softirq with bh_lock_sock(), or release_sock().
+ */
+void toytcp_delack_timer_handler(struct sock *sk)
 {
-	struct toytcp_sock *tsk = from_timer(tsk, t, tw_timer);
-	struct sock *sk = &tsk->inet.sk;
+	struct toytcp_sock *tsk = toytcp_sk(sk);
 
-	bh_lock_sock(sk);
-	if (!sock_owned_by_user(sk))
-		toytcp_tw_timer_handler(sk);
-	else if (!test_and_set_bit(TOYTCP_TW_DEFERRED, &tsk->deferred))
-		sock_hold(sk);
-	bh_unlock_sock(sk);
-	sock_put(sk);
+	if (!tsk->ack_pending || timer_pending(&tsk->delack_timer) ||
+	    (1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))
+		return;
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_DELAYEDACKS);
+	toytcp_send_ack(sk);
 }
+
+/**
+ * toytcp_reset_keepalive_timer() - (re)arm the keepalive timer
+ * @sk: the socket
+ * @len: jiffies from now
+ *
+ * Context: sk lock held.
+ */
+void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len)
+{
+	sk_reset_timer(sk, &toytcp_sk(sk)->keepalive_timer, jiffies + len);
+}
+
+/**
+ * toytcp_keepalive() - SO_KEEPALIVE was switched on or off (proto.keepalive)
+ * @sk: the socket
+ * @on: the new value
+ *
+ * Context: process, sk lock held.
+ */
+void toytcp_keepalive(struct sock *sk, int on)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	if (!on)
+		sk_stop_timer(sk, &tsk->keepalive_timer);
+	else if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+		toytcp_reset_keepalive_timer(sk, tsk->keepidle);
+}
+
+/**
+ * toytcp_keepalive_timer_handler() - probe an idle peer (RFC 1122 4.2.3.6)
+ * @sk: the socket
+ *
+ * After keepidle without a segment from the peer, send a probe (an ACK with
+ * an old sequence number, which the peer must answer) every keepintvl; the
+ * peer is dead after keepcnt unanswered probes: ETIMEDOUT.
+ *
+ * Context: softirq with bh_lock_sock(), or release_sock().
+ */
+void toytcp_keepalive_timer_handler(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	unsigned long idle;
+
+	if (timer_pending(&tsk->keepalive_timer) ||
+	    !sock_flag(sk, SOCK_KEEPOPEN) ||
+	    !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+		return;
+	/* Data in flight: the retransmission timer watches the peer. */
+	if (tsk->snd_una != tsk->snd_nxt || tsk->send_head) {
+		toytcp_reset_keepalive_timer(sk, tsk->keepidle);
+		return;
+	}
+	idle = jiffies - tsk->rcv_tstamp;
+	if (idle < tsk->keepidle) {
+		toytcp_reset_keepalive_timer(sk, tsk->keepidle - idle);
+		return;
+	}
+	if (tsk->probes_out >= tsk->keepcnt) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONTIMEOUT);
+		toytcp_send_active_reset(sk, GFP_ATOMIC);
+		WRITE_ONCE(sk->sk_err, ETIMEDOUT);
+		sk_error_report(sk);
+		toytcp_done(sk);
+		return;
+	}
+	toytcp_send_probe(sk);
+	tsk->probes_out++;
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_KEEPALIVEPROBES);
+	toytcp_reset_keepalive_timer(sk, tsk->keepintvl);
+}
+
+/* One softirq entry point per timer: run the handler, or leave it to
+ * toytcp_release_cb() while the user owns the socket.
+ */
+#define TOYTCP_TIMER_FN(name, field, bit)				\
+static void toytcp_##name(struct timer_list *t)				\
+{									\
+	struct toytcp_sock *tsk = from_timer(tsk, t, field);		\
+	struct sock *sk = &tsk->inet.sk;				\
+									\
+	bh_lock_sock(sk);						\
+	if (!sock_owned_by_user(sk))					\
+		toytcp_##name##_handler(sk);				\
+	else if (!test_and_set_bit(bit, &tsk->deferred))		\
+		sock_hold(sk);						\
+	bh_unlock_sock(sk);						\
+	sock_put(sk);							\
+}
+
+TOYTCP_TIMER_FN(retrans_timer, retrans_timer, TOYTCP_RETRANS_DEFERRED)
+TOYTCP_TIMER_FN(tw_timer, tw_timer, TOYTCP_TW_DEFERRED)
+TOYTCP_TIMER_FN(delack_timer, delack_timer, TOYTCP_DELACK_DEFERRED)
+TOYTCP_TIMER_FN(keepalive_timer, keepalive_timer, TOYTCP_KEEPALIVE_DEFERRED)
 
 /**
  * toytcp_release_cb() - run the work deferred while the user owned the socket
@@ -210,6 +314,14 @@ void toytcp_release_cb(struct sock *sk)
 		toytcp_tw_timer_handler(sk);
 		__sock_put(sk);
 	}
+	if (test_and_clear_bit(TOYTCP_DELACK_DEFERRED, &tsk->deferred)) {
+		toytcp_delack_timer_handler(sk);
+		__sock_put(sk);
+	}
+	if (test_and_clear_bit(TOYTCP_KEEPALIVE_DEFERRED, &tsk->deferred)) {
+		toytcp_keepalive_timer_handler(sk);
+		__sock_put(sk);
+	}
 }
 
 void toytcp_init_timers(struct sock *sk)
@@ -218,10 +330,12 @@ void toytcp_init_timers(struct sock *sk)
 
 	timer_setup(&tsk->retrans_timer, toytcp_retrans_timer, 0);
 	timer_setup(&tsk->tw_timer, toytcp_tw_timer, 0);
+	timer_setup(&tsk->delack_timer, toytcp_delack_timer, 0);
+	timer_setup(&tsk->keepalive_timer, toytcp_keepalive_timer, 0);
 }
 
 /**
- * toytcp_clear_timers() - stop both timers, dropping their references
+ * toytcp_clear_timers() - stop all timers, dropping their references
  * @sk: the socket
  *
  * A handler already running on another CPU waits for the sk lock and then
@@ -235,4 +349,7 @@ void toytcp_clear_timers(struct sock *sk)
 
 	sk_stop_timer(sk, &tsk->retrans_timer);
 	sk_stop_timer(sk, &tsk->tw_timer);
+	sk_stop_timer(sk, &tsk->delack_timer);
+	sk_stop_timer(sk, &tsk->keepalive_timer);
+	tsk->ack_pending = false;
 }
