@@ -673,7 +673,6 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & TOYTCP_RST) {
 		if (ack) {
 			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ATTEMPTFAILS);
 			WRITE_ONCE(sk->sk_err, ECONNREFUSED);
 			sk_error_report(sk);
 			toytcp_done(sk);
