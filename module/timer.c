@@ -108,8 +108,6 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	}
 
 	if (tsk->retries >= toytcp_max_retries(sk)) {
-		if (sk->sk_state == TCP_SYN_SENT)
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ATTEMPTFAILS);
 		WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 		sk_error_report(sk);
 		toytcp_done(sk);
