@@ -506,7 +506,7 @@ int toytcp_send_syn(struct sock *sk)
  * toytcp_send_fin() - queue a FIN after the data in the send queue
  * @sk: a socket in a state that may send one
  *
- * Rides on the last unsent segment when there is one.
+ * Rides on the last segment when it was never sent.
  *
  * Context: process, sk lock held.
  */
@@ -518,7 +518,7 @@ void toytcp_send_fin(struct sock *sk)
 	if (tsk->fin_sent)
 		return;
 	tsk->fin_sent = true;
-	if (tsk->send_head && skb &&
+	if (skb && !toytcp_before(TOYTCP_SKB_CB(skb)->seq, tsk->snd_nxt) &&
 	    !(TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN))) {
 		TOYTCP_SKB_CB(skb)->flags |= TOYTCP_FIN;
 		TOYTCP_SKB_CB(skb)->end_seq++;

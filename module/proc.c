@@ -78,6 +78,12 @@ static int toytcp_seq_show(struct seq_file *seq, void *v)
 		   0, sock_i_ino((struct sock *)sk),
 		   refcount_read(&sk->sk_refcnt), sk,
 		   (unsigned int)jiffies_to_clock_t(tsk->rto), tsk->mss_cache);
+	seq_printf(seq, " DBG una=%u nxt=%u wseq=%u rnxt=%u swnd=%u cwnd=%u ssth=%u sacked=%u rec=%d hs=%u hrx=%u sh=%d fin=%d",
+		   tsk->snd_una - tsk->iss, tsk->snd_nxt - tsk->iss,
+		   tsk->write_seq - tsk->iss, tsk->rcv_nxt - tsk->irs,
+		   tsk->snd_wnd, tsk->cwnd, tsk->ssthresh, tsk->sacked_bytes,
+		   tsk->in_recovery, tsk->high_sack - tsk->iss,
+		   tsk->high_rxt - tsk->iss, !!tsk->send_head, tsk->fin_sent);
 	seq_pad(seq, '\n');
 	return 0;
 }

@@ -867,11 +867,14 @@ static void toytcp_push(struct sock *sk, int flags)
 	tsk->cork = cork;
 }
 
-/* Can sendmsg() append to @skb, the tail of the send queue? */
+/* Can sendmsg() append to @skb, the tail of the send queue?  Only if it
+ * was never sent: after a timeout @send_head goes back to the oldest
+ * segment, and a sent tail must keep the bytes it went out with.
+ */
 static bool toytcp_can_append(const struct toytcp_sock *tsk,
 			      const struct sk_buff *skb)
 {
-	return skb && tsk->send_head &&
+	return skb && !toytcp_before(TOYTCP_SKB_CB(skb)->seq, tsk->snd_nxt) &&
 	       !(TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
 	       skb->len < tsk->mss_cache &&
 	       skb_shinfo(skb)->nr_frags < MAX_SKB_FRAGS;
