@@ -521,6 +521,35 @@ static void toytcp_ofo_drain(struct sock *sk)
 	}
 }
 
+/*
+ * Room in the receive buffer for @skb?  In-sequence data may take the
+ * place of out-of-order data, dropped from the highest sequence numbers
+ * down (as tcp_prune_ofo_queue()): else a buffer full of data beyond a
+ * hole would refuse the very segment that fills it.  The sender learns of
+ * it when its SACKed data is not acknowledged, and resends after a timeout.
+ */
+static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	int limit = READ_ONCE(sk->sk_rcvbuf);
+
+	if (!skb->len ||
+	    atomic_read(&sk->sk_rmem_alloc) + skb->truesize <= limit)
+		return true;
+	if (toytcp_after(TOYTCP_SKB_CB(skb)->seq, tsk->rcv_nxt))
+		return false;
+	while (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > limit) {
+		struct sk_buff *last = skb_peek_tail(&tsk->ooo_queue);
+
+		if (!last)
+			return false;
+		__skb_unlink(last, &tsk->ooo_queue);
+		kfree_skb(last);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOPRUNED);
+	}
+	return true;
+}
+
 /* RFC 9293 3.10.7.4, seventh check: the segment text. */
 static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 {
@@ -548,8 +577,12 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		kfree_skb(skb);
 		return;
 	}
-	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize >
-	    READ_ONCE(sk->sk_rcvbuf) && skb->len) {
+	/* Learn how much of an skb's memory is payload (EWMA, 1/8). */
+	if (skb->len)
+		tsk->rcv_ratio = (7 * tsk->rcv_ratio +
+				  min_t(u32, ((u64)skb->len << 8) /
+					skb->truesize, 256)) / 8;
+	if (!toytcp_rmem_schedule(sk, skb)) {
 		/* Over the receive buffer despite the window: drop, the
 		 * sender will retransmit once the reader made room.
 		 */

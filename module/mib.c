@@ -24,6 +24,7 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_FASTRETRANS]	= "FastRetrans",
 	[TOYTCP_MIB_OFOQUEUE]		= "OfoQueue",
 	[TOYTCP_MIB_ABORTONDATA]	= "AbortOnData",
+	[TOYTCP_MIB_OFOPRUNED]		= "OfoPruned",
 	[TOYTCP_MIB_ABORTONCLOSE]	= "AbortOnClose",
 	[TOYTCP_MIB_ABORTONTIMEOUT]	= "AbortOnTimeout",
 	[TOYTCP_MIB_SACKBLOCKS]		= "SackBlocksRecv",

@@ -92,6 +92,8 @@ void toytcp_init_seq(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	tsk->iss = get_random_u32();
+	tsk->high_sack = tsk->iss;
+	tsk->high_rxt = tsk->iss;
 	tsk->snd_una = tsk->iss;
 	tsk->snd_nxt = tsk->iss;
 	tsk->write_seq = tsk->iss;
@@ -136,7 +138,8 @@ void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
  * toytcp_select_window() - the receive window to put in a segment
  * @sk: the socket
  *
- * Half of the free receive buffer (skb overhead eats the rest), never less
+ * The share of the free receive buffer that payload gets (@rcv_ratio: skb
+ * overhead eats the rest, much of it on veth, little on loopback), never less
  * than what is left of the window last advertised (RFC 9293 3.8.6.2.2: do
  * not shrink the window) and, against silly windows, grown only in steps of
  * at least one MSS or half the buffer.
@@ -153,7 +156,7 @@ u32 toytcp_select_window(struct sock *sk)
 
 	if ((s32)cur < 0)
 		cur = 0;
-	win = space > 0 ? space / 2 : 0;
+	win = space > 0 ? (u32)(((u64)space * tsk->rcv_ratio) >> 8) : 0;
 	step = min_t(u32, tsk->advmss, READ_ONCE(sk->sk_rcvbuf) / 4);
 	if (win < cur || win - cur < step)
 		win = cur;

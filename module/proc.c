@@ -67,7 +67,7 @@ static int toytcp_seq_show(struct seq_file *seq, void *v)
 		tx = max_t(int, READ_ONCE(tsk->write_seq) -
 			   READ_ONCE(tsk->snd_una), 0);
 	}
-	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %d %pK %u %u",
+	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %d %pK %lu %lu %u %u %d",
 		   (int)(seq->index - 1),
 		   sk->sk_rcv_saddr, ntohs(inet_sk(sk)->inet_sport),
 		   sk->sk_daddr, ntohs(sk->sk_dport), state, tx, rx,
@@ -77,13 +77,11 @@ static int toytcp_seq_show(struct seq_file *seq, void *v)
 		   from_kuid_munged(seq_user_ns(seq), sock_i_uid((struct sock *)sk)),
 		   0, sock_i_ino((struct sock *)sk),
 		   refcount_read(&sk->sk_refcnt), sk,
-		   (unsigned int)jiffies_to_clock_t(tsk->rto), tsk->mss_cache);
-	seq_printf(seq, " DBG una=%u nxt=%u wseq=%u rnxt=%u swnd=%u cwnd=%u ssth=%u sacked=%u rec=%d hs=%u hrx=%u sh=%d fin=%d",
-		   tsk->snd_una - tsk->iss, tsk->snd_nxt - tsk->iss,
-		   tsk->write_seq - tsk->iss, tsk->rcv_nxt - tsk->irs,
-		   tsk->snd_wnd, tsk->cwnd, tsk->ssthresh, tsk->sacked_bytes,
-		   tsk->in_recovery, tsk->high_sack - tsk->iss,
-		   tsk->high_rxt - tsk->iss, !!tsk->send_head, tsk->fin_sent);
+		   jiffies_to_clock_t(tsk->rto),
+		   jiffies_to_clock_t(msecs_to_jiffies(READ_ONCE(toytcp_delack_ms))),
+		   tsk->quickack << 1, tsk->cwnd,
+		   state == TCP_LISTEN ? -1 : (int)min_t(u32, tsk->ssthresh,
+							  INT_MAX));
 	seq_pad(seq, '\n');
 	return 0;
 }

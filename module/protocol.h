@@ -170,6 +170,8 @@ struct toytcp_port {
  * @ack_pending: received data not yet acknowledged (sk lock)
  * @quickack:	ACKs still to send at once before delaying (sk lock)
  * @rcv_unacked: bytes received since the last ACK went out (sk lock)
+ * @rcv_ratio:	payload per truesize of received skbs, in 1/256: the
+ *		window is this share of the free receive buffer
  * @rcv_mss:	estimate of the peer's segment size, for "every second
  *		full-sized segment"
  * @rcv_tstamp:	jiffies when the last segment arrived (keepalive)
@@ -252,6 +254,7 @@ struct toytcp_sock {
 	u8			quickack;
 	u32			rcv_unacked;
 	u32			rcv_mss;
+	u32			rcv_ratio;
 
 	unsigned long		rcv_tstamp;
 	u32			keepidle;
@@ -314,6 +317,7 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_FASTRETRANS,
 	TOYTCP_MIB_OFOQUEUE,
 	TOYTCP_MIB_ABORTONDATA,
+	TOYTCP_MIB_OFOPRUNED,
 	TOYTCP_MIB_ABORTONCLOSE,
 	TOYTCP_MIB_ABORTONTIMEOUT,
 	TOYTCP_MIB_SACKBLOCKS,

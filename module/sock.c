@@ -58,6 +58,7 @@ void toytcp_init_sock(struct sock *sk)
 	tsk->keepidle = TOYTCP_KEEPIDLE;
 	tsk->keepintvl = TOYTCP_KEEPINTVL;
 	tsk->keepcnt = TOYTCP_KEEPCNT;
+	tsk->rcv_ratio = 128;
 }
 
 /**
@@ -117,11 +118,10 @@ void toytcp_set_state(struct sock *sk, int state)
 		tsk->rcv_tstamp = jiffies;
 		if (sock_flag(sk, SOCK_KEEPOPEN))
 			toytcp_reset_keepalive_timer(sk, tsk->keepidle);
+	} else if ((old == TCP_ESTABLISHED && state != TCP_CLOSE_WAIT) ||
+		   old == TCP_CLOSE_WAIT) {
+		atomic_dec(&tn->curr_estab);
 	}
-	else if (old == TCP_ESTABLISHED && state != TCP_CLOSE_WAIT)
-		atomic_dec(&tn->curr_estab);
-	else if (old == TCP_CLOSE_WAIT)
-		atomic_dec(&tn->curr_estab);
 	/* Release: poll() reads the state without the lock. */
 	smp_store_release(&sk->sk_state, state);
 }
@@ -949,7 +949,6 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		if (skb->len >= tsk->mss_cache)
 			toytcp_write_xmit(sk);
 		continue;
-
 
 wait_for_space:
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);

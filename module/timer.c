@@ -72,6 +72,18 @@ static unsigned int toytcp_max_retries(const struct sock *sk)
 	}
 }
 
+static void toytcp_clear_sacks(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
+
+	skb_queue_walk(&sk->sk_write_queue, skb)
+		TOYTCP_SKB_CB(skb)->sacked = 0;
+	tsk->sacked_bytes = 0;
+	tsk->high_sack = tsk->snd_una;
+	tsk->high_rxt = tsk->snd_una;
+}
+
 /**
  * toytcp_retrans_timer_handler() - the retransmission timer expired
  * @sk: the socket
@@ -129,6 +141,10 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	if (tsk->backoff < 15)
 		tsk->backoff++;
 
+	/* The receiver may have dropped what it SACKed (RFC 2018 8):
+	 * after a timeout, trust only cumulative ACKs.
+	 */
+	toytcp_clear_sacks(sk);
 	tsk->send_head = head;
 	toytcp_write_xmit(sk);
 	toytcp_reset_retrans_timer(sk);
