@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# toytcp: a TCP in a loadable kernel module, in its own socket family.
+#
+#   make [module]     build toytcp.ko for the running kernel (KDIR=...)
+#   make setup        install what the VM targets need (Debian 12, root)
+#   make run          build, boot a 6.12 VM, load toytcp.ko, demonstrate it
+#   make check        build and run the selftests in a VM per test kernel
+#   make checkpatch   the kernel's checkpatch.pl --strict on the sources
+#   make sparse       a sparse (C=2) build against the 6.12 headers
+#   make examples     build examples/echo
+#   make clean
+#
+# W=1 (extra warnings) and C=1/C=2 (sparse) pass through to Kbuild.  The
+# module itself is described in Kbuild; Kbuild reads that file, not this one.
+
+KVER		?= $(shell uname -r)
+KDIR		?= /lib/modules/$(KVER)/build
+TOOLS		:= /var/cache/toytcp/linux-tools
+KERNELS_FILE	:= /var/lib/toytcp/kernels
+# The 6.12 test kernel, for the sparse target.
+KVER_612	= $(shell grep -s '^6\.12\.' $(KERNELS_FILE) | head -n 1)
+KDIR_612	= /usr/src/linux-headers-$(KVER_612)
+
+.DEFAULT_GOAL	:= module
+.NOTPARALLEL:
+.PHONY: all module modules setup run check checkpatch sparse examples clean help
+
+all module modules:
+	@if [ ! -d "$(KDIR)" ]; then \
+		echo "No kernel build directory at $(KDIR)." >&2; \
+		echo "Install the headers (apt install linux-headers-$(KVER)) or" >&2; \
+		echo "name a tree: make KDIR=/path/to/linux-headers-<version>" >&2; \
+		exit 1; \
+	fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+setup:
+	@scripts/setup.sh
+
+examples:
+	$(MAKE) -C examples
+
+run: setup
+	@scripts/run.sh
+
+# check.sh runs setup itself (a failure there is counted, too).
+# TOYTCP_MAKE_PID lets it print its summary line after make's own error
+# message, so that "N passed, N failed" is the last line.
+check:
+	@TOYTCP_MAKE_PID=$$PPID scripts/check.sh
+
+checkpatch:
+	perl $(TOOLS)/scripts/checkpatch.pl --no-tree --strict -f \
+		module/*.c module/*.h uapi/linux/*.h
+
+sparse:
+	@if [ -z "$(KVER_612)" ] || [ ! -d "$(KDIR_612)" ]; then \
+		echo "No 6.12 headers: run 'make setup' first" >&2; exit 1; \
+	fi
+	@mkdir -p build
+	@echo "sparse: make -C $(KDIR_612) M=$(CURDIR) C=2 modules"
+	@rc=0; $(MAKE) -C $(KDIR_612) M=$(CURDIR) C=2 modules >build/sparse.log 2>&1 || rc=$$?; \
+	cat build/sparse.log; \
+	if [ $$rc != 0 ]; then echo "sparse: the build failed" >&2; exit $$rc; fi; \
+	if grep -q -E '(^|/)(module|uapi)/[^:]*:[0-9]+:[0-9]+: (warning|error):' build/sparse.log; then \
+		echo "sparse: warnings in toytcp's sources (log: build/sparse.log)" >&2; exit 1; \
+	fi; \
+	echo "sparse: no warnings in toytcp's sources"
+
+clean:
+	@kdir="$(KDIR)"; [ -d "$$kdir" ] || kdir=$$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | tail -n 1); \
+	if [ -n "$$kdir" ] && [ -d "$$kdir" ]; then \
+		$(MAKE) -s -C "$$kdir" M=$(CURDIR) clean; \
+	else \
+		rm -f toytcp.ko *.mod *.mod.c *.mod.o .*.cmd modules.order Module.symvers \
+			module/*.o module/.*.cmd; \
+	fi
+	$(MAKE) -s -C examples clean
+	@if [ -e selftests/Makefile ]; then $(MAKE) -s -C selftests clean; fi
+	rm -rf build
+
+help:
+	@sed -n '3,15s/^# \{0,1\}//p' Makefile

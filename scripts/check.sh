@@ -1,0 +1,192 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: run scripts/setup.sh, then for every kernel in
+# /var/lib/toytcp/kernels (or in $KERNELS, e.g. KERNELS=6.12), in turn:
+#   - build toytcp.ko against its headers (copied to build/KVER/toytcp.ko),
+#   - build the selftests (make -C selftests),
+#   - boot ONE VM and run scripts/guest-check.sh in it: load the module, run
+#     selftests/run_tests.sh, unload, collect the kernel log,
+#   - count the TAP results the guest left in build/KVER/results.tap and
+#     judge the kernel log with scripts/scan-log.sh.
+# The last line printed is "N passed, N failed" over all kernels; the exit
+# status is 1 if anything failed.
+#
+# Every line starting "ok" / "not ok" in build/KVER/results.tap (written by
+# the guest) or build/KVER/host.tap (written here: builds, "guest finished"
+# when it did not, "kernel log clean") is one test case.
+#
+# VM_TIMEOUT (seconds, default 2100) bounds each VM; the selftests get
+# VM_TIMEOUT - 180 of it (TESTS_TIMEOUT in the guest).
+set -euo pipefail
+
+# shellcheck source=scripts/common.sh
+. "$(dirname "$0")/common.sh"
+cd "$REPO"
+
+vm_timeout=${VM_TIMEOUT:-2100}
+# What the selftests get of it: the rest is boot, unload and log collection.
+tests_timeout=$((vm_timeout > 360 ? vm_timeout - 180 : vm_timeout / 2))
+total_p=0
+total_f=0
+finished=0
+
+hdr() { printf '\n==== %s\n' "$*"; }
+
+# Print the last line, "N passed, N failed", and exit.
+finish() {
+	local final="$total_p passed, $total_f failed"
+
+	finished=1
+	# Under make, a failure makes make print "make: *** [Makefile:N:
+	# check] Error 1" after we exit.  When the output is being captured,
+	# print the summary after that, so that it really is the last line.
+	if [ "$total_f" -gt 0 ] && [ -n "${TOYTCP_MAKE_PID:-}" ] && [ ! -t 1 ]; then
+		(
+			set +e
+			exec </dev/null
+			for _ in $(seq 600); do
+				st=$(sed 's/.*) //' "/proc/$TOYTCP_MAKE_PID/stat" 2>/dev/null)
+				case "${st%% *}" in ''|Z|X) break ;; esac
+				sleep 0.05
+			done
+			printf '%s\n' "$final"
+		) &
+		disown
+		exit 1
+	fi
+	printf '%s\n' "$final"
+	[ "$total_f" = 0 ] || exit 1
+	exit 0
+}
+
+# Whatever goes wrong in here, still end with the count, one failure more.
+# shellcheck disable=SC2317 # called by the EXIT trap
+on_exit() {
+	local rc=$?
+
+	if [ "$finished" = 0 ]; then
+		echo "not ok - check.sh ended unexpectedly (status $rc)"
+		total_f=$((total_f + 1))
+		finish
+	fi
+}
+trap on_exit EXIT
+
+# host_result FILE ok|fail NAME [DIAGNOSTIC...]
+host_result() {
+	local f=$1 st=$2 name=$3
+
+	shift 3
+	if [ "$st" = ok ]; then
+		echo "ok - $name" | tee -a "$f"
+	else
+		echo "not ok - $name" | tee -a "$f"
+	fi
+	for d in "$@"; do
+		echo "# $d" | tee -a "$f"
+	done
+}
+
+# count_tap FILE... -> "PASSED FAILED"
+count_tap() {
+	local p f
+
+	p=$(cat "$@" 2>/dev/null | grep -c -E '^ok\b' || true)
+	f=$(cat "$@" 2>/dev/null | grep -c -E '^not ok\b' || true)
+	echo "${p:-0} ${f:-0}"
+}
+
+if ! scripts/setup.sh; then
+	echo "not ok - make setup (scripts/setup.sh) failed"
+	total_f=1
+	finish
+fi
+
+kernels=()
+if [ -n "${KERNELS:-}" ]; then
+	for k in $KERNELS; do
+		kernels+=("$(resolve_kver "$k")")
+	done
+else
+	mapfile -t kernels < <(all_kernels)
+fi
+
+summary=()
+t_all=$(date +%s)
+
+for k in "${kernels[@]}"; do
+	out=build/$k
+	mkdir -p "$out"
+	rm -f "$out"/{results.tap,host.tap,failed.txt,dmesg.txt,dmesg-live.txt,done} \
+		"$out"/{console.log,build.log,toytcp.ko}
+	host=$out/host.tap
+	: > "$host"
+	ran_vm=0
+
+	hdr "$k: building toytcp.ko"
+	if build_module "$k" 2>&1 | tee "$out/build.log"; then
+		host_result "$host" ok "build toytcp.ko ($k)"
+	else
+		host_result "$host" fail "build toytcp.ko ($k)" "see $out/build.log"
+	fi
+
+	hdr "$k: building the selftests"
+	if [ ! -e selftests/Makefile ]; then
+		host_result "$host" fail "build selftests ($k)" "selftests/Makefile missing"
+	elif make -C selftests 2>&1 | tee -a "$out/build.log"; then
+		host_result "$host" ok "build selftests ($k)"
+	else
+		host_result "$host" fail "build selftests ($k)" "see $out/build.log"
+	fi
+
+	if [ -e "$out/toytcp.ko" ]; then
+		hdr "$k: booting a VM to load toytcp.ko and run the selftests"
+		ran_vm=1
+		t0=$(date +%s)
+		rc=0
+		scripts/vm.sh --timeout "$vm_timeout" --console "$out/console.log" "$k" \
+			"TESTS_TIMEOUT=$tests_timeout scripts/guest-check.sh $out" || rc=$?
+		echo "(VM: ${k}, $(($(date +%s) - t0))s, exit status $rc)"
+		if [ ! -e "$out/done" ]; then
+			case "$rc" in
+			124) what="killed: it timed out or hung, see above" ;;
+			255) what="the guest kernel panicked (an oops does that) or QEMU failed" ;;
+			*) what="exit status $rc" ;;
+			esac
+			host_result "$host" fail "guest finished ($k)" \
+				"the VM ended before guest-check.sh finished ($what)" \
+				"the end of the VM console ($out/console.log):"
+			tail -n 15 "$out/console.log" | sed 's/^/  | /'
+		fi
+	fi
+
+	hdr "$k: kernel log"
+	if [ "$ran_vm" = 1 ]; then
+		logs=("$out/dmesg.txt")
+		if [ ! -e "$out/done" ]; then
+			logs=("$out/dmesg-live.txt" "$out/console.log")
+		fi
+		if scripts/scan-log.sh "${logs[@]}"; then
+			host_result "$host" ok "kernel log clean ($k)"
+		else
+			host_result "$host" fail "kernel log clean ($k)" "full log: ${logs[*]}"
+		fi
+	else
+		host_result "$host" fail "kernel log clean ($k)" "no VM run: toytcp.ko did not build"
+	fi
+
+	read -r p f < <(count_tap "$out/results.tap" "$host")
+	total_p=$((total_p + p))
+	total_f=$((total_f + f))
+	summary+=("$k: $p passed, $f failed")
+	cat "$out/results.tap" "$host" 2>/dev/null | grep -E '^not ok\b' |
+		sed 's/^/    /' > "$out/failed.txt" || true
+done
+
+hdr "summary ($(($(date +%s) - t_all))s)"
+for i in "${!kernels[@]}"; do
+	echo "${summary[$i]}"
+	cat "build/${kernels[$i]}/failed.txt"
+done
+finish

@@ -1,0 +1,143 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs INSIDE the test VM (make check boots one per kernel through
+# scripts/vm.sh), from the repository root:
+#
+#   scripts/guest-check.sh OUTDIR
+#
+# Loads $TOYTCP_KO (default OUTDIR/toytcp.ko), runs selftests/run_tests.sh
+# with TOYTCP_KO exported, unloads the module, has SLUB check its caches,
+# and leaves in OUTDIR (shared with the host):
+#
+#   results.tap     TAP: "ok - load ...", everything run_tests.sh printed,
+#                   "ok - unload ..."; written as the run goes
+#   dmesg.txt       the kernel log from just before the load to the end
+#   dmesg-live.txt  the same, streamed while it runs (survives a crash)
+#   done            written last: "status N"
+#
+# The host counts every line of results.tap that starts with "ok" or
+# "not ok" as one test case, and judges the kernel log (scripts/scan-log.sh).
+# TESTS_TIMEOUT (seconds, default 2100) bounds run_tests.sh.
+set -euo pipefail
+exec 2>&1
+
+[ $# = 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+ko=$(realpath -m "${TOYTCP_KO:-$out/toytcp.ko}")
+kver=$(uname -r)
+tap=$out/results.tap
+tests_timeout=${TESTS_TIMEOUT:-2100}
+failed=0
+
+rm -f "$out/done" "$out/dmesg.txt" "$out/dmesg-live.txt"
+: > "$tap"
+
+say() { echo "guest-check: $*"; }
+# result ok|fail NAME [DIAGNOSTIC...]
+result() {
+	local st=$1 name=$2
+
+	shift 2
+	if [ "$st" = ok ]; then
+		echo "ok - $name ($kver)" | tee -a "$tap"
+	else
+		echo "not ok - $name ($kver)" | tee -a "$tap"
+		failed=1
+	fi
+	for d in "$@"; do
+		echo "# $d" | tee -a "$tap"
+	done
+}
+loaded() { [ -d /sys/module/toytcp ]; }
+
+say "kernel $kver, module $ko"
+dmesg -C
+# Stream the log to the shared directory, so that what a crash leaves
+# behind reaches the host; errors and oopses also go to the VM console.
+dmesg -W > "$out/dmesg-live.txt" 2>&1 &
+live=$!
+dmesg -n 4
+
+# 1. Load.
+load_ok=0
+if [ ! -e "$ko" ]; then
+	result fail "load toytcp.ko" "$ko does not exist"
+elif msg=$(insmod "$ko" 2>&1) && loaded; then
+	result ok "load toytcp.ko"
+	load_ok=1
+else
+	result fail "load toytcp.ko" "${msg:-insmod succeeded but /sys/module/toytcp is missing}"
+fi
+
+# 2. The selftests; they may unload and load the module themselves.
+if ! loaded; then
+	say "module not loaded: selftests not run"
+elif [ ! -x selftests/run_tests.sh ]; then
+	result fail "selftests/run_tests.sh" "missing or not executable"
+else
+	say "running selftests/run_tests.sh (timeout ${tests_timeout}s)"
+	rc=0
+	TOYTCP_KO=$ko timeout -k 10 "$tests_timeout" selftests/run_tests.sh 2>&1 |
+		tee -a "$tap" || rc=${PIPESTATUS[0]}
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		result fail "selftests/run_tests.sh finished" "timed out after ${tests_timeout}s"
+	elif [ "$rc" != 0 ] && ! grep -q '^not ok' "$tap"; then
+		result fail "selftests/run_tests.sh finished" "exit status $rc, but no test reported failure"
+	elif ! grep -q -E '^(not )?ok\b' <(grep -v -E '^(not )?ok - (load|unload) toytcp.ko' "$tap"); then
+		result fail "selftests/run_tests.sh finished" "it reported no test results"
+	fi
+	[ "$rc" = 0 ] || failed=1
+fi
+
+# 3. Unload.  Sockets in TIME-WAIT may hold the module for a while (the
+# tw_timeout_ms parameter, 60 s by default), so keep trying for a bit.
+unload() {
+	local tries=0 msg
+
+	if [ -r /proc/net/toytcp_snmp ]; then
+		say "before unload: $(grep -E '^(LiveSockets|CurrEstab) ' /proc/net/toytcp_snmp | tr '\n' ' ')"
+	fi
+	until msg=$(rmmod toytcp 2>&1); do
+		tries=$((tries + 1))
+		[ "$tries" -lt 90 ] || break
+		[ "$tries" != 1 ] || say "$msg; retrying for up to 90s"
+		sleep 1
+	done
+	if loaded; then
+		result fail "unload toytcp.ko" "$msg" \
+			"refcnt $(cat /sys/module/toytcp/refcnt 2>/dev/null || echo ?)"
+	elif [ "$tries" -gt 0 ]; then
+		result ok "unload toytcp.ko" "rmmod succeeded after ${tries}s"
+	else
+		result ok "unload toytcp.ko"
+	fi
+}
+
+if [ "$load_ok" = 0 ]; then
+	say "the module never loaded: nothing to unload"
+elif loaded; then
+	unload
+else
+	say "module not loaded after the tests; loading it again to check the unload"
+	if msg=$(insmod "$ko" 2>&1) && loaded; then
+		unload
+	else
+		result fail "unload toytcp.ko" "could not load the module again after the tests: $msg"
+	fi
+fi
+
+# 4. Have SLUB check every cache for overwritten redzones and poison (the
+# guest runs with slub_debug=FZPU); findings go to the kernel log.
+for f in /sys/kernel/slab/*/validate; do
+	echo 1 > "$f" 2>/dev/null || true
+done
+sleep 1
+
+kill "$live" 2>/dev/null || true
+wait "$live" 2>/dev/null || true
+dmesg > "$out/dmesg.txt"
+say "kernel log: $(wc -l < "$out/dmesg.txt") lines in $out/dmesg.txt"
+echo "status $failed" > "$out/done"
+exit "$failed"

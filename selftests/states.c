@@ -1,0 +1,1059 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The TCP state machine of toytcp: opens, closes, resets, TIME-WAIT,
+ * checksums and segment sizes.
+ *
+ * Fixture "lo": a fresh network namespace with only lo, per test.
+ * Fixture "veth": two namespaces A (10.77.1.1) and B (10.77.1.2) joined by
+ * a veth pair; tests that need to watch short-lived states add a netem
+ * delay on both ends so that every state lasts at least one delay.
+ */
+#include "toytcp_test.h"
+
+#define LO "127.0.0.1"
+#define SPORT 5000
+#define CPORT 6000
+
+/* ------------------------------------------------------------------ */
+FIXTURE(lo) {
+	int unused;
+};
+
+FIXTURE_SETUP(lo)
+{
+	ASSERT_EQ(0, tt_fresh_netns()) TH_LOG("unshare(CLONE_NEWNET): %s",
+					      strerror(errno));
+	TT_REQUIRE_STACK();
+	TT_SET_TW(TT_TW_MS);
+}
+
+FIXTURE_TEARDOWN(lo)
+{
+}
+
+/* connect() without bind() picks a local port from Linux's ephemeral range. */
+TEST_F(lo, ephemeral_port_on_connect_without_bind)
+{
+	struct sockaddr_in name, peer, acc, srv = tt_sin(tt_fam(), LO, SPORT);
+	int l, c1, c2, s1, lo_port = 0, hi_port = 0;
+	socklen_t len = sizeof(acc);
+	struct tt_ent e;
+	FILE *f;
+
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(2, fscanf(f, "%d %d", &lo_port, &hi_port));
+	fclose(f);
+
+	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 8);
+	ASSERT_LE(0, l) TH_LOG("listen: %s", strerror(errno));
+	c1 = tt_socket();
+	ASSERT_LE(0, c1);
+
+	/* An unbound socket's name: family, no address, no port. */
+	ASSERT_EQ(0, tt_sockname(c1, &name));
+	EXPECT_EQ(tt_fam(), name.sin_family);
+	EXPECT_EQ(0, name.sin_port);
+	EXPECT_EQ(0, name.sin_addr.s_addr);
+
+	ASSERT_EQ(0, connect(c1, TT_SA(&srv), sizeof(srv)))
+		TH_LOG("connect: %s", strerror(errno));
+	ASSERT_EQ(0, tt_sockname(c1, &name));
+	EXPECT_EQ(tt_fam(), name.sin_family);
+	EXPECT_NE(0, name.sin_port);
+	EXPECT_LE(lo_port, ntohs(name.sin_port));
+	EXPECT_GE(hi_port, ntohs(name.sin_port));
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), name.sin_addr.s_addr);
+	ASSERT_EQ(0, tt_peername(c1, &peer));
+	EXPECT_EQ(tt_fam(), peer.sin_family);
+	EXPECT_EQ(htons(SPORT), peer.sin_port);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), peer.sin_addr.s_addr);
+
+	/* The accepted socket's peer address is the client's name. */
+	s1 = accept(l, TT_SA(&acc), &len);
+	ASSERT_LE(0, s1) TH_LOG("accept: %s", strerror(errno));
+	EXPECT_EQ(sizeof(acc), len);
+	EXPECT_EQ(tt_fam(), acc.sin_family);
+	EXPECT_EQ(name.sin_port, acc.sin_port);
+	EXPECT_EQ(name.sin_addr.s_addr, acc.sin_addr.s_addr);
+
+	/* /proc lists it under the socket's inode, with that port. */
+	memset(&e, 0, sizeof(e));
+	EXPECT_EQ(TT_ESTABLISHED, tt_lookup_ino(tt_ino(c1), &e));
+	EXPECT_EQ(ntohs(name.sin_port), e.lp);
+	EXPECT_EQ(SPORT, e.rp);
+
+	/* A second connection gets another port. */
+	c2 = tt_socket();
+	ASSERT_LE(0, c2);
+	ASSERT_EQ(0, connect(c2, TT_SA(&srv), sizeof(srv)));
+	ASSERT_EQ(0, tt_sockname(c2, &peer));
+	EXPECT_NE(0, peer.sin_port);
+	EXPECT_NE(name.sin_port, peer.sin_port);
+	close(c1);
+	close(c2);
+	close(s1);
+	close(l);
+}
+
+/* LISTEN -> (SYN_RECV) -> ESTABLISHED, seen through accept(). */
+TEST_F(lo, passive_open_accept_returns_established)
+{
+	struct sockaddr_in la = tt_sin(tt_fam(), LO, SPORT), cn, sn, pn;
+	struct tt_snap b, a;
+	struct tt_ent e;
+	int l, c, s;
+
+	tt_snap_take(&b);
+	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 8);
+	ASSERT_LE(0, l) TH_LOG("listen: %s", strerror(errno));
+	EXPECT_EQ(TT_LISTEN, tt_lookup(&la, NULL, NULL));
+	memset(&e, 0, sizeof(e));
+	EXPECT_EQ(TT_LISTEN, tt_lookup_ino(tt_ino(l), &e));
+	EXPECT_EQ(SPORT, e.lp);
+
+	/* Nothing to accept yet. */
+	EXPECT_EQ(0, tt_poll1(l, POLLIN, 100));
+
+	c = tt_socket();
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, tt_connect_to(c, tt_fam(), LO, SPORT, 10000));
+	s = tt_accept_to(l, 10000, &pn);
+	ASSERT_LE(0, s) TH_LOG("accept: %s", strerror(errno));
+
+	EXPECT_EQ(TT_ESTABLISHED, tt_lookup_ino(tt_ino(s), NULL));
+	EXPECT_EQ(TT_ESTABLISHED, tt_lookup_ino(tt_ino(c), NULL));
+	EXPECT_EQ(TT_ESTABLISHED, tt_fd_state(c));
+	EXPECT_EQ(TT_ESTABLISHED, tt_fd_state(s));
+	/* The listener stays a listener. */
+	EXPECT_EQ(TT_LISTEN, tt_lookup_ino(tt_ino(l), NULL));
+
+	ASSERT_EQ(0, tt_sockname(c, &cn));
+	ASSERT_EQ(0, tt_sockname(s, &sn));
+	EXPECT_EQ(tt_fam(), sn.sin_family);
+	EXPECT_EQ(htons(SPORT), sn.sin_port);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), sn.sin_addr.s_addr);
+	EXPECT_EQ(cn.sin_port, pn.sin_port);
+	ASSERT_EQ(0, tt_peername(s, &pn));
+	EXPECT_EQ(cn.sin_port, pn.sin_port);
+
+	tt_snap_take(&a);
+	EXPECT_DELTA(&b, &a, "ActiveOpens", ==, 1);
+	EXPECT_DELTA(&b, &a, "PassiveOpens", ==, 1);
+	EXPECT_DELTA(&b, &a, "CurrEstab", ==, 2);
+	EXPECT_DELTA(&b, &a, "AttemptFails", ==, 0);
+	close(c);
+	close(s);
+	close(l);
+}
+
+struct delayed_connect {
+	int delay_ms;
+	int ret, err;
+};
+
+static void *connect_later(void *arg)
+{
+	struct delayed_connect *d = arg;
+	struct sockaddr_in a = tt_sin(tt_fam(), LO, SPORT);
+	int fd;
+
+	tt_msleep(d->delay_ms);
+	fd = tt_socket();
+	d->ret = connect(fd, TT_SA(&a), sizeof(a));
+	d->err = errno;
+	/* Keep the connection open: the accepted socket must see it. */
+	return (void *)(long)fd;
+}
+
+/* A blocking accept() waits for a connection, then returns it. */
+TEST_F(lo, accept_blocks_until_connection_ready)
+{
+	struct delayed_connect d = { .delay_ms = 600 };
+	long long t0, t1;
+	pthread_t th;
+	void *fd;
+	int l, s;
+
+	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 8);
+	ASSERT_LE(0, l);
+
+	/* Non-blocking accept with nothing queued: EAGAIN. */
+	ASSERT_EQ(0, tt_set_nonblock(l, true));
+	EXPECT_EQ(-1, accept(l, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, tt_set_nonblock(l, false));
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, connect_later, &d));
+	t0 = tt_now_ms();
+	s = accept(l, NULL, NULL);
+	t1 = tt_now_ms();
+	pthread_join(th, &fd);
+	ASSERT_LE(0, s) TH_LOG("accept: %s", strerror(errno));
+	EXPECT_EQ(0, d.ret) TH_LOG("connect: %s", strerror(d.err));
+	EXPECT_LE(500, t1 - t0) TH_LOG("accept returned after %lld ms", t1 - t0);
+	EXPECT_EQ(TT_ESTABLISHED, tt_fd_state(s));
+	close(s);
+	close((int)(long)fd);
+	close(l);
+}
+
+/* Connections complete before accept() and queue in arrival order. */
+TEST_F(lo, accept_queue_holds_connections_until_accepted)
+{
+	struct sockaddr_in srv = tt_sin(tt_fam(), LO, SPORT);
+	int l, c[3], i;
+
+	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 8);
+	ASSERT_LE(0, l);
+	for (i = 0; i < 3; i++) {
+		struct sockaddr_in ca = tt_sin(tt_fam(), LO, CPORT + i);
+		char msg[16];
+
+		c[i] = tt_socket();
+		ASSERT_LE(0, c[i]);
+		ASSERT_EQ(0, bind(c[i], TT_SA(&ca), sizeof(ca)));
+		ASSERT_EQ(0, tt_connect_to(c[i], tt_fam(), LO, SPORT, 10000));
+		snprintf(msg, sizeof(msg), "client %d", i);
+		ASSERT_EQ((ssize_t)strlen(msg), send(c[i], msg, strlen(msg), 0));
+	}
+	for (i = 0; i < 3; i++) {
+		struct sockaddr_in ca = tt_sin(tt_fam(), LO, CPORT + i);
+
+		/* Both ends of the queued connection are established. */
+		EXPECT_EQ(TT_ESTABLISHED, tt_lookup(&ca, &srv, NULL));
+		EXPECT_EQ(TT_ESTABLISHED, tt_wait_state(&srv, &ca, TT_ESTABLISHED, 2000));
+	}
+	for (i = 0; i < 3; i++) {
+		struct sockaddr_in pn;
+		char buf[32], want[16];
+		int s;
+
+		s = tt_accept_to(l, 5000, &pn);
+		ASSERT_LE(0, s) TH_LOG("accept %d: %s", i, strerror(errno));
+		EXPECT_EQ(htons(CPORT + i), pn.sin_port);
+		snprintf(want, sizeof(want), "client %d", i);
+		memset(buf, 0, sizeof(buf));
+		EXPECT_EQ((ssize_t)strlen(want),
+			  tt_recv_all(s, buf, strlen(want), 5000));
+		EXPECT_STREQ(want, buf);
+		close(s);
+	}
+	for (i = 0; i < 3; i++)
+		close(c[i]);
+	close(l);
+}
+
+/* ESTABLISHED both ways: 1 MB each direction at once, byte-exact. */
+TEST_F_TIMEOUT(lo, data_transfer_both_directions, 120)
+{
+	struct tt_ep a, b;
+	struct tt_conn k;
+	struct tt_snap sb, sa;
+
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	tt_snap_take(&sb);
+	tt_ep_init(&a, k.c, 11, 1 << 20, 22, 1 << 20);
+	tt_ep_init(&b, k.s, 22, 1 << 20, 11, 1 << 20);
+	tt_ep_pair(&a, &b);
+	EXPECT_EQ(0, a.err) TH_LOG("client: %s", a.msg);
+	EXPECT_EQ(0, b.err) TH_LOG("server: %s", b.msg);
+	EXPECT_EQ(1 << 20, a.rcvd);
+	EXPECT_EQ(1 << 20, b.rcvd);
+	EXPECT_TRUE(a.eof);
+	EXPECT_TRUE(b.eof);
+	tt_snap_take(&sa);
+	EXPECT_DELTA(&sb, &sa, "InSegs", >=, 32);
+	EXPECT_DELTA(&sb, &sa, "OutSegs", >=, 32);
+	EXPECT_DELTA(&sb, &sa, "OutRsts", ==, 0);
+	EXPECT_DELTA(&sb, &sa, "InRsts", ==, 0);
+	EXPECT_EQ(0, close(k.c));
+	EXPECT_EQ(0, close(k.s));
+	close(k.l);
+}
+
+/* shutdown(SHUT_WR): the peer reads EOF and can still send. */
+TEST_F(lo, half_close_shut_wr_peer_reads_eof_and_can_send)
+{
+	struct sockaddr_in cn, sn;
+	struct tt_ep tx, rx;
+	struct tt_conn k;
+	char buf[16];
+
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, tt_sockname(k.c, &cn));
+	ASSERT_EQ(0, tt_sockname(k.s, &sn));
+
+	ASSERT_EQ(0, shutdown(k.c, SHUT_WR));
+	EXPECT_EQ(0, tt_recv_to(k.s, buf, sizeof(buf), 5000))
+		TH_LOG("peer did not read EOF: %s", strerror(errno));
+	EXPECT_EQ(TT_FIN_WAIT2, tt_wait_state(&cn, &sn, TT_FIN_WAIT2, 3000));
+	EXPECT_EQ(TT_CLOSE_WAIT, tt_lookup(&sn, &cn, NULL));
+
+	/* The closed direction refuses data. */
+	EXPECT_EQ(-1, send(k.c, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+
+	/* The other direction still carries data. */
+	tt_ep_init(&tx, k.s, 33, 256 << 10, 0, 0);
+	tx.shut_wr = false;
+	tx.want_eof = false;
+	tt_ep_init(&rx, k.c, 0, 0, 33, 256 << 10);
+	rx.shut_wr = false;
+	rx.want_eof = false;
+	tt_ep_pair(&tx, &rx);
+	EXPECT_EQ(0, tx.err) TH_LOG("sender: %s", tx.msg);
+	EXPECT_EQ(0, rx.err) TH_LOG("receiver: %s", rx.msg);
+	EXPECT_EQ(256 << 10, rx.rcvd);
+	EXPECT_EQ(TT_CLOSE_WAIT, tt_lookup(&sn, &cn, NULL));
+
+	/* Then the peer closes: EOF on the half-closed side too. */
+	EXPECT_EQ(0, close(k.s));
+	k.s = -1;
+	EXPECT_EQ(0, tt_recv_to(k.c, buf, sizeof(buf), 5000));
+	EXPECT_EQ(TT_TIME_WAIT, tt_wait_state(&cn, &sn, TT_TIME_WAIT, 3000));
+	EXPECT_EQ(TT_GONE, tt_wait_state(&sn, &cn, TT_GONE, 3000));
+	tt_conn_close(&k);
+}
+
+/* The active closer stays in TIME_WAIT for tw_timeout_ms, then is gone. */
+TEST_F(lo, time_wait_lasts_tw_timeout_then_gone)
+{
+	struct sockaddr_in cn, sn;
+	struct tt_conn k;
+	long long t0, gone_at = -1;
+	struct tt_ent e;
+	char buf[8];
+	int st;
+
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, tt_sockname(k.c, &cn));
+	ASSERT_EQ(0, tt_sockname(k.s, &sn));
+	ASSERT_EQ(0, close(k.c));
+	k.c = -1;
+	ASSERT_EQ(0, tt_recv_to(k.s, buf, sizeof(buf), 5000));
+	ASSERT_EQ(0, close(k.s));
+	k.s = -1;
+	st = tt_wait_state(&cn, &sn, TT_TIME_WAIT, 3000);
+	t0 = tt_now_ms();
+	ASSERT_EQ(TT_TIME_WAIT, st) TH_LOG("closer is %s", tt_state_name(st));
+	EXPECT_EQ(TT_GONE, tt_wait_state(&sn, &cn, TT_GONE, 3000));
+	/* An orphan in TIME_WAIT has no inode. */
+	memset(&e, 0xff, sizeof(e));
+	EXPECT_EQ(TT_TIME_WAIT, tt_lookup(&cn, &sn, &e));
+	EXPECT_EQ(0, e.ino);
+
+	tt_msleep(TT_TW_MS / 2);
+	EXPECT_EQ(TT_TIME_WAIT, tt_lookup(&cn, &sn, NULL));
+	if (tt_is_linux()) {
+		close(k.l);
+		SKIP(return, "Linux TIME_WAIT lasts 60 s: expiry not checked");
+	}
+	while (tt_now_ms() - t0 < TT_TW_MS + 5000) {
+		if (tt_lookup(&cn, &sn, NULL) == TT_GONE) {
+			gone_at = tt_now_ms() - t0;
+			break;
+		}
+		tt_msleep(20);
+	}
+	EXPECT_NE(-1, gone_at) TH_LOG("still in TIME_WAIT %d ms after tw_timeout_ms",
+				      5000);
+	EXPECT_LE(TT_TW_MS - 200, gone_at) TH_LOG("gone after %lld ms", gone_at);
+	close(k.l);
+}
+
+/* While a TIME_WAIT holds 127.0.0.1:CPORT, bind() to it fails. */
+TEST_F(lo, time_wait_holds_port_until_expiry)
+{
+	struct sockaddr_in ca = tt_sin(tt_fam(), LO, CPORT);
+	struct sockaddr_in sn = tt_sin(tt_fam(), LO, SPORT);
+	struct tt_conn k;
+	char buf[8];
+	int fd;
+
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), LO, CPORT, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, close(k.c));
+	k.c = -1;
+	ASSERT_EQ(0, tt_recv_to(k.s, buf, sizeof(buf), 5000));
+	ASSERT_EQ(0, close(k.s));
+	k.s = -1;
+	ASSERT_EQ(TT_TIME_WAIT, tt_wait_state(&ca, &sn, TT_TIME_WAIT, 3000));
+
+	fd = tt_socket();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, bind(fd, TT_SA(&ca), sizeof(ca)));
+	EXPECT_EQ(EADDRINUSE, errno);
+	close(fd);
+	if (tt_is_linux()) {
+		close(k.l);
+		SKIP(return, "Linux TIME_WAIT lasts 60 s: expiry not checked");
+	}
+	EXPECT_EQ(TT_GONE, tt_wait_state(&ca, &sn, TT_GONE, TT_TW_MS + 5000));
+	fd = tt_socket();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, bind(fd, TT_SA(&ca), sizeof(ca)))
+		TH_LOG("bind after TIME_WAIT: %s", strerror(errno));
+	close(fd);
+	close(k.l);
+}
+
+/* SYN_SENT + RST (no listener): connect() fails with ECONNREFUSED. */
+TEST_F(lo, syn_sent_rst_refuses_connect)
+{
+	struct sockaddr_in a = tt_sin(tt_fam(), LO, SPORT + 99);
+	struct tt_snap b, s;
+	int c1, c2;
+
+	tt_snap_take(&b);
+	c1 = tt_socket();
+	ASSERT_LE(0, c1);
+	EXPECT_EQ(-1, connect(c1, TT_SA(&a), sizeof(a)));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	EXPECT_EQ(TT_GONE, tt_lookup_ino(tt_ino(c1), NULL));
+	/* The failed socket is closed: sending fails with EPIPE. */
+	EXPECT_EQ(-1, send(c1, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+
+	/* Non-blocking: EINPROGRESS, then SO_ERROR reports it. */
+	c2 = tt_socket();
+	ASSERT_LE(0, c2);
+	EXPECT_EQ(ECONNREFUSED, tt_connect_to(c2, tt_fam(), LO, SPORT + 99, 5000));
+	EXPECT_EQ(0, tt_so_error(c2));
+	tt_snap_take(&s);
+	EXPECT_DELTA(&b, &s, "ActiveOpens", ==, 2);
+	EXPECT_DELTA(&b, &s, "AttemptFails", ==, 2);
+	EXPECT_DELTA(&b, &s, "InRsts", ==, 2);
+	EXPECT_DELTA(&b, &s, "CurrEstab", ==, 0);
+	close(c1);
+	close(c2);
+}
+
+/* close() with unread data sends RST: the peer gets ECONNRESET. */
+TEST_F(lo, close_with_unread_data_sends_rst)
+{
+	struct sockaddr_in cn, sn;
+	struct tt_snap b, a;
+	struct tt_conn k;
+	char buf[1000];
+	ssize_t n;
+
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, tt_sockname(k.c, &cn));
+	ASSERT_EQ(0, tt_sockname(k.s, &sn));
+	memset(buf, 'u', sizeof(buf));
+	ASSERT_EQ(sizeof(buf), send(k.c, buf, sizeof(buf), 0));
+	ASSERT_NE(0, tt_poll1(k.s, POLLIN, 5000) & POLLIN);
+
+	tt_snap_take(&b);
+	ASSERT_EQ(0, close(k.s));
+	k.s = -1;
+	EXPECT_EQ(TT_GONE, tt_lookup(&sn, &cn, NULL));
+
+	EXPECT_NE(0, tt_poll1(k.c, POLLIN, 5000));
+	n = recv(k.c, buf, sizeof(buf), MSG_DONTWAIT);
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(ECONNRESET, errno) TH_LOG("recv: %zd %s", n, strerror(errno));
+	EXPECT_EQ(TT_GONE, tt_lookup(&cn, &sn, NULL));
+	EXPECT_EQ(-1, send(k.c, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+
+	tt_snap_take(&a);
+	EXPECT_DELTA(&b, &a, "OutRsts", ==, 1);
+	EXPECT_DELTA(&b, &a, "InRsts", ==, 1);
+	EXPECT_DELTA(&b, &a, "EstabResets", >=, 1);
+	EXPECT_DELTA(&b, &a, "CurrEstab", ==, -2);
+	tt_conn_close(&k);
+}
+
+/* Data for an application that already closed draws a RST. */
+TEST_F(lo, data_after_close_gets_rst)
+{
+	struct sockaddr_in cn, sn;
+	struct tt_snap b, a;
+	struct tt_conn k;
+	long long end;
+	int err = 0, sends = 0;
+	char buf[64];
+
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, tt_sockname(k.c, &cn));
+	ASSERT_EQ(0, tt_sockname(k.s, &sn));
+	ASSERT_EQ(0, close(k.s));
+	k.s = -1;
+	ASSERT_EQ(0, tt_recv_to(k.c, buf, sizeof(buf), 5000));
+	EXPECT_EQ(TT_CLOSE_WAIT, tt_wait_state(&cn, &sn, TT_CLOSE_WAIT, 3000));
+	EXPECT_EQ(TT_FIN_WAIT2, tt_wait_state(&sn, &cn, TT_FIN_WAIT2, 3000));
+
+	tt_snap_take(&b);
+	memset(buf, 'd', sizeof(buf));
+	end = tt_now_ms() + 5000;
+	while (tt_now_ms() < end) {
+		if (send(k.c, buf, sizeof(buf), MSG_NOSIGNAL) < 0) {
+			err = errno;
+			break;
+		}
+		sends++;
+		tt_msleep(50);
+	}
+	EXPECT_TRUE(err == ECONNRESET || err == EPIPE)
+		TH_LOG("after %d sends: %s", sends, err ? strerror(err) : "no error");
+	EXPECT_EQ(TT_GONE, tt_lookup(&sn, &cn, NULL));
+	EXPECT_EQ(TT_GONE, tt_lookup(&cn, &sn, NULL));
+	tt_snap_take(&a);
+	EXPECT_DELTA(&b, &a, "OutRsts", ==, 1);
+	EXPECT_DELTA(&b, &a, "InRsts", ==, 1);
+	tt_conn_close(&k);
+}
+
+/* Find the next segment c->s carrying plen payload bytes. */
+static bool find_data_seg(int cap, const struct sockaddr_in *from,
+			  const struct sockaddr_in *to, int plen,
+			  uint8_t *hdr, int *hlen, uint32_t *seq, uint32_t *ack)
+{
+	long long end = tt_now_ms() + 3000;
+	uint8_t pkt[65536];
+	struct tt_tcpinfo t;
+	int n, pt;
+
+	while (tt_now_ms() < end) {
+		n = tt_cap_next(cap, pkt, sizeof(pkt), &pt, 200);
+		if (n <= 0 || pt == PACKET_OUTGOING || !tt_parse(pkt, n, &t))
+			continue;
+		if (t.sport != ntohs(from->sin_port) ||
+		    t.dport != ntohs(to->sin_port) || t.paylen != plen ||
+		    !t.tcp)
+			continue;
+		memcpy(hdr, t.tcp, t.thl);
+		*hlen = t.thl;
+		*seq = t.seq;
+		*ack = t.ack;
+		return true;
+	}
+	return false;
+}
+
+static int make_seg(uint8_t *seg, const uint8_t *hdr, int hlen, uint32_t seq,
+		    uint32_t ack, int flags, const char *payload, bool bad_csum)
+{
+	int plen = payload ? strlen(payload) : 0;
+
+	memcpy(seg, hdr, hlen);
+	seg[4] = seq >> 24;
+	seg[5] = seq >> 16;
+	seg[6] = seq >> 8;
+	seg[7] = seq;
+	seg[8] = ack >> 24;
+	seg[9] = ack >> 16;
+	seg[10] = ack >> 8;
+	seg[11] = ack;
+	seg[13] = flags;
+	if (plen)
+		memcpy(seg + hlen, payload, plen);
+	tt_tcp_csum(seg, hlen + plen, htonl(INADDR_LOOPBACK), htonl(INADDR_LOOPBACK));
+	if (bad_csum)
+		seg[17] ^= 0x5a;
+	return hlen + plen;
+}
+
+/*
+ * Segments with a bad checksum, aimed exactly at an established
+ * connection, are dropped and counted (InCsumErrors); the same RST with a
+ * good checksum does reset the connection.
+ */
+TEST_F(lo, bad_checksum_segment_dropped_and_counted)
+{
+	struct sockaddr_in cn, sn;
+	uint8_t hdr[64], seg[128];
+	struct tt_snap b, a;
+	struct tt_conn k;
+	uint32_t seq, ack;
+	int cap, hlen = 0, len;
+	char buf[16];
+	long v;
+
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, tt_sockname(k.c, &cn));
+	ASSERT_EQ(0, tt_sockname(k.s, &sn));
+	cap = tt_cap_open("lo");
+	ASSERT_LE(0, cap) TH_LOG("AF_PACKET: %s", strerror(errno));
+
+	ASSERT_EQ(5, send(k.c, "hello", 5, 0));
+	ASSERT_EQ(5, tt_recv_all(k.s, buf, 5, 5000));
+	ASSERT_TRUE(find_data_seg(cap, &cn, &sn, 5, hdr, &hlen, &seq, &ack))
+		TH_LOG("did not capture the client's data segment");
+	close(cap);
+
+	tt_snap_take(&b);
+	/* In-window data and an exact RST, both with a wrong checksum. */
+	len = make_seg(seg, hdr, hlen, seq + 5, ack, TT_ACK | TT_PSH, "EVIL!", true);
+	ASSERT_EQ(0, tt_raw_send(seg, len, htonl(INADDR_LOOPBACK), htonl(INADDR_LOOPBACK)))
+		TH_LOG("raw send: %s", strerror(errno));
+	len = make_seg(seg, hdr, hlen, seq + 5, ack, TT_ACK | TT_RST, NULL, true);
+	ASSERT_EQ(0, tt_raw_send(seg, len, htonl(INADDR_LOOPBACK), htonl(INADDR_LOOPBACK)));
+
+	v = tt_cnt_wait("InCsumErrors", tt_snap_get(&b, "InCsumErrors") + 2, 3000);
+	tt_snap_take(&a);
+	EXPECT_DELTA(&b, &a, "InCsumErrors", ==, 2);
+	EXPECT_DELTA(&b, &a, "InErrs", >=, 2);
+	(void)v;
+	EXPECT_EQ(0, tt_poll1(k.s, POLLIN, 300)) TH_LOG("bad segment delivered data");
+
+	/* The connection still works, and carries only the real bytes. */
+	EXPECT_EQ(TT_ESTABLISHED, tt_fd_state(k.s));
+	ASSERT_EQ(5, send(k.c, "world", 5, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(5, tt_recv_all(k.s, buf, 5, 5000));
+	EXPECT_STREQ("world", buf);
+	ASSERT_EQ(4, send(k.s, "back", 4, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4, tt_recv_all(k.c, buf, 4, 5000));
+	EXPECT_STREQ("back", buf);
+
+	/* Control: the same RST with a good checksum resets the server. */
+	len = make_seg(seg, hdr, hlen, seq + 10, ack + 4, TT_ACK | TT_RST, NULL, false);
+	ASSERT_EQ(0, tt_raw_send(seg, len, htonl(INADDR_LOOPBACK), htonl(INADDR_LOOPBACK)));
+	EXPECT_NE(0, tt_poll1(k.s, POLLIN, 3000));
+	EXPECT_EQ(-1, recv(k.s, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(ECONNRESET, errno) TH_LOG("valid RST did not reset: %s",
+					    strerror(errno));
+	tt_conn_close(&k);
+}
+
+/* ------------------------------------------------------------------ */
+FIXTURE(veth) {
+	struct tt_topo t;
+	long syn_retries;
+};
+
+FIXTURE_SETUP(veth)
+{
+	ASSERT_EQ(0, tt_topo_up(&self->t, 1500, 1500))
+		TH_LOG("cannot build the two namespaces");
+	ASSERT_EQ(0, access(tt_proc_path(), R_OK));
+	TT_SET_TW(TT_TW_MS);
+	self->syn_retries = -1;
+}
+
+FIXTURE_TEARDOWN(veth)
+{
+	if (self->syn_retries >= 0)
+		tt_param_set("syn_retries", self->syn_retries);
+	tt_topo_down(&self->t);
+}
+
+#define DELAY 150	/* ms, each way */
+
+/* CLOSED -> SYN_SENT -> ESTABLISHED, and LISTEN -> SYN_RECV -> ESTABLISHED. */
+TEST_F_TIMEOUT(veth, active_open_syn_sent_to_established, 60)
+{
+	struct sockaddr_in la = tt_sin(tt_fam(), TT_IP_A, CPORT);
+	struct sockaddr_in ra = tt_sin(tt_fam(), TT_IP_B, SPORT);
+	struct tt_snap ab, bb, aa, ba;
+	struct tt_rec rc, rs;
+	long long t0, t1;
+	int l, c, s, rev;
+
+	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
+	l = tt_listen_in(self->t.b.fd, tt_fam(), TT_IP_B, SPORT, 8);
+	ASSERT_LE(0, l) TH_LOG("listen: %s", strerror(errno));
+	c = tt_socket_in(self->t.a.fd, tt_fam());
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, bind(c, TT_SA(&la), sizeof(la)));
+	tt_snap_in(self->t.a.fd, &ab);
+	tt_snap_in(self->t.b.fd, &bb);
+	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
+
+	ASSERT_EQ(0, tt_set_nonblock(c, true));
+	t0 = tt_now_ms();
+	EXPECT_EQ(-1, connect(c, TT_SA(&ra), sizeof(ra)));
+	EXPECT_EQ(EINPROGRESS, errno);
+	EXPECT_EQ(TT_SYN_SENT, TT_IN_NS(self->t.a.fd, tt_lookup(&la, &ra, NULL)));
+	/* Connecting again while in SYN_SENT: EALREADY. */
+	EXPECT_EQ(-1, connect(c, TT_SA(&ra), sizeof(ra)));
+	EXPECT_EQ(EALREADY, errno);
+
+	rev = tt_poll1(c, POLLOUT, 10000);
+	t1 = tt_now_ms();
+	EXPECT_TRUE(rev & POLLOUT) TH_LOG("revents %#x", rev);
+	EXPECT_EQ(0, tt_so_error(c));
+	EXPECT_LE(2 * DELAY - 20, t1 - t0) TH_LOG("connected after %lld ms", t1 - t0);
+	s = tt_accept_to(l, 5000, NULL);
+	EXPECT_LE(0, s);
+	EXPECT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
+	EXPECT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+	tt_rec_stop(&rc);
+	tt_rec_stop(&rs);
+	EXPECT_REC_SAW(&rc, TT_SYN_SENT, TT_ESTABLISHED);
+	EXPECT_REC_SAW(&rs, TT_SYN_RECV, TT_ESTABLISHED);
+
+	tt_snap_in(self->t.a.fd, &aa);
+	tt_snap_in(self->t.b.fd, &ba);
+	EXPECT_DELTA(&ab, &aa, "ActiveOpens", ==, 1);
+	EXPECT_DELTA(&ab, &aa, "PassiveOpens", ==, 0);
+	EXPECT_DELTA(&bb, &ba, "PassiveOpens", ==, 1);
+	EXPECT_DELTA(&bb, &ba, "ActiveOpens", ==, 0);
+	EXPECT_DELTA(&ab, &aa, "CurrEstab", ==, 1);
+	EXPECT_DELTA(&bb, &ba, "CurrEstab", ==, 1);
+	close(c);
+	close(s);
+	close(l);
+}
+
+/* SYNs cross: both sides go SYN_SENT -> SYN_RECV -> ESTABLISHED. */
+TEST_F_TIMEOUT(veth, simultaneous_open_both_established, 60)
+{
+	struct sockaddr_in aa = tt_sin(tt_fam(), TT_IP_A, 5001);
+	struct sockaddr_in ba = tt_sin(tt_fam(), TT_IP_B, 5002);
+	struct tt_snap asb, bsb, asa, bsa;
+	struct tt_rec ra, rb;
+	char buf[8];
+	int a, b;
+
+	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
+	a = tt_socket_in(self->t.a.fd, tt_fam());
+	b = tt_socket_in(self->t.b.fd, tt_fam());
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, bind(a, TT_SA(&aa), sizeof(aa)));
+	ASSERT_EQ(0, bind(b, TT_SA(&ba), sizeof(ba)));
+	ASSERT_EQ(0, tt_set_nonblock(a, true));
+	ASSERT_EQ(0, tt_set_nonblock(b, true));
+	tt_snap_in(self->t.a.fd, &asb);
+	tt_snap_in(self->t.b.fd, &bsb);
+	ASSERT_EQ(0, tt_rec_start(&ra, self->t.a.fd, &aa, &ba));
+	ASSERT_EQ(0, tt_rec_start(&rb, self->t.b.fd, &ba, &aa));
+
+	EXPECT_EQ(-1, connect(a, TT_SA(&ba), sizeof(ba)));
+	EXPECT_EQ(EINPROGRESS, errno);
+	EXPECT_EQ(-1, connect(b, TT_SA(&aa), sizeof(aa)));
+	EXPECT_EQ(EINPROGRESS, errno);
+
+	EXPECT_TRUE(tt_poll1(a, POLLOUT, 10000) & POLLOUT);
+	EXPECT_TRUE(tt_poll1(b, POLLOUT, 10000) & POLLOUT);
+	EXPECT_EQ(0, tt_so_error(a));
+	EXPECT_EQ(0, tt_so_error(b));
+	EXPECT_TRUE(tt_rec_wait(&ra, TT_ESTABLISHED, 3000));
+	EXPECT_TRUE(tt_rec_wait(&rb, TT_ESTABLISHED, 3000));
+	tt_rec_stop(&ra);
+	tt_rec_stop(&rb);
+	EXPECT_REC_SAW(&ra, TT_SYN_SENT, TT_SYN_RECV, TT_ESTABLISHED);
+	EXPECT_REC_SAW(&rb, TT_SYN_SENT, TT_SYN_RECV, TT_ESTABLISHED);
+
+	ASSERT_EQ(0, tt_set_nonblock(a, false));
+	ASSERT_EQ(0, tt_set_nonblock(b, false));
+	EXPECT_EQ(4, send(a, "ping", 4, 0));
+	EXPECT_EQ(4, send(b, "pong", 4, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4, tt_recv_all(b, buf, 4, 5000));
+	EXPECT_STREQ("ping", buf);
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4, tt_recv_all(a, buf, 4, 5000));
+	EXPECT_STREQ("pong", buf);
+
+	tt_snap_in(self->t.a.fd, &asa);
+	tt_snap_in(self->t.b.fd, &bsa);
+	EXPECT_DELTA(&asb, &asa, "ActiveOpens", ==, 1);
+	EXPECT_DELTA(&bsb, &bsa, "ActiveOpens", ==, 1);
+	EXPECT_DELTA(&asb, &asa, "PassiveOpens", ==, 0);
+	EXPECT_DELTA(&bsb, &bsa, "PassiveOpens", ==, 0);
+	close(a);
+	close(b);
+}
+
+/* Connected pair c (A:CPORT) <-> s (B:SPORT) over the delayed veth. */
+static int veth_pair(struct tt_topo *t, struct tt_conn *k,
+		     struct sockaddr_in *la, struct sockaddr_in *ra)
+{
+	*la = tt_sin(tt_fam(), TT_IP_A, CPORT);
+	*ra = tt_sin(tt_fam(), TT_IP_B, SPORT);
+	return tt_pair(k, t->a.fd, tt_fam(), TT_IP_A, CPORT, t->b.fd, tt_fam(),
+		       TT_IP_B, SPORT);
+}
+
+/*
+ * Active close: ESTABLISHED -> FIN_WAIT1 -> FIN_WAIT2 -> TIME_WAIT ->
+ * CLOSED on the closer, ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED on
+ * the other side.
+ */
+TEST_F_TIMEOUT(veth, active_close_fin_wait_time_wait_closed, 60)
+{
+	struct sockaddr_in la, ra;
+	struct tt_rec rc, rs;
+	struct tt_conn k;
+	char buf[8];
+
+	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
+	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
+	/* Both recorders running and seeing the connection before acting. */
+	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
+	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+
+	ASSERT_EQ(0, close(k.c));
+	k.c = -1;
+	EXPECT_TRUE(tt_rec_wait(&rc, TT_FIN_WAIT2, 5000));
+	EXPECT_EQ(0, tt_recv_to(k.s, buf, sizeof(buf), 5000));
+	EXPECT_TRUE(tt_rec_wait(&rs, TT_CLOSE_WAIT, 3000));
+	tt_msleep(DELAY);
+	EXPECT_EQ(TT_FIN_WAIT2, __atomic_load_n(&rc.cur, __ATOMIC_SEQ_CST));
+
+	ASSERT_EQ(0, close(k.s));
+	k.s = -1;
+	EXPECT_TRUE(tt_rec_wait(&rc, TT_TIME_WAIT, 5000));
+	EXPECT_TRUE(tt_rec_wait(&rs, TT_GONE, 5000));
+	if (!tt_is_linux())
+		EXPECT_TRUE(tt_rec_wait(&rc, TT_GONE, TT_TW_MS + 5000));
+	tt_rec_stop(&rc);
+	tt_rec_stop(&rs);
+	EXPECT_REC_SAW(&rc, TT_ESTABLISHED, TT_FIN_WAIT1, TT_FIN_WAIT2, TT_TIME_WAIT);
+	if (!tt_is_linux())
+		EXPECT_REC_SAW(&rc, TT_TIME_WAIT, TT_GONE);
+	EXPECT_REC_SAW(&rs, TT_ESTABLISHED, TT_CLOSE_WAIT, TT_LAST_ACK, TT_GONE);
+	tt_conn_close(&k);
+}
+
+/*
+ * Passive close after a half-close: the side that received the FIN goes
+ * CLOSE_WAIT, keeps sending, then close() -> LAST_ACK -> CLOSED.
+ */
+TEST_F_TIMEOUT(veth, passive_close_close_wait_last_ack_closed, 60)
+{
+	struct sockaddr_in la, ra;
+	struct tt_rec rc, rs;
+	struct tt_ep tx, rx;
+	struct tt_conn k;
+	char buf[8];
+
+	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
+	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
+	/* Both recorders running and seeing the connection before acting. */
+	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
+	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+
+	ASSERT_EQ(0, shutdown(k.c, SHUT_WR));
+	EXPECT_EQ(0, tt_recv_to(k.s, buf, sizeof(buf), 5000));
+	EXPECT_TRUE(tt_rec_wait(&rs, TT_CLOSE_WAIT, 3000));
+	EXPECT_TRUE(tt_rec_wait(&rc, TT_FIN_WAIT2, 3000));
+
+	tt_ep_init(&tx, k.s, 44, 64 << 10, 0, 0);
+	tx.shut_wr = false;
+	tx.want_eof = false;
+	tt_ep_init(&rx, k.c, 0, 0, 44, 64 << 10);
+	rx.shut_wr = false;
+	rx.want_eof = false;
+	tt_ep_pair(&tx, &rx);
+	EXPECT_EQ(0, tx.err) TH_LOG("CLOSE_WAIT sender: %s", tx.msg);
+	EXPECT_EQ(0, rx.err) TH_LOG("FIN_WAIT2 receiver: %s", rx.msg);
+	EXPECT_EQ(TT_CLOSE_WAIT, __atomic_load_n(&rs.cur, __ATOMIC_SEQ_CST));
+
+	ASSERT_EQ(0, close(k.s));
+	k.s = -1;
+	EXPECT_TRUE(tt_rec_wait(&rs, TT_LAST_ACK, 3000));
+	EXPECT_EQ(0, tt_recv_to(k.c, buf, sizeof(buf), 5000));
+	EXPECT_TRUE(tt_rec_wait(&rs, TT_GONE, 5000));
+	EXPECT_TRUE(tt_rec_wait(&rc, TT_TIME_WAIT, 5000));
+	tt_rec_stop(&rc);
+	tt_rec_stop(&rs);
+	EXPECT_REC_SAW(&rs, TT_ESTABLISHED, TT_CLOSE_WAIT, TT_LAST_ACK, TT_GONE);
+	EXPECT_REC_SAW(&rc, TT_ESTABLISHED, TT_FIN_WAIT1, TT_FIN_WAIT2, TT_TIME_WAIT);
+	tt_conn_close(&k);
+}
+
+/* FINs cross: both sides FIN_WAIT1 -> CLOSING -> TIME_WAIT (-> CLOSED). */
+TEST_F_TIMEOUT(veth, simultaneous_close_closing_then_time_wait, 60)
+{
+	struct sockaddr_in la, ra;
+	struct tt_rec rc, rs;
+	struct tt_conn k;
+	char buf[8];
+
+	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
+	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
+	/* Both recorders running and seeing the connection before acting. */
+	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
+	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+
+	ASSERT_EQ(0, shutdown(k.c, SHUT_WR));
+	ASSERT_EQ(0, shutdown(k.s, SHUT_WR));
+	EXPECT_EQ(0, tt_recv_to(k.c, buf, sizeof(buf), 5000));
+	EXPECT_EQ(0, tt_recv_to(k.s, buf, sizeof(buf), 5000));
+	EXPECT_TRUE(tt_rec_wait(&rc, TT_TIME_WAIT, 5000));
+	EXPECT_TRUE(tt_rec_wait(&rs, TT_TIME_WAIT, 5000));
+	if (!tt_is_linux()) {
+		EXPECT_TRUE(tt_rec_wait(&rc, TT_GONE, TT_TW_MS + 5000));
+		EXPECT_TRUE(tt_rec_wait(&rs, TT_GONE, TT_TW_MS + 5000));
+	}
+	tt_rec_stop(&rc);
+	tt_rec_stop(&rs);
+	EXPECT_REC_SAW(&rc, TT_ESTABLISHED, TT_FIN_WAIT1, TT_CLOSING, TT_TIME_WAIT);
+	EXPECT_REC_SAW(&rs, TT_ESTABLISHED, TT_FIN_WAIT1, TT_CLOSING, TT_TIME_WAIT);
+	if (!tt_is_linux()) {
+		EXPECT_REC_SAW(&rc, TT_TIME_WAIT, TT_GONE);
+		EXPECT_REC_SAW(&rs, TT_TIME_WAIT, TT_GONE);
+	}
+	tt_conn_close(&k);
+}
+
+/* SYNs into the void: connect() gives up after syn_retries retransmits. */
+TEST_F_TIMEOUT(veth, syn_sent_gives_up_after_syn_retries, 90)
+{
+	struct tt_snap b, a;
+	long long t0, dt;
+	int c, err;
+
+	/* B drops every SYN it gets (dropping them at A's qdisc instead
+	 * makes Linux skip the retransmits: "still in host queue"). */
+	ASSERT_EQ(0, tt_sh_in(self->t.b.fd,
+			      "iptables -w -A INPUT -p tcp --syn -j DROP"));
+	if (tt_is_linux()) {
+		ASSERT_EQ(0, tt_sh_in(self->t.a.fd,
+				      "echo 1 > /proc/sys/net/ipv4/tcp_syn_retries"));
+	} else {
+		self->syn_retries = tt_param_get("syn_retries");
+		ASSERT_EQ(6, self->syn_retries) TH_LOG("syn_retries default");
+		ASSERT_EQ(0, tt_param_set("syn_retries", 1));
+	}
+	c = tt_socket_in(self->t.a.fd, tt_fam());
+	ASSERT_LE(0, c);
+	tt_snap_in(self->t.a.fd, &b);
+	t0 = tt_now_ms();
+	err = tt_connect_to(c, tt_fam(), TT_IP_B, SPORT, 60000);
+	dt = tt_now_ms() - t0;
+	EXPECT_EQ(ETIMEDOUT, err) TH_LOG("connect: %s after %lld ms", strerror(err), dt);
+	/* One SYN and one retransmission, at least 1 s apart (RFC 6298). */
+	EXPECT_LE(900, dt);
+	EXPECT_GE(30000, dt);
+	tt_snap_in(self->t.a.fd, &a);
+	EXPECT_DELTA(&b, &a, "AttemptFails", ==, 1);
+	/* Linux adds tcp_syn_linear_timeouts retransmits to syn_retries. */
+	if (tt_is_linux())
+		EXPECT_DELTA(&b, &a, "RetransSegs", >=, 1);
+	else
+		EXPECT_DELTA(&b, &a, "RetransSegs", ==, 1);
+	TH_LOG("gave up after %lld ms, %ld retransmissions", dt,
+	       tt_snap_get(&a, "RetransSegs") - tt_snap_get(&b, "RetransSegs"));
+	EXPECT_EQ(TT_GONE, TT_IN_NS(self->t.a.fd, tt_lookup_ino(tt_ino(c), NULL)));
+	close(c);
+}
+
+/* Watches the frames on va while a transfer runs. */
+struct frame_stats {
+	int fd, stop;
+	uint32_t ip_a;
+	int frames, frags, max_ab, max_ba, over_ab, over_ba;
+	int syn_mss_a, syn_mss_b;	/* MSS option of A's SYN, B's SYN-ACK */
+	int limit;
+	pthread_t th;
+};
+
+static void *frame_watch(void *arg)
+{
+	struct frame_stats *fs = arg;
+	static uint8_t pkt[65536 + 64];
+	struct tt_tcpinfo t;
+	int n, idle = 0;
+
+	for (;;) {
+		n = tt_cap_next(fs->fd, pkt, sizeof(pkt), NULL, 100);
+		if (n <= 0) {
+			if (__atomic_load_n(&fs->stop, __ATOMIC_SEQ_CST) && ++idle > 2)
+				break;
+			continue;
+		}
+		if (!tt_parse(pkt, n, &t))
+			continue;
+		fs->frames++;
+		if (t.frag)
+			fs->frags++;
+		if (t.saddr == fs->ip_a) {
+			if (t.iplen > fs->max_ab)
+				fs->max_ab = t.iplen;
+			if (t.iplen > fs->limit)
+				fs->over_ab++;
+			if ((t.flags & TT_SYN) && !(t.flags & TT_ACK))
+				fs->syn_mss_a = t.mss;
+		} else {
+			if (t.iplen > fs->max_ba)
+				fs->max_ba = t.iplen;
+			if (t.iplen > fs->limit)
+				fs->over_ba++;
+			if ((t.flags & TT_SYN) && (t.flags & TT_ACK))
+				fs->syn_mss_b = t.mss;
+		}
+	}
+	return NULL;
+}
+
+static void mss_transfer(struct __test_metadata *_metadata, struct tt_topo *t,
+			 int mtu_a, int mtu_b)
+{
+	int limit = mtu_a < mtu_b ? mtu_a : mtu_b;
+	struct frame_stats fs = { .syn_mss_a = -2, .syn_mss_b = -2 };
+	long frag_a0, frag_b0, frag_a1, frag_b1;
+	struct tt_ep ea, eb;
+	struct tt_conn k;
+
+	ASSERT_EQ(0, tt_sh("ip -n %s link set va mtu %d", t->a.name, mtu_a));
+	ASSERT_EQ(0, tt_sh("ip -n %s link set vb mtu %d", t->b.name, mtu_b));
+	ASSERT_EQ(0, tt_topo_no_offload(t)) TH_LOG("ethtool -K failed");
+	fs.fd = TT_IN_NS(t->a.fd, tt_cap_open("va"));
+	ASSERT_LE(0, fs.fd) TH_LOG("AF_PACKET: %s", strerror(errno));
+	inet_pton(AF_INET, TT_IP_A, &fs.ip_a);
+	fs.limit = limit;
+	frag_a0 = TT_IN_NS(t->a.fd, lnx_ip_cnt("FragCreates"));
+	frag_b0 = TT_IN_NS(t->b.fd, lnx_ip_cnt("FragCreates"));
+	ASSERT_EQ(0, pthread_create(&fs.th, NULL, frame_watch, &fs));
+
+	ASSERT_EQ(0, tt_pair(&k, t->a.fd, tt_fam(), NULL, 0, t->b.fd, tt_fam(),
+			     TT_IP_B, SPORT));
+	tt_ep_init(&ea, k.c, 55, 1 << 20, 66, 1 << 20);
+	tt_ep_init(&eb, k.s, 66, 1 << 20, 55, 1 << 20);
+	tt_ep_pair(&ea, &eb);
+	__atomic_store_n(&fs.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(fs.th, NULL);
+	close(fs.fd);
+	EXPECT_EQ(0, ea.err) TH_LOG("A: %s", ea.msg);
+	EXPECT_EQ(0, eb.err) TH_LOG("B: %s", eb.msg);
+
+	frag_a1 = TT_IN_NS(t->a.fd, lnx_ip_cnt("FragCreates"));
+	frag_b1 = TT_IN_NS(t->b.fd, lnx_ip_cnt("FragCreates"));
+	EXPECT_EQ(frag_a0, frag_a1) TH_LOG("A fragmented packets");
+	EXPECT_EQ(frag_b0, frag_b1) TH_LOG("B fragmented packets");
+	EXPECT_EQ(0, fs.frags);
+	EXPECT_EQ(0, fs.over_ab) TH_LOG("max A->B frame %d > %d", fs.max_ab, limit);
+	EXPECT_EQ(0, fs.over_ba) TH_LOG("max B->A frame %d > %d", fs.max_ba, limit);
+	/* Bulk data fills the segments up to the limit. */
+	EXPECT_LE(limit - 80, fs.max_ab) TH_LOG("largest A->B frame %d", fs.max_ab);
+	EXPECT_LE(limit - 80, fs.max_ba) TH_LOG("largest B->A frame %d", fs.max_ba);
+	/* Each SYN announces an MSS that fits its own interface's MTU. */
+	EXPECT_LE(536, fs.syn_mss_a) TH_LOG("A's SYN MSS option: %d", fs.syn_mss_a);
+	EXPECT_GE(mtu_a - 40, fs.syn_mss_a);
+	EXPECT_LE(536, fs.syn_mss_b) TH_LOG("B's SYN-ACK MSS option: %d", fs.syn_mss_b);
+	EXPECT_GE(mtu_b - 40, fs.syn_mss_b);
+	TH_LOG("%d frames, largest A->B %d B->A %d, MSS options %d/%d",
+	       fs.frames, fs.max_ab, fs.max_ba, fs.syn_mss_a, fs.syn_mss_b);
+	tt_conn_close(&k);
+}
+
+/* MTU 1280 on both ends: no segment exceeds it, nothing is fragmented. */
+TEST_F_TIMEOUT(veth, mtu_1280_segments_fit_without_fragments, 120)
+{
+	mss_transfer(_metadata, &self->t, 1280, 1280);
+}
+
+/*
+ * A has MTU 1500, B 1280 (veth drops bigger frames): A must send no more
+ * than the MSS B announced.
+ */
+TEST_F_TIMEOUT(veth, mss_option_limits_sender_to_peer_mtu, 120)
+{
+	mss_transfer(_metadata, &self->t, 1500, 1280);
+}
+
+TEST_HARNESS_MAIN
