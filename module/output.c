@@ -267,9 +267,11 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	if (flags & TOYTCP_SYN)
 		opt_len = toytcp_syn_options(sk, opt);
 	else if ((flags & TOYTCP_ACK) && !(flags & TOYTCP_RST))
-		/* No SACK where it would push the packet over the MTU. */
+		/* Options count against the peer's MSS (RFC 6691): no SACK
+		 * where it would not fit beside the payload.
+		 */
 		opt_len = toytcp_sack_option(sk, opt, skb->len ?
-				clamp_t(int, (int)tsk->advmss - (int)skb->len,
+				clamp_t(int, (int)tsk->mss_cache - (int)skb->len,
 					0, TOYTCP_MAX_OPT_LEN) :
 				TOYTCP_MAX_OPT_LEN);
 
