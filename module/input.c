@@ -214,6 +214,14 @@ static void toytcp_apply_syn_options(struct sock *sk,
 	}
 }
 
+/* RACK: remember the send time of the newest segment known delivered. */
+static void toytcp_rack_update(struct toytcp_sock *tsk,
+			       const struct toytcp_skb_cb *cb)
+{
+	if ((s32)(cb->when - tsk->rack_time) > 0)
+		tsk->rack_time = cb->when;
+}
+
 /* Free what the peer acknowledged from the send buffer. */
 static void toytcp_clean_acked(struct sock *sk)
 {
@@ -227,9 +235,11 @@ static void toytcp_clean_acked(struct sock *sk)
 		if (toytcp_after(cb->end_seq, tsk->snd_una))
 			break;
 		/* Karn: no samples from retransmitted segments. */
-		if (!cb->retrans)
+		if (!cb->retrans) {
 			rtt_us = (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC) -
 				 cb->when;
+			toytcp_rack_update(tsk, cb);
+		}
 		if (skb == tsk->send_head)
 			tsk->send_head = skb_queue_is_last(&sk->sk_write_queue,
 							   skb) ? NULL : skb->next;
@@ -289,16 +299,21 @@ static void toytcp_on_dupack(struct sock *sk)
 
 	tsk->dupacks++;
 	if (tsk->in_recovery) {
-		if (tsk->sack_ok)
+		if (tsk->sack_ok) {
 			toytcp_retransmit_next(sk);
-		else
+			toytcp_send_one_new(sk);
+		} else {
 			tsk->cwnd++;
+		}
 		return;
 	}
 	if ((tsk->dupacks >= 3 ||
-	     (tsk->sack_ok && tsk->sacked_bytes >= 3 * tsk->mss_cache)) &&
+	     (tsk->sack_ok && (tsk->sacked_bytes >= 3 * tsk->mss_cache ||
+			       toytcp_rack_lost_any(sk)))) &&
 	    toytcp_after(tsk->snd_nxt, tsk->recover))
 		toytcp_enter_recovery(sk);
+	else if (tsk->dupacks < 3)
+		toytcp_send_one_new(sk);	/* RFC 3042 */
 }
 
 /*
@@ -361,6 +376,8 @@ static bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 					continue;
 				cb->sacked = 1;
 				tsk->sacked_bytes += cb->end_seq - cb->seq;
+				if (!cb->retrans)
+					toytcp_rack_update(tsk, cb);
 				news = true;
 			}
 		}

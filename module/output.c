@@ -92,6 +92,7 @@ void toytcp_init_seq(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	tsk->iss = get_random_u32();
+	tsk->rack_time = (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC);
 	tsk->high_sack = tsk->iss;
 	tsk->high_rxt = tsk->iss;
 	tsk->snd_una = tsk->iss;
@@ -564,6 +565,8 @@ static int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	return 0;
 }
 
+static void __toytcp_write_xmit(struct sock *sk, bool one);
+
 /**
  * toytcp_write_xmit() - send what the windows allow from the send queue
  * @sk: the socket
@@ -577,6 +580,30 @@ static int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
  * Context: sk lock held.
  */
 void toytcp_write_xmit(struct sock *sk)
+{
+	__toytcp_write_xmit(sk, false);
+}
+
+/**
+ * toytcp_send_one_new() - send one new segment beyond the congestion window
+ * @sk: the socket
+ *
+ * Limited transmit (RFC 3042) on the first duplicate ACKs, and one new
+ * segment per duplicate ACK during recovery: each says a segment left the
+ * network, and new data keeps the ACKs (and RACK's evidence) coming.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_send_one_new(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	if (tsk->send_head &&
+	    toytcp_after(TOYTCP_SKB_CB(tsk->send_head)->end_seq, tsk->snd_nxt))
+		__toytcp_write_xmit(sk, true);
+}
+
+static void __toytcp_write_xmit(struct sock *sk, bool one)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb;
@@ -605,6 +632,8 @@ void toytcp_write_xmit(struct sock *sk)
 
 		/* SACKed bytes have left the network (RFC 6675 "pipe"). */
 		cwnd_bytes = tsk->cwnd * tsk->mss_cache + tsk->sacked_bytes;
+		if (one)
+			cwnd_bytes = U32_MAX;
 		wnd_end = tsk->snd_una + min(tsk->snd_wnd, cwnd_bytes);
 		if (!(cb->flags & TOYTCP_SYN) &&
 		    toytcp_after(cb->seq + skb->len, wnd_end)) {
@@ -623,6 +652,8 @@ void toytcp_write_xmit(struct sock *sk)
 			tsk->snd_nxt = cb->end_seq;
 		if (!timer_pending(&tsk->retrans_timer))
 			toytcp_reset_retrans_timer(sk);
+		if (one)
+			break;
 	}
 	/* Nothing in flight, but data waits for the window to open. */
 	if (tsk->send_head && !timer_pending(&tsk->retrans_timer) &&
@@ -630,14 +661,47 @@ void toytcp_write_xmit(struct sock *sk)
 		toytcp_reset_retrans_timer(sk);
 }
 
+/* RACK's reordering window (RFC 8985 6.2): a quarter of the RTT. */
+static u32 toytcp_reo_wnd(const struct toytcp_sock *tsk)
+{
+	return max_t(u32, tsk->srtt_us / 4, 250);
+}
+
+/* RFC 8985 6.2, simplified: a sent segment not SACKed is lost once a
+ * segment sent more than a reordering window after it was delivered.
+ * A retransmission gets a new send time, so a lost retransmission is
+ * found the same way.
+ */
+static bool toytcp_rack_lost(const struct toytcp_sock *tsk,
+			     const struct toytcp_skb_cb *cb)
+{
+	return !cb->sacked &&
+	       (s32)(tsk->rack_time - cb->when) > (s32)toytcp_reo_wnd(tsk);
+}
+
 /**
- * toytcp_retransmit_next() - resend the next hole during fast recovery
+ * toytcp_rack_lost_any() - does RACK see a lost segment?
+ * @sk: a socket with SACK
+ *
+ * Context: sk lock held.
+ * Return: true if the oldest unacknowledged segment is lost.
+ */
+bool toytcp_rack_lost_any(struct sock *sk)
+{
+	struct sk_buff *head = skb_peek(&sk->sk_write_queue);
+
+	return head && head != toytcp_sk(sk)->send_head &&
+	       toytcp_rack_lost(toytcp_sk(sk), TOYTCP_SKB_CB(head));
+}
+
+/**
+ * toytcp_retransmit_next() - resend lost segments during fast recovery
  * @sk: the socket
  *
- * The first segment not SACKed and not yet resent in this recovery
- * (at or above @high_rxt).  With SACK it must lie below the highest SACKed
- * byte, else it is not known to be lost (RFC 6675 IsLost, simplified);
- * without SACK it can only be the oldest unacknowledged segment (NewReno).
+ * With SACK: up to two segments RACK finds lost, oldest first (two per
+ * ACK: each ACK says a segment left the network, and recovery must also
+ * make up for the retransmissions that were lost).  Without SACK
+ * (NewReno): the oldest unacknowledged segment, once per partial ACK.
  *
  * Context: sk lock held.
  */
@@ -645,23 +709,21 @@ void toytcp_retransmit_next(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb;
+	int budget = 2;
 
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 
-		if (skb == tsk->send_head)
+		if (skb == tsk->send_head || !budget)
 			return;
-		if (cb->sacked || toytcp_before(cb->seq, tsk->high_rxt)) {
-			if (!tsk->sack_ok)
-				return;
-			continue;
+		if (!tsk->sack_ok) {
+			if (!toytcp_before(cb->seq, tsk->high_rxt) &&
+			    !toytcp_transmit_skb(sk, skb))
+				tsk->high_rxt = cb->end_seq;
+			return;
 		}
-		if (tsk->sack_ok && skb != skb_peek(&sk->sk_write_queue) &&
-		    !toytcp_before(cb->seq, tsk->high_sack))
-			return;
-		if (!toytcp_transmit_skb(sk, skb))
-			tsk->high_rxt = cb->end_seq;
-		return;
+		if (toytcp_rack_lost(tsk, cb) && !toytcp_transmit_skb(sk, skb))
+			budget--;
 	}
 }
 
@@ -680,6 +742,7 @@ void toytcp_enter_recovery(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 flight = (toytcp_bytes_in_flight(tsk) - tsk->sacked_bytes) /
 		     tsk->mss_cache;
+	struct sk_buff *head;
 
 	tsk->ssthresh = max_t(u32, flight / 2, 2);
 	tsk->cwnd = tsk->ssthresh + (tsk->sack_ok ? 0 : 3);
@@ -687,9 +750,14 @@ void toytcp_enter_recovery(struct sock *sk)
 	tsk->recover = tsk->snd_nxt;
 	tsk->in_recovery = true;
 	tsk->high_rxt = tsk->snd_una;
-	TOYTCP_INC_STATS(sock_net(sk), tsk->sack_ok ?
-			 TOYTCP_MIB_SACKRECOVERY : TOYTCP_MIB_FASTRETRANS);
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
 	if (tsk->sack_ok)
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKRECOVERY);
+	/* Three duplicate ACKs say the oldest segment is lost. */
+	head = skb_peek(&sk->sk_write_queue);
+	if (tsk->sack_ok && head && head != tsk->send_head &&
+	    !TOYTCP_SKB_CB(head)->sacked && !toytcp_rack_lost(tsk,
+							 TOYTCP_SKB_CB(head)))
+		toytcp_transmit_skb(sk, head);
 	toytcp_retransmit_next(sk);
 }

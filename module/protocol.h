@@ -65,7 +65,7 @@
  * @seq:	first sequence number of the segment
  * @end_seq:	@seq + payload length + SYN + FIN
  * @ack_seq:	received segments: the acknowledgment number
- * @when:	sent segments: time of the last transmission, in jiffies
+ * @when:	sent segments: time of the last transmission, in us
  * @wnd:	received segments: the raw window field (unscaled)
  * @mss:	received SYNs: the MSS option, 0 when absent
  * @flags:	TCP header flags (TOYTCP_SYN ...)
@@ -149,7 +149,9 @@ struct toytcp_port {
  * @recover:	snd_nxt when fast recovery started (RFC 6582)
  * @in_recovery: fast recovery is running
  * @high_rxt:	end of the last segment retransmitted in this recovery
- *		(RFC 6675 HighRxt): holes below it have been resent
+ *		(RFC 6675 HighRxt): without SACK, holes below it were resent
+ * @rack_time:	send time (us) of the most recently sent segment known
+ *		delivered, ACKed or SACKed (RFC 8985 RACK.xmit_ts)
  * @high_sack:	highest sequence number the peer SACKed (RFC 6675 HighACK)
  * @sacked_bytes: bytes in the send queue the peer SACKed
  * @sack_ok:	both ends offered SACK (RFC 2018)
@@ -230,6 +232,7 @@ struct toytcp_sock {
 	bool			in_recovery;
 	u32			high_rxt;
 	u32			high_sack;
+	u32			rack_time;
 	u32			sacked_bytes;
 	bool			sack_ok;
 	bool			wscale_ok;
@@ -406,11 +409,13 @@ void toytcp_init_seq(struct sock *sk);
 int toytcp_send_syn(struct sock *sk);
 int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
 void toytcp_write_xmit(struct sock *sk);
+void toytcp_send_one_new(struct sock *sk);
 void toytcp_send_ack(struct sock *sk);
 void toytcp_send_active_reset(struct sock *sk, gfp_t gfp);
 void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
 void toytcp_send_probe(struct sock *sk);
 void toytcp_retransmit_next(struct sock *sk);
+bool toytcp_rack_lost_any(struct sock *sk);
 void toytcp_enter_recovery(struct sock *sk);
 void toytcp_send_fin(struct sock *sk);
 u32 toytcp_select_window(struct sock *sk);
