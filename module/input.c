@@ -428,7 +428,9 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 		u32 acked = ack - tsk->snd_una;
 
 		tsk->snd_una = ack;
+		tsk->bytes_acked += acked;
 		toytcp_clean_acked(sk);
+		tsk->retrans_stamp = 0;
 		tsk->retries = 0;
 		tsk->backoff = 0;
 		if (!tsk->in_recovery)
@@ -485,6 +487,7 @@ static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 	bool fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
 
 	tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
+	tsk->bytes_received += skb->len;
 	if (skb->len) {
 		skb_set_owner_r(skb, sk);
 		__skb_queue_tail(&sk->sk_receive_queue, skb);
@@ -528,6 +531,8 @@ static void toytcp_ofo_drain(struct sock *sk)
 			continue;
 		}
 		/* Already charged to the socket: keep the charge. */
+		tsk->bytes_received += TOYTCP_SKB_CB(skb)->end_seq - tsk->rcv_nxt -
+				       !!(TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN);
 		tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
 		if (TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN) {
 			__skb_queue_tail(&sk->sk_receive_queue, skb);

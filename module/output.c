@@ -346,8 +346,12 @@ int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 	/* Sent before: a retransmission (and no RTT sample from it). */
 	if (!toytcp_after(cb->end_seq, tsk->snd_nxt)) {
 		cb->retrans++;
+		tsk->total_retrans++;
+		if (!tsk->retrans_stamp)
+			tsk->retrans_stamp = jiffies ? : 1;
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RETRANSSEGS);
 	}
+	tsk->bytes_sent += skb->len;
 	if (unlikely(skb_cloned(skb)))
 		c = pskb_copy(skb, GFP_ATOMIC);
 	else

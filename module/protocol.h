@@ -194,6 +194,13 @@ struct toytcp_port {
  * @syn_count:	listener: children in SYN-RECEIVED
  * @accept_count: listener: established children waiting for accept()
  * @closing:	listener: close() has started, adopt no more children
+ * @bytes_sent:	payload bytes sent, retransmissions included (sk lock)
+ * @bytes_acked: payload bytes acknowledged (sk lock)
+ * @bytes_received: payload bytes received in sequence (sk lock)
+ * @total_retrans: segments retransmitted (sk lock)
+ * @retrans_stamp: jiffies of the first retransmission of the oldest
+ *		segment, 0 when none (TCP_USER_TIMEOUT)
+ * @user_timeout: TCP_USER_TIMEOUT, jiffies, 0 when unset
  * @fin_sent:	a FIN is queued at the tail of the write queue
  * @nodelay:	TCP_NODELAY: no Nagle (RFC 9293 3.7.4)
  * @cork:	TCP_CORK: hold back segments smaller than the MSS
@@ -275,6 +282,13 @@ struct toytcp_sock {
 	u32			syn_count;
 	u32			accept_count;
 	bool			closing;
+
+	u64			bytes_sent;
+	u64			bytes_acked;
+	u64			bytes_received;
+	u32			total_retrans;
+	unsigned long		retrans_stamp;
+	u32			user_timeout;
 
 	bool			fin_sent;
 	bool			nodelay;

@@ -1174,11 +1174,72 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 		else
 			tsk->keepcnt = val;
 		break;
+	case TCP_USER_TIMEOUT:
+		if (val < 0)
+			err = -EINVAL;
+		else
+			tsk->user_timeout = msecs_to_jiffies(val);
+		break;
 	default:
 		err = -ENOPROTOOPT;
 	}
 	release_sock(sk);
 	return err;
+}
+
+static void toytcp_get_info(struct sock *sk, struct toytcp_info *info)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	memset(info, 0, sizeof(*info));
+	info->version = TOYTCP_INFO_VERSION;
+	info->length = sizeof(*info);
+	lock_sock(sk);
+	info->state = sk->sk_state;
+	info->options = (tsk->sack_ok ? TOYTCP_OPT_SACK : 0) |
+			(tsk->wscale_ok ? TOYTCP_OPT_WSCALE : 0) |
+			(tsk->nodelay ? TOYTCP_OPT_NODELAY : 0) |
+			(tsk->cork ? TOYTCP_OPT_CORK : 0);
+	info->timers = (timer_pending(&tsk->retrans_timer) ?
+			TOYTCP_TIMER_RETRANS : 0) |
+		       (timer_pending(&tsk->tw_timer) ?
+			TOYTCP_TIMER_TIMEWAIT : 0) |
+		       (timer_pending(&tsk->delack_timer) ?
+			TOYTCP_TIMER_DELACK : 0) |
+		       (timer_pending(&tsk->keepalive_timer) ?
+			TOYTCP_TIMER_KEEPALIVE : 0);
+	info->snd_wscale = tsk->snd_wscale;
+	info->rcv_wscale = tsk->rcv_wscale;
+	info->retries = tsk->retries;
+	info->backoff = tsk->backoff;
+	info->probes = tsk->probes_out;
+	info->snd_una = tsk->snd_una;
+	info->snd_nxt = tsk->snd_nxt;
+	info->snd_wnd = tsk->snd_wnd;
+	info->iss = tsk->iss;
+	info->write_seq = tsk->write_seq;
+	info->rcv_nxt = tsk->rcv_nxt;
+	info->rcv_wnd = tsk->rcv_wnd;
+	info->irs = tsk->irs;
+	info->copied_seq = tsk->copied_seq;
+	info->mss = tsk->mss_cache;
+	info->advmss = tsk->advmss;
+	info->rcv_mss = tsk->rcv_mss;
+	info->cwnd = tsk->cwnd;
+	info->ssthresh = tsk->ssthresh;
+	info->srtt_us = tsk->srtt_us;
+	info->rttvar_us = tsk->rttvar_us;
+	info->rto_ms = jiffies_to_msecs(tsk->rto);
+	info->sacked_bytes = tsk->sacked_bytes;
+	info->sndbuf_used = READ_ONCE(sk->sk_wmem_queued);
+	info->sndbuf = READ_ONCE(sk->sk_sndbuf);
+	info->rcvbuf_used = atomic_read(&sk->sk_rmem_alloc);
+	info->rcvbuf = READ_ONCE(sk->sk_rcvbuf);
+	info->total_retrans = tsk->total_retrans;
+	info->bytes_sent = tsk->bytes_sent;
+	info->bytes_acked = tsk->bytes_acked;
+	info->bytes_received = tsk->bytes_received;
+	release_sock(sk);
 }
 
 static int toytcp_getsockopt(struct socket *sock, int level, int optname,
@@ -1187,6 +1248,19 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 	struct toytcp_sock *tsk = toytcp_sk(sock->sk);
 	int val, len;
 
+	if (level == SOL_TOYTCP && optname == TOYTCP_INFO) {
+		struct toytcp_info info;
+
+		if (get_user(len, optlen))
+			return -EFAULT;
+		if (len < 0)
+			return -EINVAL;
+		toytcp_get_info(sock->sk, &info);
+		len = min_t(unsigned int, len, sizeof(info));
+		if (put_user(len, optlen) || copy_to_user(optval, &info, len))
+			return -EFAULT;
+		return 0;
+	}
 	if (level != SOL_TCP)
 		return -ENOPROTOOPT;
 	if (get_user(len, optlen))
@@ -1215,6 +1289,9 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 		break;
 	case TCP_KEEPCNT:
 		val = tsk->keepcnt;
+		break;
+	case TCP_USER_TIMEOUT:
+		val = jiffies_to_msecs(tsk->user_timeout);
 		break;
 	default:
 		return -ENOPROTOOPT;

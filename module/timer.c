@@ -121,7 +121,9 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 		return;
 	}
 
-	if (tsk->retries >= toytcp_max_retries(sk)) {
+	if (tsk->retries >= toytcp_max_retries(sk) ||
+	    (tsk->user_timeout && tsk->retrans_stamp &&
+	     time_after_eq(jiffies, tsk->retrans_stamp + tsk->user_timeout))) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONTIMEOUT);
 		WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 		sk_error_report(sk);

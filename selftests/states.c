@@ -1057,3 +1057,97 @@ TEST_F_TIMEOUT(veth, mss_option_limits_sender_to_peer_mtu, 120)
 }
 
 TEST_HARNESS_MAIN
+
+/* ------------------------------------------------------------------ */
+/* TOYTCP_INFO: the control block as the user sees it. */
+
+static int tt_info(int fd, struct toytcp_info *info)
+{
+	socklen_t len = sizeof(*info);
+
+	memset(info, 0xa5, sizeof(*info));
+	if (getsockopt(fd, SOL_TOYTCP, TOYTCP_INFO, info, &len))
+		return -1;
+	return len;
+}
+
+TEST_F(lo, toytcp_info_reports_sequence_variables_and_bytes)
+{
+	struct toytcp_info ci, si, small;
+	char *buf = malloc(100000);
+	struct tt_conn k;
+	socklen_t len;
+	int i;
+
+	if (tt_is_linux())
+		SKIP(free(buf); return, "TOYTCP_INFO is toytcp's own");
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+
+	ASSERT_EQ(sizeof(ci), tt_info(k.c, &ci));
+	ASSERT_EQ(sizeof(si), tt_info(k.s, &si));
+	EXPECT_EQ(TOYTCP_INFO_VERSION, ci.version);
+	EXPECT_EQ(sizeof(ci), ci.length);
+	EXPECT_EQ(TT_ESTABLISHED, ci.state);
+	EXPECT_EQ(TT_ESTABLISHED, si.state);
+	/* The handshake: each side's ISS is the other's IRS, SYNs acked. */
+	EXPECT_EQ(ci.iss, si.irs);
+	EXPECT_EQ(si.iss, ci.irs);
+	EXPECT_EQ(ci.iss + 1, ci.snd_una);
+	EXPECT_EQ(ci.snd_una, ci.snd_nxt);
+	EXPECT_EQ(ci.irs + 1, ci.rcv_nxt);
+	EXPECT_EQ(si.irs + 1, si.rcv_nxt);
+	EXPECT_EQ(TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE,
+		  ci.options & (TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE));
+	EXPECT_EQ(65495, ci.mss);	/* lo: MTU 65536 less 40 */
+	EXPECT_GE(ci.cwnd, 10);		/* RFC 6928 */
+	EXPECT_GT(ci.rcv_wnd, 0);
+	EXPECT_EQ(0, ci.bytes_sent);
+
+	memset(buf, 'x', 100000);
+	ASSERT_EQ(100000, tt_send_all(k.c, buf, 100000, 5000));
+	ASSERT_EQ(100000, tt_recv_all(k.s, buf, 100000, 5000));
+	for (i = 0; i < 100; i++) {	/* the last ACK may still be on its way */
+		ASSERT_EQ(sizeof(ci), tt_info(k.c, &ci));
+		if (ci.bytes_acked == 100000)
+			break;
+		tt_msleep(20);
+	}
+	ASSERT_EQ(sizeof(si), tt_info(k.s, &si));
+	EXPECT_EQ(100000, ci.bytes_acked);
+	EXPECT_EQ(100000, ci.bytes_sent);
+	EXPECT_EQ(ci.iss + 1 + 100000, ci.snd_una);
+	EXPECT_EQ(ci.snd_una, ci.write_seq);
+	EXPECT_EQ(0, ci.total_retrans);
+	EXPECT_EQ(100000, si.bytes_received);
+	EXPECT_EQ(si.irs + 1 + 100000, si.rcv_nxt);
+	EXPECT_EQ(si.rcv_nxt, si.copied_seq);
+	EXPECT_GT(ci.srtt_us, 0);
+	EXPECT_GE(ci.rto_ms, 200);
+
+	/* A short buffer gets the leading part; the length says how much. */
+	len = 8;
+	memset(&small, 0, sizeof(small));
+	ASSERT_EQ(0, getsockopt(k.c, SOL_TOYTCP, TOYTCP_INFO, &small, &len));
+	EXPECT_EQ(8, len);
+	EXPECT_EQ(TOYTCP_INFO_VERSION, small.version);
+	EXPECT_EQ(sizeof(ci), small.length);
+	EXPECT_EQ(0, small.state);	/* not copied */
+
+	/* Bad pointers and options fail like any getsockopt. */
+	len = sizeof(ci);
+	EXPECT_EQ(-1, getsockopt(k.c, SOL_TOYTCP, TOYTCP_INFO,
+				 (void *)8, &len));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, getsockopt(k.c, SOL_TOYTCP, 77, &ci, &len));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+
+	/* Closed by the peer: the state follows. */
+	EXPECT_EQ(0, close(k.s));
+	k.s = -1;
+	EXPECT_EQ(0, tt_recv_to(k.c, buf, 1, 5000));
+	ASSERT_EQ(sizeof(ci), tt_info(k.c, &ci));
+	EXPECT_EQ(TT_CLOSE_WAIT, ci.state);
+	tt_conn_close(&k);
+	free(buf);
+}

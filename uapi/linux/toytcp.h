@@ -27,4 +27,102 @@
 /* Socket option level for toytcp's own options (getsockopt/setsockopt). */
 #define SOL_TOYTCP	299
 
+/* getsockopt(fd, SOL_TOYTCP, TOYTCP_INFO, &info, &len): the control block. */
+#define TOYTCP_INFO	1
+
+#define TOYTCP_INFO_VERSION	1
+
+/* toytcp_info.options */
+#define TOYTCP_OPT_SACK		0x01	/* both ends use SACK (RFC 2018) */
+#define TOYTCP_OPT_WSCALE	0x02	/* both ends scale windows (RFC 7323) */
+#define TOYTCP_OPT_NODELAY	0x04	/* TCP_NODELAY */
+#define TOYTCP_OPT_CORK		0x08	/* TCP_CORK */
+
+/* toytcp_info.timers: the timers pending */
+#define TOYTCP_TIMER_RETRANS	0x01	/* retransmission or window probe */
+#define TOYTCP_TIMER_TIMEWAIT	0x02	/* TIME-WAIT, or orphan FIN-WAIT-2 */
+#define TOYTCP_TIMER_DELACK	0x04	/* delayed ACK */
+#define TOYTCP_TIMER_KEEPALIVE	0x08	/* keepalive */
+
+/**
+ * struct toytcp_info - a snapshot of a connection's control block
+ * @version: TOYTCP_INFO_VERSION of the kernel that filled it
+ * @length: bytes of this structure the kernel filled in
+ * @state: connection state, Linux TCP's numbers (TCP_ESTABLISHED = 1 ...)
+ * @options: TOYTCP_OPT_* bits
+ * @timers: TOYTCP_TIMER_* bits
+ * @snd_wscale: shift applied to the peer's windows
+ * @rcv_wscale: shift applied to the windows toytcp sends
+ * @retries: retransmissions of the oldest segment so far
+ * @backoff: exponential backoff of the retransmission timer
+ * @probes: keepalive probes unanswered
+ * @snd_una: SND.UNA, oldest unacknowledged sequence number (RFC 9293)
+ * @snd_nxt: SND.NXT, next sequence number to send
+ * @snd_wnd: SND.WND, the peer's window (scaled)
+ * @iss: ISS, initial send sequence number
+ * @write_seq: sequence number after the last byte written by the user
+ * @rcv_nxt: RCV.NXT, next sequence number expected
+ * @rcv_wnd: RCV.WND, the window last advertised
+ * @irs: IRS, initial receive sequence number
+ * @copied_seq: next sequence number to be read by the user
+ * @mss: largest payload toytcp sends in one segment
+ * @advmss: MSS toytcp announced
+ * @rcv_mss: estimate of the peer's segment size
+ * @cwnd: congestion window, segments
+ * @ssthresh: slow start threshold, segments
+ * @srtt_us: smoothed round-trip time, microseconds
+ * @rttvar_us: round-trip time variation, microseconds
+ * @rto_ms: retransmission timeout, milliseconds
+ * @sacked_bytes: bytes in flight the peer SACKed
+ * @sndbuf_used: bytes queued in the send buffer (unsent and unacknowledged)
+ * @sndbuf: the send buffer's size, SO_SNDBUF
+ * @rcvbuf_used: bytes of the receive buffer in use (queued data, overhead)
+ * @rcvbuf: the receive buffer's size, SO_RCVBUF
+ * @total_retrans: segments retransmitted
+ * @bytes_sent: payload bytes sent, retransmissions included
+ * @bytes_acked: payload bytes the peer acknowledged
+ * @bytes_received: payload bytes received in sequence
+ *
+ * Fields are only ever added at the end; @length tells how many the kernel
+ * filled in, and a short buffer gets the leading part.
+ */
+struct toytcp_info {
+	__u32	version;
+	__u32	length;
+	__u8	state;
+	__u8	options;
+	__u8	timers;
+	__u8	snd_wscale;
+	__u8	rcv_wscale;
+	__u8	retries;
+	__u8	backoff;
+	__u8	probes;
+	__u32	snd_una;
+	__u32	snd_nxt;
+	__u32	snd_wnd;
+	__u32	iss;
+	__u32	write_seq;
+	__u32	rcv_nxt;
+	__u32	rcv_wnd;
+	__u32	irs;
+	__u32	copied_seq;
+	__u32	mss;
+	__u32	advmss;
+	__u32	rcv_mss;
+	__u32	cwnd;
+	__u32	ssthresh;
+	__u32	srtt_us;
+	__u32	rttvar_us;
+	__u32	rto_ms;
+	__u32	sacked_bytes;
+	__u32	sndbuf_used;
+	__u32	sndbuf;
+	__u32	rcvbuf_used;
+	__u32	rcvbuf;
+	__u32	total_retrans;
+	__u64	bytes_sent;
+	__u64	bytes_acked;
+	__u64	bytes_received;
+};
+
 #endif /* _UAPI_LINUX_TOYTCP_H */
