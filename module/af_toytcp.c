@@ -55,9 +55,12 @@ static int __net_init toytcp_net_init(struct net *net)
 {
 	int err;
 
-	err = toytcp_mib_init_net(net);
+	err = toytcp_ctrl_init_net(net);
 	if (err)
 		return err;
+	err = toytcp_mib_init_net(net);
+	if (err)
+		goto err_ctrl;
 	err = toytcp_proc_init_net(net);
 	if (err)
 		goto err_mib;
@@ -70,6 +73,8 @@ err_proc:
 	toytcp_proc_exit_net(net);
 err_mib:
 	toytcp_mib_exit_net(net);
+err_ctrl:
+	toytcp_ctrl_exit_net(net);
 	return err;
 }
 
@@ -78,6 +83,7 @@ static void __net_exit toytcp_net_exit(struct net *net)
 	nf_unregister_net_hook(net, &toytcp_nf_ops);
 	toytcp_proc_exit_net(net);
 	toytcp_mib_exit_net(net);
+	toytcp_ctrl_exit_net(net);
 }
 
 static struct pernet_operations toytcp_net_ops = {

@@ -29,4 +29,15 @@
 #define toytcp_timer_shutdown_sync(t)	del_timer_sync(t)
 #endif
 
+/* 6.6 counts a sysctl table's entries instead of ending it with an empty
+ * one (6.1 needs the sentinel, which the template keeps).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define toytcp_register_net_sysctl(net, path, table, n) \
+	register_net_sysctl_sz(net, path, table, n)
+#else
+#define toytcp_register_net_sysctl(net, path, table, n) \
+	register_net_sysctl(net, path, table)
+#endif
+
 #endif /* __TOYTCP_COMPAT_H */

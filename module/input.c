@@ -781,7 +781,7 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 				   sk->sk_shutdown | SEND_SHUTDOWN);
 			if (sock_flag(sk, SOCK_DEAD))
 				sk_reset_timer(sk, &tsk->tw_timer, jiffies +
-					msecs_to_jiffies(READ_ONCE(toytcp_tw_timeout_ms)));
+					msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
 			else
 				sk->sk_state_change(sk);
 		}

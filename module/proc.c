@@ -78,7 +78,7 @@ static int toytcp_seq_show(struct seq_file *seq, void *v)
 		   0, sock_i_ino((struct sock *)sk),
 		   refcount_read(&sk->sk_refcnt), sk,
 		   jiffies_to_clock_t(tsk->rto),
-		   jiffies_to_clock_t(msecs_to_jiffies(READ_ONCE(toytcp_delack_ms))),
+		   jiffies_to_clock_t(msecs_to_jiffies(toytcp_param(sk, delack_ms))),
 		   tsk->quickack << 1, tsk->cwnd,
 		   state == TCP_LISTEN ? -1 : (int)min_t(u32, tsk->ssthresh,
 							  INT_MAX));

@@ -350,13 +350,45 @@ struct toytcp_mib {
 };
 
 /**
+ * struct toytcp_sysctl - the tunables of one namespace (net.toytcp.*)
+ * @tw_timeout_ms: TIME-WAIT length; -1: the module parameter
+ * @syn_retries: SYN retransmissions; -1: the module parameter
+ * @retries:	data retransmissions; -1: the module parameter
+ * @min_rto_ms:	floor of the RTO; -1: the module parameter
+ * @delack_ms:	delayed ACK timeout; -1: the module parameter
+ * @keepalive_time: default TCP_KEEPIDLE, seconds
+ * @keepalive_intvl: default TCP_KEEPINTVL, seconds
+ * @keepalive_probes: default TCP_KEEPCNT
+ * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.core.rmem_default
+ * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.core.wmem_default
+ *
+ * Read with READ_ONCE(), written by the sysctl handlers.
+ */
+struct toytcp_sysctl {
+	int	tw_timeout_ms;
+	int	syn_retries;
+	int	retries;
+	int	min_rto_ms;
+	int	delack_ms;
+	int	keepalive_time;
+	int	keepalive_intvl;
+	int	keepalive_probes;
+	int	rmem_default;
+	int	wmem_default;
+};
+
+/**
  * struct toytcp_net - toytcp's state in one network namespace
  * @mib:	counters, per CPU
  * @curr_estab:	sockets in ESTABLISHED or CLOSE-WAIT
+ * @sysctl:	the tunables
+ * @sysctl_hdr:	their registration under net/toytcp
  */
 struct toytcp_net {
 	struct toytcp_mib __percpu	*mib;
 	atomic_t			curr_estab;
+	struct toytcp_sysctl		sysctl;
+	struct ctl_table_header		*sysctl_hdr;
 };
 
 extern unsigned int toytcp_net_id;
@@ -371,6 +403,18 @@ static inline struct toytcp_net *toytcp_pernet(const struct net *net)
 	this_cpu_inc(toytcp_pernet(net)->mib->mibs[field])
 #define TOYTCP_ADD_STATS(net, field, val) \
 	this_cpu_add(toytcp_pernet(net)->mib->mibs[field], val)
+
+/* A tunable of @sk's namespace: its sysctl, or the module parameter of the
+ * same name while the sysctl is -1.
+ */
+#define toytcp_param(sk, name) ({					\
+	int __v = READ_ONCE(toytcp_pernet(sock_net(sk))->sysctl.name);	\
+	__v >= 0 ? (unsigned int)__v : READ_ONCE(toytcp_##name);	\
+})
+
+/* ctrl.c */
+int toytcp_ctrl_init_net(struct net *net);
+void toytcp_ctrl_exit_net(struct net *net);
 
 int toytcp_mib_init_net(struct net *net);
 unsigned long toytcp_mib_read(struct net *net, int field);

@@ -26,8 +26,10 @@ static void toytcp_sock_destruct(struct sock *sk)
  */
 void toytcp_init_sock(struct sock *sk)
 {
+	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct inet_sock *inet = inet_sk(sk);
+	int buf;
 
 	atomic_inc(&toytcp_live_socks);
 	sk->sk_protocol = IPPROTO_TCP;
@@ -55,10 +57,17 @@ void toytcp_init_sock(struct sock *sk)
 	tsk->ssthresh = U32_MAX >> 1;
 	tsk->mss_cache = TOYTCP_DEFAULT_MSS;
 	tsk->advmss = TOYTCP_DEFAULT_MSS;
-	tsk->keepidle = TOYTCP_KEEPIDLE;
-	tsk->keepintvl = TOYTCP_KEEPINTVL;
-	tsk->keepcnt = TOYTCP_KEEPCNT;
+	tsk->keepidle = READ_ONCE(tn->sysctl.keepalive_time) * HZ;
+	tsk->keepintvl = READ_ONCE(tn->sysctl.keepalive_intvl) * HZ;
+	tsk->keepcnt = READ_ONCE(tn->sysctl.keepalive_probes);
 	tsk->rcv_ratio = 128;
+
+	buf = READ_ONCE(tn->sysctl.rmem_default);
+	if (buf)
+		sk->sk_rcvbuf = max_t(int, buf, SOCK_MIN_RCVBUF);
+	buf = READ_ONCE(tn->sysctl.wmem_default);
+	if (buf)
+		sk->sk_sndbuf = max_t(int, buf, SOCK_MIN_SNDBUF);
 }
 
 /**
@@ -692,7 +701,7 @@ adjudge:
 		goto out;
 	if (sk->sk_state == TCP_FIN_WAIT2)
 		sk_reset_timer(sk, &tsk->tw_timer, jiffies +
-			       msecs_to_jiffies(READ_ONCE(toytcp_tw_timeout_ms)));
+			       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
 	if (sk->sk_state == TCP_CLOSE)
 		toytcp_destroy_sock(sk);
 out:

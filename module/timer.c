@@ -40,7 +40,7 @@ void toytcp_rtt_sample(struct sock *sk, long rtt_us)
 	rto = usecs_to_jiffies(tsk->srtt_us + max_t(u32, 4 * tsk->rttvar_us,
 						    jiffies_to_usecs(1)));
 	tsk->rto = clamp_t(unsigned long, rto,
-			   msecs_to_jiffies(READ_ONCE(toytcp_min_rto_ms)) ? : 1,
+			   msecs_to_jiffies(toytcp_param(sk, min_rto_ms)) ? : 1,
 			   TOYTCP_MAX_RTO);
 }
 
@@ -64,11 +64,11 @@ static unsigned int toytcp_max_retries(const struct sock *sk)
 {
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
-		return READ_ONCE(toytcp_syn_retries);
+		return toytcp_param(sk, syn_retries);
 	case TCP_SYN_RECV:
 		return TOYTCP_SYNACK_RETRIES;
 	default:
-		return READ_ONCE(toytcp_retries);
+		return toytcp_param(sk, retries);
 	}
 }
 
@@ -181,7 +181,7 @@ void toytcp_time_wait(struct sock *sk)
 	toytcp_set_state(sk, TCP_TIME_WAIT);
 	sk_stop_timer(sk, &tsk->retrans_timer);
 	sk_reset_timer(sk, &tsk->tw_timer, jiffies +
-		       msecs_to_jiffies(READ_ONCE(toytcp_tw_timeout_ms)));
+		       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
 }
 
 /**
@@ -193,7 +193,7 @@ void toytcp_time_wait(struct sock *sk)
 void toytcp_schedule_ack(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	unsigned int ms = min(READ_ONCE(toytcp_delack_ms), 200U);
+	unsigned int ms = min(toytcp_param(sk, delack_ms), 200U);
 
 	if (tsk->ack_pending)
 		return;

@@ -1151,3 +1151,100 @@ TEST_F(lo, toytcp_info_reports_sequence_variables_and_bytes)
 	tt_conn_close(&k);
 	free(buf);
 }
+
+/* ------------------------------------------------------------------ */
+/* net.toytcp.*: the tunables, per network namespace. */
+
+static long tt_sysctl_get(const char *name)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/toytcp/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1000;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1000;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+static int tt_sysctl_set(const char *name, long v)
+{
+	char path[128], buf[32];
+	int fd, n, ret;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/toytcp/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = snprintf(buf, sizeof(buf), "%ld\n", v);
+	ret = write(fd, buf, n) == n ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+TEST_F(lo, sysctls_are_per_netns_and_override_module_params)
+{
+	struct sockaddr_in cn, sn;
+	long long t0, gone_ms;
+	struct tt_conn k;
+	int fd, val, ns0;
+	socklen_t len;
+
+	if (tt_is_linux())
+		SKIP(return, "net.toytcp.* is toytcp's own");
+	/* Defaults: -1 follows the module parameter. */
+	EXPECT_EQ(-1, tt_sysctl_get("tw_timeout_ms"));
+	EXPECT_EQ(7200, tt_sysctl_get("keepalive_time"));
+	/* Out of range is refused. */
+	EXPECT_EQ(-1, tt_sysctl_set("tw_timeout_ms", -2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, tt_sysctl_set("keepalive_probes", 0));
+
+	/* Socket defaults come from this namespace's values. */
+	ASSERT_EQ(0, tt_sysctl_set("keepalive_time", 42));
+	ASSERT_EQ(0, tt_sysctl_set("rmem_default", 65536));
+	fd = tt_socket();
+	ASSERT_GE(fd, 0);
+	len = sizeof(val);
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &val, &len));
+	EXPECT_EQ(42, val);
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, &len));
+	EXPECT_EQ(65536, val);
+	close(fd);
+
+	/* TIME-WAIT: the namespace's 300 ms, not the module's 4000 ms. */
+	TT_SET_TW(4000);
+	ASSERT_EQ(0, tt_sysctl_set("tw_timeout_ms", 300));
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, tt_sockname(k.c, &cn));
+	ASSERT_EQ(0, tt_sockname(k.s, &sn));
+	close(k.c);
+	k.c = -1;
+	ASSERT_EQ(TT_FIN_WAIT2, tt_wait_state(&cn, &sn, TT_FIN_WAIT2, 3000));
+	close(k.s);
+	k.s = -1;
+	t0 = tt_now_ms();
+	ASSERT_EQ(TT_TIME_WAIT, tt_wait_state(&cn, &sn, TT_TIME_WAIT, 3000));
+	EXPECT_EQ(TT_GONE, tt_wait_state(&cn, &sn, TT_GONE, 3500));
+	gone_ms = tt_now_ms() - t0;
+	EXPECT_LT(gone_ms, 2500) TH_LOG("TIME-WAIT lasted %lld ms", gone_ms);
+	EXPECT_GE(gone_ms, 250) TH_LOG("TIME-WAIT lasted %lld ms", gone_ms);
+	tt_conn_close(&k);
+
+	/* Another namespace still has its own defaults. */
+	ns0 = open("/proc/self/ns/net", O_RDONLY);
+	ASSERT_GE(ns0, 0);
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	EXPECT_EQ(-1, tt_sysctl_get("tw_timeout_ms"));
+	EXPECT_EQ(7200, tt_sysctl_get("keepalive_time"));
+	EXPECT_EQ(0, setns(ns0, CLONE_NEWNET));
+	EXPECT_EQ(300, tt_sysctl_get("tw_timeout_ms"));
+	close(ns0);
+	TT_SET_TW(TT_TW_MS);
+}

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: the tunables, per network namespace, as sysctls under
+ * net.toytcp.*  (the model: net/mptcp/ctrl.c).
+ *
+ * The five that are also module parameters (tw_timeout_ms, syn_retries,
+ * retries, min_rto_ms, delack_ms) hold -1 by default, which means "follow
+ * the module parameter": a namespace sets its own value to override it.
+ */
+#include <linux/sysctl.h>
+#include <net/net_namespace.h>
+
+#include "protocol.h"
+
+static int toytcp_minus_one = -1;
+static int toytcp_one = 1;
+static int toytcp_max_keepidle = MAX_TCP_KEEPIDLE;
+static int toytcp_max_keepcnt = MAX_TCP_KEEPCNT;
+static int toytcp_max_retries = 255;
+
+/* .data holds the field's offset until toytcp_ctrl_init_net() */
+#define TOYTCP_SYSCTL(field, lo, hi) {					\
+	.procname	= #field,					\
+	.data		= (void *)offsetof(struct toytcp_sysctl, field),	\
+	.maxlen		= sizeof(int),					\
+	.mode		= 0644,						\
+	.proc_handler	= proc_dointvec_minmax,				\
+	.extra1		= lo,						\
+	.extra2		= hi,						\
+}
+
+static struct ctl_table table_template[] = {
+	TOYTCP_SYSCTL(tw_timeout_ms, &toytcp_minus_one, SYSCTL_INT_MAX),
+	TOYTCP_SYSCTL(syn_retries, &toytcp_minus_one, &toytcp_max_retries),
+	TOYTCP_SYSCTL(retries, &toytcp_minus_one, &toytcp_max_retries),
+	TOYTCP_SYSCTL(min_rto_ms, &toytcp_minus_one, SYSCTL_INT_MAX),
+	TOYTCP_SYSCTL(delack_ms, &toytcp_minus_one, SYSCTL_INT_MAX),
+	TOYTCP_SYSCTL(keepalive_time, &toytcp_one, &toytcp_max_keepidle),
+	TOYTCP_SYSCTL(keepalive_intvl, &toytcp_one, &toytcp_max_keepidle),
+	TOYTCP_SYSCTL(keepalive_probes, &toytcp_one, &toytcp_max_keepcnt),
+	TOYTCP_SYSCTL(rmem_default, SYSCTL_ZERO, SYSCTL_INT_MAX),
+	TOYTCP_SYSCTL(wmem_default, SYSCTL_ZERO, SYSCTL_INT_MAX),
+	{ }
+};
+
+/**
+ * toytcp_ctrl_init_net() - defaults and the net.toytcp sysctl directory
+ * @net: the new namespace
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int toytcp_ctrl_init_net(struct net *net)
+{
+	struct toytcp_net *tn = toytcp_pernet(net);
+	struct toytcp_sysctl *s = &tn->sysctl;
+	struct ctl_table *table;
+	int i;
+
+	s->tw_timeout_ms = -1;
+	s->syn_retries = -1;
+	s->retries = -1;
+	s->min_rto_ms = -1;
+	s->delack_ms = -1;
+	s->keepalive_time = TOYTCP_KEEPIDLE / HZ;
+	s->keepalive_intvl = TOYTCP_KEEPINTVL / HZ;
+	s->keepalive_probes = TOYTCP_KEEPCNT;
+	s->rmem_default = 0;
+	s->wmem_default = 0;
+
+	table = kmemdup(table_template,
+			sizeof(table_template), GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	/* The template holds offsets into struct toytcp_sysctl. */
+	for (i = 0; i < ARRAY_SIZE(table_template) - 1; i++)
+		table[i].data = (char *)s + (uintptr_t)table[i].data;
+	tn->sysctl_hdr = toytcp_register_net_sysctl(net, "net/toytcp", table,
+						    ARRAY_SIZE(table_template) - 1);
+	if (!tn->sysctl_hdr) {
+		kfree(table);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void toytcp_ctrl_exit_net(struct net *net)
+{
+	struct toytcp_net *tn = toytcp_pernet(net);
+	const struct ctl_table *table = tn->sysctl_hdr->ctl_table_arg;
+
+	unregister_net_sysctl_table(tn->sysctl_hdr);
+	kfree(table);
+}
