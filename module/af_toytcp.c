@@ -17,6 +17,9 @@
 
 #include "protocol.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 unsigned int toytcp_tw_timeout_ms = 60000;
 module_param_named(tw_timeout_ms, toytcp_tw_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(tw_timeout_ms, "TIME-WAIT length (2*MSL) in ms, default 60000");

@@ -12,6 +12,7 @@
 #include <net/netfilter/nf_conntrack.h>
 
 #include "protocol.h"
+#include "trace.h"
 
 static void toytcp_parse_syn_options(const struct tcphdr *th,
 				     struct toytcp_skb_cb *cb)
@@ -1011,6 +1012,10 @@ static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
  */
 int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+	trace_toytcp_segment_rcv(sk, cb->seq, cb->ack_seq, cb->flags,
+				 skb->len, cb->wnd);
 	switch (sk->sk_state) {
 	case TCP_LISTEN:
 		toytcp_rcv_listen(sk, skb);

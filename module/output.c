@@ -11,6 +11,7 @@
 #include <net/route.h>
 
 #include "protocol.h"
+#include "trace.h"
 
 /* MSS (4), NOP + window scale (3+1), NOP NOP + SACK permitted (2+2) */
 #define TOYTCP_SYN_OPT_LEN	12
@@ -319,6 +320,8 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OUTSEGS);
 	if (flags & TOYTCP_RST)
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OUTRSTS);
+	trace_toytcp_segment_sent(sk, seq, ntohl(th->ack_seq), flags,
+				  skb->len - th->doff * 4, ntohs(th->window));
 	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
 	return net_xmit_eval(err);
 }
@@ -350,6 +353,7 @@ int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 		if (!tsk->retrans_stamp)
 			tsk->retrans_stamp = jiffies ? : 1;
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RETRANSSEGS);
+		trace_toytcp_retransmit(sk, cb->seq, cb->end_seq, cb->retrans);
 	}
 	tsk->bytes_sent += skb->len;
 	if (unlikely(skb_cloned(skb)))

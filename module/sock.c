@@ -13,6 +13,7 @@
 #include <net/ip.h>
 
 #include "protocol.h"
+#include "trace.h"
 
 static void toytcp_sock_destruct(struct sock *sk)
 {
@@ -117,6 +118,7 @@ void toytcp_set_state(struct sock *sk, int state)
 
 	if (old == state)
 		return;
+	trace_toytcp_state_change(sk, old, state);
 	if (state == TCP_CLOSE)
 		toytcp_unhash(sk);
 	if (state == TCP_ESTABLISHED) {

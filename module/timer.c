@@ -11,6 +11,7 @@
  * runs them from release_sock(), as tcp_release_cb() does.
  */
 #include "protocol.h"
+#include "trace.h"
 
 /**
  * toytcp_rtt_sample() - fold one round-trip measurement into the RTO
@@ -132,6 +133,8 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	}
 
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RTOTIMEOUTS);
+	trace_toytcp_rto(sk, jiffies_to_msecs(tsk->rto << tsk->backoff),
+			 tsk->retries, tsk->backoff);
 	flight = toytcp_bytes_in_flight(tsk) / tsk->mss_cache;
 	tsk->ssthresh = max_t(u32, flight / 2, 2);
 	tsk->cwnd = 1;

@@ -1248,3 +1248,94 @@ TEST_F(lo, sysctls_are_per_netns_and_override_module_params)
 	close(ns0);
 	TT_SET_TW(TT_TW_MS);
 }
+
+/* ------------------------------------------------------------------ */
+/* Tracepoints: events/toytcp/ in tracefs. */
+
+#define TT_TRACEFS "/sys/kernel/tracing"
+
+static int tt_trace_write(const char *file, const char *val)
+{
+	char path[256];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), TT_TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* The trace buffer, NUL-terminated, in a malloc()ed buffer. */
+static char *tt_trace_read(void)
+{
+	size_t cap = 1 << 22, len = 0;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+	int fd;
+
+	fd = open(TT_TRACEFS "/trace", O_RDONLY);
+	if (!buf || fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+TEST_F(lo, tracepoints_show_states_segments_and_retransmissions)
+{
+	struct tt_conn k;
+	char *trace;
+	long old_retries;
+	int fd;
+
+	if (tt_is_linux())
+		SKIP(return, "events/toytcp is toytcp's own");
+	if (access(TT_TRACEFS "/events", F_OK))
+		tt_sh("mount -t tracefs nodev " TT_TRACEFS " 2>/dev/null");
+	ASSERT_EQ(0, access(TT_TRACEFS "/events/toytcp/enable", F_OK));
+	ASSERT_EQ(0, tt_trace_write("trace", ""));
+	ASSERT_EQ(0, tt_trace_write("events/toytcp/enable", "1"));
+
+	/* A connection, a little data, a close. */
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(5, send(k.c, "hello", 5, 0));
+	tt_conn_close(&k);
+
+	/* A SYN that a firewall drops: retransmitted after the RTO. */
+	old_retries = tt_param_get("syn_retries");
+	ASSERT_EQ(0, tt_param_set("syn_retries", 1));
+	ASSERT_EQ(0, tt_sh("iptables -A INPUT -p tcp --dport 7777 -j DROP"));
+	fd = tt_socket();
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(ETIMEDOUT, tt_connect_to(fd, tt_fam(), LO, 7777, 20000));
+	close(fd);
+	tt_sh("iptables -D INPUT -p tcp --dport 7777 -j DROP");
+	tt_param_set("syn_retries", old_retries);
+
+	ASSERT_EQ(0, tt_trace_write("events/toytcp/enable", "0"));
+	trace = tt_trace_read();
+	ASSERT_NE(NULL, trace);
+	EXPECT_NE(NULL, strstr(trace, "toytcp_state_change:"));
+	EXPECT_NE(NULL, strstr(trace, "CLOSE -> SYN_SENT"));
+	EXPECT_NE(NULL, strstr(trace, "SYN_SENT -> ESTABLISHED"));
+	EXPECT_NE(NULL, strstr(trace, "SYN_RECV -> ESTABLISHED"));
+	EXPECT_NE(NULL, strstr(trace, "ESTABLISHED -> FIN_WAIT1"));
+	EXPECT_NE(NULL, strstr(trace, "flags=SYN\n"));
+	EXPECT_NE(NULL, strstr(trace, "flags=SYN|ACK"));
+	EXPECT_NE(NULL, strstr(trace, "toytcp_segment_sent:"));
+	EXPECT_NE(NULL, strstr(trace, "toytcp_segment_rcv:"));
+	EXPECT_NE(NULL, strstr(trace, "len=5 "));
+	EXPECT_NE(NULL, strstr(trace, "127.0.0.1:7777"));
+	EXPECT_NE(NULL, strstr(trace, "toytcp_rto:"));
+	EXPECT_NE(NULL, strstr(trace, "toytcp_retransmit:"));
+	if (!strstr(trace, "toytcp_retransmit:"))
+		TH_LOG("trace: %.2000s", trace);
+	free(trace);
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * toytcp: tracepoints, under events/toytcp/ in tracefs
+ * (/sys/kernel/tracing) and for perf: state changes, segments sent and
+ * received, retransmissions and retransmission timeouts.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM toytcp
+
+#if !defined(_TOYTCP_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TOYTCP_TRACE_H
+
+#include <linux/tracepoint.h>
+#include <net/sock.h>
+
+#define toytcp_show_state(s)						\
+	__print_symbolic(s,						\
+		{ TCP_ESTABLISHED, "ESTABLISHED" },			\
+		{ TCP_SYN_SENT, "SYN_SENT" },				\
+		{ TCP_SYN_RECV, "SYN_RECV" },				\
+		{ TCP_FIN_WAIT1, "FIN_WAIT1" },				\
+		{ TCP_FIN_WAIT2, "FIN_WAIT2" },				\
+		{ TCP_TIME_WAIT, "TIME_WAIT" },				\
+		{ TCP_CLOSE, "CLOSE" },					\
+		{ TCP_CLOSE_WAIT, "CLOSE_WAIT" },			\
+		{ TCP_LAST_ACK, "LAST_ACK" },				\
+		{ TCP_LISTEN, "LISTEN" },				\
+		{ TCP_CLOSING, "CLOSING" })
+
+#define toytcp_show_flags(f)						\
+	__print_flags(f, "|",						\
+		{ 0x01, "FIN" }, { 0x02, "SYN" }, { 0x04, "RST" },	\
+		{ 0x08, "PSH" }, { 0x10, "ACK" }, { 0x20, "URG" })
+
+/* The 4-tuple of a socket, in every event (addresses in network order,
+ * kept as plain u32 as include/trace/events/tcp.h does).
+ */
+#define TOYTCP_TUPLE_ASSIGN(s) do {					\
+	const struct sock *__sk = (s);					\
+									\
+	__entry->skaddr = __sk;						\
+	__entry->saddr = (__force __u32)__sk->sk_rcv_saddr;		\
+	__entry->daddr = (__force __u32)__sk->sk_daddr;			\
+	__entry->sport = ntohs(inet_sk(__sk)->inet_sport);		\
+	__entry->dport = ntohs(__sk->sk_dport);				\
+} while (0)
+
+TRACE_EVENT(toytcp_state_change,
+	TP_PROTO(const struct sock *sk, int oldstate, int newstate),
+	TP_ARGS(sk, oldstate, newstate),
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		__field(__u32, saddr)
+		__field(__u32, daddr)
+		__field(__u16, sport)
+		__field(__u16, dport)
+		__field(int, oldstate)
+		__field(int, newstate)
+	),
+	TP_fast_assign(
+		TOYTCP_TUPLE_ASSIGN(sk);
+		__entry->oldstate = oldstate;
+		__entry->newstate = newstate;
+	),
+	TP_printk("%pI4:%u -> %pI4:%u %s -> %s", &__entry->saddr, __entry->sport,
+		  &__entry->daddr, __entry->dport,
+		  toytcp_show_state(__entry->oldstate),
+		  toytcp_show_state(__entry->newstate))
+);
+
+DECLARE_EVENT_CLASS(toytcp_segment,
+	TP_PROTO(const struct sock *sk, u32 seq, u32 ack, u8 flags, u32 len,
+		 u32 wnd),
+	TP_ARGS(sk, seq, ack, flags, len, wnd),
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		__field(__u32, saddr)
+		__field(__u32, daddr)
+		__field(__u16, sport)
+		__field(__u16, dport)
+		__field(u32, seq)
+		__field(u32, ack)
+		__field(u32, len)
+		__field(u32, wnd)
+		__field(u8, flags)
+	),
+	TP_fast_assign(
+		TOYTCP_TUPLE_ASSIGN(sk);
+		__entry->seq = seq;
+		__entry->ack = ack;
+		__entry->len = len;
+		__entry->wnd = wnd;
+		__entry->flags = flags;
+	),
+	TP_printk("%pI4:%u -> %pI4:%u seq=%u ack=%u len=%u wnd=%u flags=%s",
+		  &__entry->saddr, __entry->sport,
+		  &__entry->daddr, __entry->dport, __entry->seq, __entry->ack, __entry->len,
+		  __entry->wnd, toytcp_show_flags(__entry->flags))
+);
+
+/* A segment handed to IPv4; seq/ack as on the wire, wnd unscaled. */
+DEFINE_EVENT(toytcp_segment, toytcp_segment_sent,
+	TP_PROTO(const struct sock *sk, u32 seq, u32 ack, u8 flags, u32 len,
+		 u32 wnd),
+	TP_ARGS(sk, seq, ack, flags, len, wnd));
+
+/* A segment a toytcp socket took from IPv4, checksum verified. */
+DEFINE_EVENT(toytcp_segment, toytcp_segment_rcv,
+	TP_PROTO(const struct sock *sk, u32 seq, u32 ack, u8 flags, u32 len,
+		 u32 wnd),
+	TP_ARGS(sk, seq, ack, flags, len, wnd));
+
+TRACE_EVENT(toytcp_retransmit,
+	TP_PROTO(const struct sock *sk, u32 seq, u32 end_seq, u8 retrans),
+	TP_ARGS(sk, seq, end_seq, retrans),
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		__field(__u32, saddr)
+		__field(__u32, daddr)
+		__field(__u16, sport)
+		__field(__u16, dport)
+		__field(u32, seq)
+		__field(u32, end_seq)
+		__field(u8, retrans)
+	),
+	TP_fast_assign(
+		TOYTCP_TUPLE_ASSIGN(sk);
+		__entry->seq = seq;
+		__entry->end_seq = end_seq;
+		__entry->retrans = retrans;
+	),
+	TP_printk("%pI4:%u -> %pI4:%u seq=%u end_seq=%u retrans=%u",
+		  &__entry->saddr, __entry->sport,
+		  &__entry->daddr, __entry->dport, __entry->seq, __entry->end_seq,
+		  __entry->retrans)
+);
+
+TRACE_EVENT(toytcp_rto,
+	TP_PROTO(const struct sock *sk, u32 rto_ms, u8 retries, u8 backoff),
+	TP_ARGS(sk, rto_ms, retries, backoff),
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		__field(__u32, saddr)
+		__field(__u32, daddr)
+		__field(__u16, sport)
+		__field(__u16, dport)
+		__field(u32, rto_ms)
+		__field(u8, retries)
+		__field(u8, backoff)
+	),
+	TP_fast_assign(
+		TOYTCP_TUPLE_ASSIGN(sk);
+		__entry->rto_ms = rto_ms;
+		__entry->retries = retries;
+		__entry->backoff = backoff;
+	),
+	TP_printk("%pI4:%u -> %pI4:%u rto=%ums retries=%u backoff=%u",
+		  &__entry->saddr, __entry->sport,
+		  &__entry->daddr, __entry->dport, __entry->rto_ms, __entry->retries,
+		  __entry->backoff)
+);
+
+#endif /* _TOYTCP_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>
