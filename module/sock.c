@@ -1253,6 +1253,41 @@ static void toytcp_get_info(struct sock *sk, struct toytcp_info *info)
 	release_sock(sk);
 }
 
+/* TCP_INFO for programs written for Linux TCP: the fields toytcp has, in
+ * struct tcp_info's units; the rest stay zero.
+ */
+static void toytcp_get_tcp_info(struct sock *sk, struct tcp_info *ti)
+{
+	struct toytcp_info info;
+
+	toytcp_get_info(sk, &info);
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = info.state;
+	ti->tcpi_retransmits = info.retries;
+	ti->tcpi_probes = info.probes;
+	ti->tcpi_backoff = info.backoff;
+	ti->tcpi_options = (info.options & TOYTCP_OPT_SACK ? TCPI_OPT_SACK : 0) |
+			   (info.options & TOYTCP_OPT_WSCALE ?
+			    TCPI_OPT_WSCALE : 0);
+	ti->tcpi_snd_wscale = info.snd_wscale;
+	ti->tcpi_rcv_wscale = info.rcv_wscale;
+	ti->tcpi_rto = info.rto_ms * USEC_PER_MSEC;
+	ti->tcpi_snd_mss = info.mss;
+	ti->tcpi_rcv_mss = info.rcv_mss;
+	ti->tcpi_unacked = (info.snd_nxt - info.snd_una) / max(info.mss, 1U);
+	ti->tcpi_sacked = info.sacked_bytes / max(info.mss, 1U);
+	ti->tcpi_rtt = info.srtt_us;
+	ti->tcpi_rttvar = info.rttvar_us;
+	ti->tcpi_snd_ssthresh = min_t(u32, info.ssthresh, TCP_INFINITE_SSTHRESH);
+	ti->tcpi_snd_cwnd = info.cwnd;
+	ti->tcpi_advmss = info.advmss;
+	ti->tcpi_rcv_space = info.rcv_wnd;
+	ti->tcpi_total_retrans = info.total_retrans;
+	ti->tcpi_bytes_acked = info.bytes_acked;
+	ti->tcpi_bytes_received = info.bytes_received;
+	ti->tcpi_notsent_bytes = info.write_seq - info.snd_nxt;
+}
+
 static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 			     char __user *optval, int __user *optlen)
 {
@@ -1278,6 +1313,15 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
+	if (optname == TCP_INFO) {
+		struct tcp_info ti;
+
+		toytcp_get_tcp_info(sock->sk, &ti);
+		len = min_t(unsigned int, len, sizeof(ti));
+		if (put_user(len, optlen) || copy_to_user(optval, &ti, len))
+			return -EFAULT;
+		return 0;
+	}
 	switch (optname) {
 	case TCP_NODELAY:
 		val = tsk->nodelay;
