@@ -14,12 +14,33 @@
 #include "protocol.h"
 #include "trace.h"
 
-static void toytcp_parse_syn_options(const struct tcphdr *th,
-				     struct toytcp_skb_cb *cb)
+/**
+ * struct toytcp_opts - the options of a segment that toytcp understands
+ * @mss: MSS (RFC 9293 3.2), 0 when absent
+ * @wscale: window scale (RFC 7323), 0xff when absent
+ * @sack_perm: SACK permitted (RFC 2018)
+ * @sack: the first SACK block (RFC 2018 3), NULL when absent
+ * @nsacks: number of SACK blocks at @sack
+ */
+struct toytcp_opts {
+	u16		mss;
+	u8		wscale;
+	bool		sack_perm;
+	const u8	*sack;
+	int		nsacks;
+};
+
+/* Walk the options of @th, which must be in the linear area; malformed
+ * ones end the walk (RFC 9293 3.2: be robust against them).
+ */
+static void toytcp_parse_options(const struct tcphdr *th,
+				 struct toytcp_opts *opts)
 {
 	const u8 *p = (const u8 *)(th + 1);
 	int len = th->doff * 4 - sizeof(*th);
 
+	memset(opts, 0, sizeof(*opts));
+	opts->wscale = 0xff;
 	while (len > 0) {
 		u8 kind = p[0], olen;
 
@@ -35,12 +56,17 @@ static void toytcp_parse_syn_options(const struct tcphdr *th,
 		olen = p[1];
 		if (olen < 2 || olen > len)
 			break;
-		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS)
-			cb->mss = get_unaligned_be16(p + 2);
-		else if (kind == TCPOPT_WINDOW && olen == TCPOLEN_WINDOW)
-			cb->wscale = min_t(u8, p[2], TOYTCP_MAX_WSCALE);
-		else if (kind == TCPOPT_SACK_PERM && olen == TCPOLEN_SACK_PERM)
-			cb->sacked = 1;
+		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS) {
+			opts->mss = get_unaligned_be16(p + 2);
+		} else if (kind == TCPOPT_WINDOW && olen == TCPOLEN_WINDOW) {
+			opts->wscale = min_t(u8, p[2], TOYTCP_MAX_WSCALE);
+		} else if (kind == TCPOPT_SACK_PERM &&
+			   olen == TCPOLEN_SACK_PERM) {
+			opts->sack_perm = true;
+		} else if (kind == TCPOPT_SACK && !((olen - 2) % 8)) {
+			opts->sack = p + 2;
+			opts->nsacks = (olen - 2) / 8;
+		}
 		p += olen;
 		len -= olen;
 	}
@@ -80,8 +106,14 @@ static bool toytcp_prepare_segment(struct net *net, struct sk_buff *skb)
 	cb->retrans = 0;
 	cb->sacked = 0;
 	cb->end_seq = cb->seq + skb->len - hlen + th->syn + th->fin;
-	if (th->syn)
-		toytcp_parse_syn_options(th, cb);
+	if (th->syn) {
+		struct toytcp_opts opts;
+
+		toytcp_parse_options(th, &opts);
+		cb->mss = opts.mss;
+		cb->wscale = opts.wscale;
+		cb->sacked = opts.sack_perm;
+	}
 	__skb_pull(skb, hlen);
 	return true;
 err:
@@ -323,67 +355,42 @@ static void toytcp_on_dupack(struct sock *sk)
  */
 static bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 {
-	const struct tcphdr *th = tcp_hdr(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	int len = th->doff * 4 - sizeof(*th);
-	const u8 *p = (const u8 *)(th + 1);
+	struct toytcp_opts opts;
 	bool news = false;
+	int i;
 
-	while (len > 0) {
-		u8 kind = p[0], olen;
-		int i;
+	toytcp_parse_options(tcp_hdr(skb), &opts);
+	for (i = 0; i < opts.nsacks; i++) {
+		u32 start = get_unaligned_be32(opts.sack + 8 * i);
+		u32 end = get_unaligned_be32(opts.sack + 8 * i + 4);
+		struct sk_buff *q;
 
-		if (kind == TCPOPT_EOL)
-			break;
-		if (kind == TCPOPT_NOP) {
-			p++;
-			len--;
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKBLOCKS);
+		/* Ignore blocks outside what is in flight (and D-SACKs
+		 * below SND.UNA, RFC 2883).
+		 */
+		if (!toytcp_after(end, start) ||
+		    !toytcp_after(end, tsk->snd_una) ||
+		    toytcp_after(end, tsk->snd_nxt) ||
+		    toytcp_before(start, tsk->snd_una))
 			continue;
-		}
-		if (len < 2)
-			break;
-		olen = p[1];
-		if (olen < 2 || olen > len)
-			break;
-		if (kind != TCPOPT_SACK || (olen - 2) % 8) {
-			p += olen;
-			len -= olen;
-			continue;
-		}
-		for (i = 0; i < (olen - 2) / 8; i++) {
-			u32 start = get_unaligned_be32(p + 2 + 8 * i);
-			u32 end = get_unaligned_be32(p + 6 + 8 * i);
-			struct sk_buff *q;
+		if (toytcp_after(end, tsk->high_sack))
+			tsk->high_sack = end;
+		skb_queue_walk(&sk->sk_write_queue, q) {
+			struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
 
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKBLOCKS);
-			/* Ignore blocks outside what is in flight
-			 * (and D-SACKs below SND.UNA, RFC 2883).
-			 */
-			if (!toytcp_after(end, start) ||
-			    !toytcp_after(end, tsk->snd_una) ||
-			    toytcp_after(end, tsk->snd_nxt) ||
-			    toytcp_before(start, tsk->snd_una))
+			if (q == tsk->send_head || !toytcp_before(cb->seq, end))
+				break;
+			if (cb->sacked || toytcp_before(cb->seq, start) ||
+			    toytcp_after(cb->end_seq, end))
 				continue;
-			if (toytcp_after(end, tsk->high_sack))
-				tsk->high_sack = end;
-			skb_queue_walk(&sk->sk_write_queue, q) {
-				struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
-
-				if (q == tsk->send_head ||
-				    !toytcp_before(cb->seq, end))
-					break;
-				if (cb->sacked || toytcp_before(cb->seq, start) ||
-				    toytcp_after(cb->end_seq, end))
-					continue;
-				cb->sacked = 1;
-				tsk->sacked_bytes += cb->end_seq - cb->seq;
-				if (!cb->retrans)
-					toytcp_rack_update(tsk, cb);
-				news = true;
-			}
+			cb->sacked = 1;
+			tsk->sacked_bytes += cb->end_seq - cb->seq;
+			if (!cb->retrans)
+				toytcp_rack_update(tsk, cb);
+			news = true;
 		}
-		p += olen;
-		len -= olen;
 	}
 	return news;
 }
@@ -588,9 +595,7 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	    (sk->sk_shutdown & RCV_SHUTDOWN) &&
 	    toytcp_after(data_end, tsk->rcv_nxt)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONDATA);
-		toytcp_send_active_reset(sk, GFP_ATOMIC);
-		WRITE_ONCE(sk->sk_err, ECONNRESET);
-		toytcp_done(sk);
+		toytcp_abort(sk, ECONNRESET);
 		kfree_skb(skb);
 		return;
 	}

@@ -437,6 +437,7 @@ int toytcp_create(struct net *net, struct socket *sock, int protocol,
 void toytcp_init_sock(struct sock *sk);
 void toytcp_set_state(struct sock *sk, int state);
 void toytcp_done(struct sock *sk);
+void toytcp_abort(struct sock *sk, int err);
 void toytcp_destroy_sock(struct sock *sk);
 void toytcp_write_space(struct sock *sk);
 void toytcp_release_cb(struct sock *sk);

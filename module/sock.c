@@ -590,6 +590,22 @@ void toytcp_done(struct sock *sk)
 		toytcp_destroy_sock(sk);
 }
 
+/**
+ * toytcp_abort() - reset the connection and report @err to the user
+ * @sk: the socket
+ * @err: the error its calls will return (ECONNRESET, ETIMEDOUT ...)
+ *
+ * Context: sk lock held.
+ */
+void toytcp_abort(struct sock *sk, int err)
+{
+	toytcp_send_active_reset(sk, GFP_ATOMIC);
+	WRITE_ONCE(sk->sk_err, err);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk_error_report(sk);
+	toytcp_done(sk);
+}
+
 static void toytcp_purge_write_queue(struct sock *sk)
 {
 	struct sk_buff *skb;

@@ -282,10 +282,7 @@ void toytcp_keepalive_timer_handler(struct sock *sk)
 	}
 	if (tsk->probes_out >= tsk->keepcnt) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONTIMEOUT);
-		toytcp_send_active_reset(sk, GFP_ATOMIC);
-		WRITE_ONCE(sk->sk_err, ETIMEDOUT);
-		sk_error_report(sk);
-		toytcp_done(sk);
+		toytcp_abort(sk, ETIMEDOUT);
 		return;
 	}
 	toytcp_send_probe(sk);
