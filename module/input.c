@@ -942,6 +942,10 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
 	toytcp_init_seq(child);
 	ctsk->snd_wl2 = ctsk->iss;
 
+	if (ptsk->port) {
+		refcount_inc(&ptsk->port->ref);
+		ctsk->port = ptsk->port;
+	}
 	sock_hold(sk);
 	ctsk->parent = sk;
 	spin_lock(&ptsk->accept_lock);

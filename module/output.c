@@ -631,7 +631,7 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 		 * the tail waits while data is unacknowledged (Nagle) or
 		 * until uncorked, so that it can fill up.
 		 */
-		if (!resend && skb->len < tsk->mss_cache &&
+		if (!resend && !one && skb->len < tsk->mss_cache &&
 		    !(cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
 		    skb_queue_is_last(&sk->sk_write_queue, skb) &&
 		    (tsk->cork || (!tsk->nodelay &&
@@ -663,10 +663,14 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 		if (one)
 			break;
 	}
-	/* Nothing in flight, but data waits for the window to open. */
-	if (tsk->send_head && !timer_pending(&tsk->retrans_timer) &&
-	    (tsk->snd_una != tsk->snd_nxt || !tsk->snd_wnd))
+	if (!tsk->send_head || timer_pending(&tsk->retrans_timer))
+		return;
+	if (tsk->snd_una != tsk->snd_nxt || !tsk->snd_wnd)
+		/* Waiting for ACKs, or for a zero window to open. */
 		toytcp_reset_retrans_timer(sk);
+	else
+		/* A small tail held back by TCP_CORK or MSG_MORE. */
+		sk_reset_timer(sk, &tsk->retrans_timer, jiffies + HZ / 5);
 }
 
 /* RACK's reordering window (RFC 8985 6.2): a quarter of the RTT. */

@@ -51,6 +51,7 @@
 #define TOYTCP_KEEPIDLE		(7200 * HZ)	/* RFC 1122 4.2.3.6 */
 #define TOYTCP_KEEPINTVL	(75 * HZ)
 #define TOYTCP_KEEPCNT		9
+#define TOYTCP_CA_NAME		"reno"		/* NewReno, RFC 6582 */
 
 /* TCP header flag bits as they sit in byte 13 of the header. */
 #define TOYTCP_FIN	0x01
@@ -105,9 +106,12 @@ enum toytcp_deferred {
 
 /**
  * struct toytcp_port - the reservation of a port in Linux TCP's port space
- * @work:	releases @sock in process context once the owner is gone
+ * @work:	releases @sock in process context once the owners are gone
  * @sock:	a kernel AF_INET TCP socket bound to the same address and port
  * @net:	a reference on the namespace @sock lives in
+ * @ref:	owners: the bound socket, and a listener's children, which
+ *		keep the port reserved after the listener closes (as Linux
+ *		TCP's children keep the bind bucket)
  *
  * toytcp and Linux TCP share one port space: every bound toytcp socket
  * holds a Linux TCP socket bound (never listening) to the same address and
@@ -119,6 +123,7 @@ struct toytcp_port {
 	struct work_struct	work;
 	struct socket		*sock;
 	struct net		*net;
+	refcount_t		ref;
 };
 
 /**
@@ -183,7 +188,7 @@ struct toytcp_port {
  * @probes_out:	keepalive probes unanswered
  * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred
  * @port:	this socket's reservation in Linux TCP's port space, or NULL;
- *		accepted sockets share their listener's
+ *		children hold a reference on their listener's
  * @parent:	for a child not yet accepted, its listener (holds a ref);
  *		cleared under the child's sk lock by whoever takes the child
  * @child_node:	the child's place in @parent's @syn_queue or @accept_queue
@@ -200,10 +205,11 @@ struct toytcp_port {
  * @total_retrans: segments retransmitted (sk lock)
  * @retrans_stamp: jiffies of the first retransmission of the oldest
  *		segment, 0 when none (TCP_USER_TIMEOUT)
- * @user_timeout: TCP_USER_TIMEOUT, jiffies, 0 when unset
+ * @user_timeout: TCP_USER_TIMEOUT, ms, 0 when unset
  * @fin_sent:	a FIN is queued at the tail of the write queue
  * @nodelay:	TCP_NODELAY: no Nagle (RFC 9293 3.7.4)
  * @cork:	TCP_CORK: hold back segments smaller than the MSS
+ * @pingpong:	TCP_QUICKACK was set to 0 (reads back as Linux's does)
  *
  * The RFC 9293 names (SND.UNA, RCV.NXT ...) map to the fields of the same
  * name; the connection's state is sk->sk_state.
@@ -293,6 +299,7 @@ struct toytcp_sock {
 	bool			fin_sent;
 	bool			nodelay;
 	bool			cork;
+	bool			pingpong;
 };
 
 static inline struct toytcp_sock *toytcp_sk(const struct sock *sk)

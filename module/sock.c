@@ -177,6 +177,7 @@ static int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port)
 		goto err_release;
 
 	INIT_WORK(&p->work, toytcp_port_release_work);
+	refcount_set(&p->ref, 1);
 	p->net = get_net(sock_net(sk));
 	tsk->port = p;
 	inet->inet_sport = inet_sk(p->sock->sk)->inet_sport;
@@ -193,16 +194,18 @@ err_free:
 }
 
 /**
- * toytcp_port_put() - give the port back to Linux TCP's port space
+ * toytcp_port_put() - drop a reference on a port reservation
  * @port: the reservation
  *
- * Releasing a socket sleeps, so a work item does it.
+ * The last one gives the port back to Linux TCP's port space.  Releasing
+ * a socket sleeps, so a work item does it.
  *
  * Context: any.
  */
 void toytcp_port_put(struct toytcp_port *port)
 {
-	queue_work(toytcp_wq, &port->work);
+	if (refcount_dec_and_test(&port->ref))
+		queue_work(toytcp_wq, &port->work);
 }
 
 static int toytcp_check_addr(const struct sockaddr *uaddr, int addr_len)
@@ -839,6 +842,16 @@ void toytcp_write_space(struct sock *sk)
 	rcu_read_unlock();
 }
 
+/* At least SO_RCVLOWAT bytes to read (as tcp_stream_is_readable()). */
+static bool toytcp_readable(const struct sock *sk)
+{
+	const struct toytcp_sock *tsk = toytcp_sk(sk);
+	int avail = READ_ONCE(tsk->rcv_nxt) - READ_ONCE(tsk->copied_seq) -
+		    sock_flag(sk, SOCK_DONE);
+
+	return avail > 0 && avail >= sock_rcvlowat(sk, 0, INT_MAX);
+}
+
 static __poll_t toytcp_poll(struct file *file, struct socket *sock,
 			    poll_table *wait)
 {
@@ -858,7 +871,7 @@ static __poll_t toytcp_poll(struct file *file, struct socket *sock,
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 	if (!((1 << state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))) {
-		if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+		if (toytcp_readable(sk))
 			mask |= EPOLLIN | EPOLLRDNORM;
 		if (shutdown & SEND_SHUTDOWN) {
 			mask |= EPOLLOUT | EPOLLWRNORM;
@@ -1012,7 +1025,9 @@ static int toytcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	int copied = 0, target;
 	long timeo;
 
-	if (flags & (MSG_OOB | MSG_ERRQUEUE))
+	if (flags & MSG_ERRQUEUE)	/* toytcp queues no errors */
+		return -EAGAIN;
+	if (flags & MSG_OOB)		/* nor urgent data */
 		return -EINVAL;
 
 	lock_sock(sk);
@@ -1098,6 +1113,15 @@ out:
 	return copied;
 }
 
+/* As tcp_set_rcvlowat(): capped at half of the largest receive buffer. */
+static int toytcp_set_rcvlowat(struct sock *sk, int val)
+{
+	int cap = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]) >> 1;
+
+	WRITE_ONCE(sk->sk_rcvlowat, clamp(val, 1, max(cap, 1)));
+	return 0;
+}
+
 static int toytcp_ioctl(struct socket *sock, unsigned int cmd,
 			unsigned long arg)
 {
@@ -1133,6 +1157,9 @@ static int toytcp_ioctl(struct socket *sock, unsigned int cmd,
 		release_sock(sk);
 		answ = max(answ, 0);
 		break;
+	case SIOCATMARK:
+		answ = 0;	/* toytcp keeps no urgent data */
+		break;
 	default:
 		return -ENOIOCTLCMD;
 	}
@@ -1146,8 +1173,21 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	int val, err = 0;
 
+	/* Other levels go to IPv4 as Linux TCP's do (IP_TOS, IP_TTL ...:
+	 * toytcp sends through IPv4, which reads them from the inet_sock;
+	 * unknown levels get the IP layer's errno).
+	 */
 	if (level != SOL_TCP)
-		return -ENOPROTOOPT;
+		return ip_setsockopt(sk, level, optname, optval, optlen);
+	if (optname == TCP_CONGESTION) {
+		char name[TCP_CA_NAME_MAX] = "";
+
+		if (copy_from_sockptr(name, optval,
+				      min_t(unsigned int, optlen,
+					    sizeof(name) - 1)))
+			return -EFAULT;
+		return strcmp(name, TOYTCP_CA_NAME) ? -ENOENT : 0;
+	}
 	if (optlen < sizeof(int))
 		return -EINVAL;
 	if (copy_from_sockptr(&val, optval, sizeof(val)))
@@ -1166,6 +1206,7 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 			toytcp_write_xmit(sk);
 		break;
 	case TCP_QUICKACK:
+		tsk->pingpong = !val;
 		if (val) {
 			tsk->quickack = TOYTCP_QUICKACKS;
 			if (tsk->ack_pending)
@@ -1205,7 +1246,7 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 		if (val < 0)
 			err = -EINVAL;
 		else
-			tsk->user_timeout = msecs_to_jiffies(val);
+			tsk->user_timeout = val;
 		break;
 	default:
 		err = -ENOPROTOOPT;
@@ -1324,11 +1365,20 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 		return 0;
 	}
 	if (level != SOL_TCP)
-		return -ENOPROTOOPT;
+		return ip_getsockopt(sock->sk, level, optname, optval, optlen);
 	if (get_user(len, optlen))
 		return -EFAULT;
 	if (len < 0)
 		return -EINVAL;
+	if (optname == TCP_CONGESTION) {
+		len = min_t(unsigned int, len, TCP_CA_NAME_MAX);
+		if (put_user(len, optlen) ||
+		    copy_to_user(optval, TOYTCP_CA_NAME,
+				 min_t(unsigned int, len,
+				       sizeof(TOYTCP_CA_NAME))))
+			return -EFAULT;
+		return 0;
+	}
 	if (optname == TCP_INFO) {
 		struct tcp_info ti;
 
@@ -1346,7 +1396,7 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 		val = tsk->cork;
 		break;
 	case TCP_QUICKACK:
-		val = !!tsk->quickack;
+		val = !tsk->pingpong;
 		break;
 	case TCP_MAXSEG:
 		val = sock->sk->sk_state == TCP_CLOSE ?
@@ -1362,7 +1412,7 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 		val = tsk->keepcnt;
 		break;
 	case TCP_USER_TIMEOUT:
-		val = jiffies_to_msecs(tsk->user_timeout);
+		val = tsk->user_timeout;
 		break;
 	default:
 		return -ENOPROTOOPT;
@@ -1391,6 +1441,7 @@ const struct proto_ops toytcp_stream_ops = {
 	.sendmsg	= toytcp_sendmsg,
 	.recvmsg	= toytcp_recvmsg,
 	.mmap		= sock_no_mmap,
+	.set_rcvlowat	= toytcp_set_rcvlowat,
 };
 
 struct proto toytcp_proto = {

@@ -114,6 +114,13 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	if (tsk->snd_una == tsk->snd_nxt) {
 		if (!tsk->send_head)
 			return;
+		if (tsk->snd_wnd) {
+			/* A small segment that TCP_CORK or MSG_MORE held
+			 * back: 200 ms is the most it waits, as in Linux.
+			 */
+			toytcp_send_one_new(sk);
+			return;
+		}
 		toytcp_send_probe(sk);
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ZEROWINDOWPROBES);
 		if (tsk->backoff < 15)
@@ -124,7 +131,8 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 
 	if (tsk->retries >= toytcp_max_retries(sk) ||
 	    (tsk->user_timeout && tsk->retrans_stamp &&
-	     time_after_eq(jiffies, tsk->retrans_stamp + tsk->user_timeout))) {
+	     time_after_eq(jiffies, tsk->retrans_stamp +
+			   msecs_to_jiffies(tsk->user_timeout)))) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONTIMEOUT);
 		WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 		sk_error_report(sk);
