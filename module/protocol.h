@@ -366,8 +366,8 @@ struct toytcp_mib {
  * @keepalive_time: default TCP_KEEPIDLE, seconds
  * @keepalive_intvl: default TCP_KEEPINTVL, seconds
  * @keepalive_probes: default TCP_KEEPCNT
- * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.core.rmem_default
- * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.core.wmem_default
+ * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.ipv4.tcp_rmem[2]
+ * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.ipv4.tcp_wmem[2]
  *
  * Read with READ_ONCE(), written by the sysctl handlers.
  */

@@ -63,12 +63,16 @@ void toytcp_init_sock(struct sock *sk)
 	tsk->keepcnt = READ_ONCE(tn->sysctl.keepalive_probes);
 	tsk->rcv_ratio = 128;
 
-	buf = READ_ONCE(tn->sysctl.rmem_default);
-	if (buf)
-		sk->sk_rcvbuf = max_t(int, buf, SOCK_MIN_RCVBUF);
-	buf = READ_ONCE(tn->sysctl.wmem_default);
-	if (buf)
-		sk->sk_sndbuf = max_t(int, buf, SOCK_MIN_SNDBUF);
+	/* toytcp does not grow its buffers as Linux TCP's autotuning does:
+	 * it starts where Linux TCP may end, at tcp_rmem[2] and tcp_wmem[2]
+	 * (limits, not allocations), unless net.toytcp says otherwise.
+	 */
+	buf = READ_ONCE(tn->sysctl.rmem_default) ? :
+	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
+	sk->sk_rcvbuf = max_t(int, buf, SOCK_MIN_RCVBUF);
+	buf = READ_ONCE(tn->sysctl.wmem_default) ? :
+	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]);
+	sk->sk_sndbuf = max_t(int, buf, SOCK_MIN_SNDBUF);
 }
 
 /**
