@@ -9,6 +9,9 @@
 #   make checkpatch   the kernel's checkpatch.pl --strict on the sources
 #   make sparse       a sparse (C=2) build against the 6.12 headers
 #   make examples     build examples/echo
+#   make bench        toytcp against Linux TCP in one 6.12 VM (doc/benchmark.md)
+#   make bench-smoke  the benchmark at tiny sizes, in a VM (bench/smoke.sh)
+#   make tools        build tools/preload/libtoytcp-preload.so (LD_PRELOAD)
 #   make clean
 #
 # W=1 (extra warnings) and C=1/C=2 (sparse) pass through to Kbuild.  The
@@ -24,7 +27,8 @@ KDIR_612	= /usr/src/linux-headers-$(KVER_612)
 
 .DEFAULT_GOAL	:= module
 .NOTPARALLEL:
-.PHONY: all module modules setup run check checkpatch sparse examples clean help
+.PHONY: all module modules setup run check checkpatch sparse examples clean help \
+	bench bench-smoke tools
 
 all module modules:
 	@if [ ! -d "$(KDIR)" ]; then \
@@ -49,6 +53,18 @@ run: setup
 # message, so that "N passed, N failed" is the last line.
 check:
 	@TOYTCP_MAKE_PID=$$PPID scripts/check.sh
+
+# bench/run.sh: build, boot one VM, run every workload over toytcp and
+# over Linux TCP, print the table, write build/bench/ and doc/benchmark.md.
+bench: setup
+	@bench/run.sh
+
+bench-smoke: setup
+	@BENCH_SMOKE=1 bench/run.sh
+
+# The LD_PRELOAD library; tools/toytcp-ss is a Python script.
+tools:
+	$(MAKE) -C tools/preload
 
 checkpatch:
 	perl $(TOOLS)/scripts/checkpatch.pl --no-tree --strict -f \
@@ -77,8 +93,10 @@ clean:
 			module/*.o module/.*.cmd; \
 	fi
 	$(MAKE) -s -C examples clean
+	$(MAKE) -s -C bench clean
+	$(MAKE) -s -C tools/preload clean
 	@if [ -e selftests/Makefile ]; then $(MAKE) -s -C selftests clean; fi
 	rm -rf build
 
 help:
-	@sed -n '3,15s/^# \{0,1\}//p' Makefile
+	@sed -n '3,18s/^# \{0,1\}//p' Makefile

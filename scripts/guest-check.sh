@@ -7,11 +7,13 @@
 #   scripts/guest-check.sh OUTDIR
 #
 # Loads $TOYTCP_KO (default OUTDIR/toytcp.ko), runs selftests/run_tests.sh
-# with TOYTCP_KO exported, unloads the module, has SLUB check its caches,
-# and leaves in OUTDIR (shared with the host):
+# with TOYTCP_KO exported, then the benchmark's smoke run (bench/smoke.sh),
+# unloads the module, has SLUB check its caches, and leaves in OUTDIR
+# (shared with the host):
 #
-#   results.tap     TAP: "ok - load ...", everything run_tests.sh printed,
-#                   "ok - unload ..."; written as the run goes
+#   results.tap     TAP: "ok - load ...", everything run_tests.sh and
+#                   bench/smoke.sh printed, "ok - unload ..."; written as
+#                   the run goes
 #   dmesg.txt       the kernel log from just before the load to the end
 #   dmesg-live.txt  the same, streamed while it runs (survives a crash)
 #   done            written last: "status N"
@@ -87,6 +89,24 @@ else
 		result fail "selftests/run_tests.sh finished" "exit status $rc, but no test reported failure"
 	elif ! grep -q -E '^(not )?ok\b' <(grep -v -E '^(not )?ok - (load|unload) toytcp.ko' "$tap"); then
 		result fail "selftests/run_tests.sh finished" "it reported no test results"
+	fi
+	[ "$rc" = 0 ] || failed=1
+fi
+
+# 2b. The benchmark's smoke run: every workload of bench/ttbench at a tiny
+# size over toytcp, so that the benchmark cannot rot.  One TAP line per
+# run ("ok N bench-smoke: bulk toytcp"); a hang is one failure more.
+if ! loaded; then
+	say "module not loaded: bench/smoke.sh not run"
+elif [ -x bench/smoke.sh ]; then
+	say "running bench/smoke.sh (timeout ${SMOKE_TIMEOUT_ALL:-600}s)"
+	rc=0
+	TOYTCP_KO=$ko timeout -k 10 "${SMOKE_TIMEOUT_ALL:-600}" bench/smoke.sh 2>&1 |
+		tee -a "$tap" || rc=${PIPESTATUS[0]}
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		result fail "bench/smoke.sh finished" "timed out after ${SMOKE_TIMEOUT_ALL:-600}s"
+	elif [ "$rc" != 0 ] && ! grep -q '^not ok [0-9]* bench-smoke:' "$tap"; then
+		result fail "bench/smoke.sh finished" "exit status $rc, but no run reported failure"
 	fi
 	[ "$rc" = 0 ] || failed=1
 fi

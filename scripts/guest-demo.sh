@@ -9,6 +9,8 @@
 #   1. toytcp client  -> toytcp server
 #   2. toytcp client  -> Linux TCP server
 #   3. Linux TCP client -> toytcp server
+# and the five I/O models of the receive diagram (examples/io_*, toytcp
+# at both ends),
 # between two network namespaces joined by a veth pair (10.77.0.1 is the
 # server's side, 10.77.0.2 the client's), then unloads the module.  Leaves
 # the kernel log in OUTDIR/demo-dmesg.txt and exits 1 if a step failed.
@@ -51,6 +53,37 @@ wait_listen() {
 		sleep 0.2
 	done
 	echo "(no listening socket on port $3 in $2 after 10s; trying anyway)"
+}
+
+# iomodels PORT: the five I/O models of the receive diagram (examples/io_*),
+# each a toytcp server in $SRV receiving from a toytcp client in $CLI, and
+# printing how long it spent waiting for data (phase 1) and copying it
+# (phase 2).
+iomodels() {
+	local port=$1 m ok=ok spid src crc
+
+	step "the five I/O models: toytcp server in $SRV, client in $CLI"
+	for m in io_blocking io_nonblocking "io_multiplex --api select" \
+		 "io_multiplex --api poll" "io_multiplex --api epoll" \
+		 "io_multiplex --api epoll-et" io_sigio io_uring; do
+		port=$((port + 1))
+		src=0
+		crc=0
+		echo "\$ examples/$m --listen $port  /  --connect $SRV_IP:$port"
+		# shellcheck disable=SC2086 # program and its options
+		ip netns exec "$SRV" timeout 60 "$PWD/examples/"$m --count 3 \
+			--listen "$port" &
+		spid=$!
+		# shellcheck disable=SC2086
+		ip netns exec "$CLI" timeout 60 "$PWD/examples/"$m --count 3 \
+			--connect "$SRV_IP:$port" || crc=$?
+		wait "$spid" || src=$?
+		if [ "$crc" != 0 ] || [ "$src" != 0 ]; then
+			echo "---- $m: FAILED (client exit status $crc, server $src)"
+			ok=fail
+		fi
+	done
+	verdict "the five I/O models (examples/io_*)" "$ok"
 }
 
 # pair NAME SERVER_FAMILY CLIENT_FAMILY PORT
@@ -116,6 +149,7 @@ if loaded; then
 	pair "toytcp client -> toytcp server" toytcp toytcp 7001
 	pair "toytcp client -> Linux TCP server" inet toytcp 7002
 	pair "Linux TCP client -> toytcp server" toytcp inet 7003
+	iomodels 7100
 
 	step "what toytcp shows in /proc (client namespace: sockets in TIME-WAIT are st 06)"
 	run ip netns exec "$CLI" cat /proc/net/toytcp || true

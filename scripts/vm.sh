@@ -20,7 +20,7 @@
 # TOYTCP_KVM=0 or 1 overrides).  Environment: VM_MEMORY, VM_CPUS,
 # VM_APPEND (extra boot parameters), VM_BOOT_TIMEOUT (default 240 s) and
 # VM_STALL_TIMEOUT (150 s): the VM is killed if the guest has not booted by
-# then, or stops writing its heartbeat (build/KVER/.heartbeat) for that long.
+# then, or stops writing its heartbeat (build/KVER/.heartbeat.PID) for that long.
 #
 # Exit status: the command's; 124 when the timeout (default 2400 s) expired
 # or the guest hung; 125 on a usage or setup error; usually 255 when the
@@ -94,7 +94,7 @@ fi
 # relative to our working directory).
 # A heartbeat file, rewritten by the guest every 5 s, lets us notice a guest
 # that has locked up (no timer in it can fire any more) and kill it early.
-hb=$REPO/build/$kver/.heartbeat
+hb=$REPO/build/$kver/.heartbeat.$$
 rm -f "$hb"
 args=(vng --verbose "${accel[@]}" -r "$vmlinuz" --user root
       --memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}"

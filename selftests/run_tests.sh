@@ -5,9 +5,14 @@
 #
 # Runs inside the test VM, as root:
 #   TOYTCP_KO=/abs/path/toytcp.ko selftests/run_tests.sh [TEST...]
-# TEST is one of: states interop errors module (default: all, in that order).
+# TEST is one of: states interop errors module reliability api (default: all,
+# in that order).
+# Besides the C binaries, a TEST may be a script TEST.sh printing TAP
+# ("ok N TEST: ..."): preload (tools/preload with curl, python3 -m
+# http.server and iperf3) and toytcp-ss (tools/toytcp-ss), also run by
+# default, after the others.
 # The module is expected to be loaded already (it is loaded from $TOYTCP_KO
-# if not) and is loaded when this script ends, with tw_timeout_ms as found.
+# if not) and is loaded when this script ends, with its parameters as found.
 #
 # TOYTCP_FAMILY=2 runs the same tests over Linux TCP (AF_INET) instead: a
 # check that the expectations are Linux's.  The module is then not touched
@@ -21,13 +26,14 @@
 set -u
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ALL="states interop errors module"
+ALL="states interop errors module reliability api preload toytcp-ss"
 TESTS=${*:-$ALL}
 FAMILY=${TOYTCP_FAMILY:-19}
 
 # Per-binary time limits in seconds (TCG is slow; the harness also bounds
 # each test case).
-declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900)
+declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600
+		  [preload]=600 [toytcp-ss]=300)
 
 n=0
 failed=0
@@ -50,7 +56,24 @@ if ! make -s -C "$SELF_DIR" >/tmp/toytcp-selftests-build.log 2>&1; then
 	exit 1
 fi
 
-TW0=
+# Writable module parameters, restored at the end: a test killed by its
+# time limit cannot restore what it changed (retries, syn_retries ...).
+PARAMS="tw_timeout_ms syn_retries retries min_rto_ms delack_ms"
+declare -A PARAM0=()
+save_params() {
+	local p v
+	for p in $PARAMS; do
+		v=$(cat "/sys/module/toytcp/parameters/$p" 2>/dev/null) && PARAM0[$p]=$v
+	done
+}
+restore_params() {
+	local p
+	for p in "${!PARAM0[@]}"; do
+		[ -w "/sys/module/toytcp/parameters/$p" ] &&
+			echo "${PARAM0[$p]}" > "/sys/module/toytcp/parameters/$p"
+	done
+}
+
 if [ "$FAMILY" != 2 ]; then
 	if [ ! -d /sys/module/toytcp ]; then
 		if [ -n "${TOYTCP_KO:-}" ] && [ -r "$TOYTCP_KO" ]; then
@@ -60,13 +83,14 @@ if [ "$FAMILY" != 2 ]; then
 			echo "# toytcp is not loaded and TOYTCP_KO is not set"
 		fi
 	fi
-	TW0=$(cat /sys/module/toytcp/parameters/tw_timeout_ms 2>/dev/null)
+	save_params
 fi
 
 KLOG_START=$(dmesg 2>/dev/null | wc -l)
 
 for t in $TESTS; do
 	bin="$SELF_DIR/$t"
+	[ -x "$bin" ] || [ ! -x "$bin.sh" ] || bin="$bin.sh"
 	if [ ! -x "$bin" ]; then
 		emit "not ok" "$t: no such test binary"
 		continue
@@ -90,6 +114,7 @@ for t in $TESTS; do
 				rest=${line#ok }
 			fi
 			rest=${rest#* }		# drop the binary's own number
+			rest=${rest#"$t: "}	# and a script's own "TEST: "
 			seen=$((seen + 1))
 			[ "$st" = ok ] || bad=$((bad + 1))
 			emit "$st" "$t: $rest"
@@ -108,7 +133,7 @@ for t in $TESTS; do
 			;;
 		esac
 	done < <(cd "$SELF_DIR/.." && TOYTCP_FAMILY=$FAMILY \
-		 timeout -k 10 "$limit" "$bin" 2>&1; echo; echo "__TOYTCP_EXIT $?")
+		 timeout -k 10 "$limit" "$bin" 2>&1; rc=$?; echo; echo "__TOYTCP_EXIT $rc")
 
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		emit "not ok" "$t: killed after ${limit}s"
@@ -141,9 +166,7 @@ if [ "$FAMILY" != 2 ]; then
 		echo "# reloading $TOYTCP_KO"
 		insmod "$TOYTCP_KO" 2>&1 | sed 's/^/# /'
 	fi
-	if [ -n "$TW0" ] && [ -w /sys/module/toytcp/parameters/tw_timeout_ms ]; then
-		echo "$TW0" > /sys/module/toytcp/parameters/tw_timeout_ms
-	fi
+	restore_params
 	[ -d /sys/module/toytcp ] || echo "# toytcp is NOT loaded at the end"
 fi
 

@@ -1,0 +1,328 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs INSIDE the VM for `make bench` (bench/run.sh boots it through
+# scripts/vm.sh), from the repository root:
+#
+#   scripts/guest-bench.sh OUTDIR
+#
+# Loads $TOYTCP_KO, raises the limits a benchmark needs, and runs every
+# workload of bench/ttbench twice, once over toytcp and once over Linux
+# TCP, back to back in the same boot.  Leaves in OUTDIR (shared with the
+# host):
+#
+#   rows.tsv      the table's rows, in order: key, title (written first)
+#   results.tsv   one line per figure, stack and run, written as they go:
+#                 key, stack (toytcp|linux), ok|fail, value, unit,
+#                 better (higher|lower), note
+#   logs/         what each run printed (KEY-STACK-RUN.log), and for
+#                 toytcp the counters of /proc/net/toytcp_snmp that changed
+#   env.txt       kernel, boot parameters, CPUs, memory, settings
+#   dmesg.txt     the kernel log of the whole run
+#   done          written last: "status N"
+#
+# Settings (environment): BENCH_N (scale: connections, 10000),
+# BENCH_BULK (bytes per single stream, 256M), BENCH_STREAMS (4),
+# BENCH_WRITE (128K), BENCH_ROUNDS (ping-pong round trips, 2000),
+# BENCH_DURATION (seconds per rr/crr run, 5), BENCH_LOSS_BYTES (16M),
+# BENCH_LOSS5_BYTES (8M), BENCH_TIMEOUT (seconds per run, 300),
+# BENCH_PIN (the vCPU both ends of ping-pong, rr and crr run on, 0; empty:
+# not pinned), BENCH_REPEAT (runs of each workload per stack, alternating
+# between the stacks, 3; the report keeps the best of them),
+# BENCH_ONLY (space-separated keys of the workloads to run: scale bulk_lo
+# bulk_veth bulk_lo_x4 pingpong rr crr loss; default all).
+set -uo pipefail
+exec 2>&1
+
+[ $# = 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+ko=$(realpath -m "${TOYTCP_KO:?TOYTCP_KO must name toytcp.ko}")
+TTBENCH=${TTBENCH:-$PWD/bench/ttbench}
+
+N=${BENCH_N:-10000}
+BULK=${BENCH_BULK:-256M}
+STREAMS=${BENCH_STREAMS:-4}
+WRITE=${BENCH_WRITE:-128K}
+ROUNDS=${BENCH_ROUNDS:-2000}
+DURATION=${BENCH_DURATION:-5}
+LOSS_BYTES=${BENCH_LOSS_BYTES:-16M}
+LOSS5_BYTES=${BENCH_LOSS5_BYTES:-8M}
+TMO=${BENCH_TIMEOUT:-300}
+REPEAT=${BENCH_REPEAT:-3}
+ONLY=${BENCH_ONLY:-scale bulk_lo bulk_veth bulk_lo_x4 pingpong rr crr loss}
+
+rm -rf "$out/logs" "$out/done" "$out/results.tsv" "$out/dmesg.txt"
+mkdir -p "$out/logs"
+: > "$out/results.tsv"
+t_start=$(date +%s)
+# Servers listen on 2001, 2002 ...: below the ephemeral ports (10000 and
+# up, tune_ns), which client sockets in TIME-WAIT may hold for a minute.
+port=2000
+failed=0
+
+say() { printf '[%4ds] %s\n' $(($(date +%s) - t_start)) "$*"; }
+want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# Bytes as ttbench reads them (K/M/G are powers of 1024), for titles.
+per_stream=$(awk -v s="$BULK" -v n="$STREAMS" 'BEGIN {
+	m = 1; u = substr(s, length(s)); v = s + 0
+	if (u == "K") m = 1024; else if (u == "M") m = 1048576; else if (u == "G") m = 1073741824
+	printf "%d", v * m / n }')
+
+# ---- the rows of the table, in order ----------------------------------------
+rows=$out/rows.tsv
+on_cpu=
+[ -z "${BENCH_PIN-0}" ] || on_cpu=", 1 vCPU"
+: > "$rows"
+row() { printf '%s\t%s\n' "$1" "$2" >> "$rows"; }
+want scale && {
+	row scale_us_n10 "scale: 1-byte ping-pong per connection, $((N / 10)) conns (epoll)"
+	row scale_us_n "scale: 1-byte ping-pong per connection, $N conns (epoll)"
+	row scale_mem "scale: kernel memory (Slab) per connection, both ends, $N conns"
+	row scale_connect "scale: connection setup while opening $N conns"
+}
+want bulk_lo && row bulk_lo "bulk: 1 stream, $BULK, $WRITE writes, loopback"
+want bulk_veth && row bulk_veth "bulk: 1 stream, $BULK, $WRITE writes, veth MTU 1500"
+want bulk_lo_x4 && row bulk_lo_x4 "bulk: $STREAMS streams x $((per_stream / 1048576))M, loopback"
+want pingpong && {
+	row pingpong_mean "ping-pong 1 byte, mean of $ROUNDS round trips, loopback$on_cpu"
+	row pingpong_p99 "ping-pong 1 byte, p99 of $ROUNDS round trips, loopback$on_cpu"
+}
+want rr && row rr "request/response 4 KB / 64 KB, ${DURATION}s, loopback$on_cpu"
+want crr && row crr "connect + 1-byte req/resp + close (CRR), ${DURATION}s, loopback$on_cpu"
+want loss && {
+	row loss_0 "goodput, veth, 0% loss, $LOSS_BYTES (netem, no offloads)"
+	row loss_1 "goodput, veth, 1% loss each way, $LOSS_BYTES"
+	row loss_5 "goodput, veth, 5% loss each way, $LOSS5_BYTES"
+}
+
+# ---- environment --------------------------------------------------------------
+# Limits: descriptors for N connections on each end, listen backlog, ports.
+ulimit -n 1048576 2>/dev/null || ulimit -n 65536
+sysctl -q -w fs.file-max=2097152 fs.nr_open=1048576 >/dev/null 2>&1 || true
+
+# tune_ns NS: the per-namespace limits (somaxconn and the port range are
+# per network namespace).  55536 ephemeral ports: N connections, and the
+# CRR runs' connections in TIME-WAIT, which hold theirs for 60 s.
+tune_ns() {
+	ip netns exec "$1" sysctl -q -w net.core.somaxconn=65535 \
+		net.ipv4.tcp_max_syn_backlog=65535 \
+		net.ipv4.ip_local_port_range="10000 65535" >/dev/null
+}
+
+for ns in ttb-lo ttb-s ttb-c ttb-ls ttb-lc; do
+	ip netns del "$ns" 2>/dev/null || true
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	tune_ns "$ns"
+done
+# A veth pair with the default offloads, for the plain bulk run ...
+ip link add veth-bs netns ttb-s type veth peer name veth-bc netns ttb-c
+ip -n ttb-s addr add 10.78.0.1/24 dev veth-bs
+ip -n ttb-c addr add 10.78.0.2/24 dev veth-bc
+ip -n ttb-s link set veth-bs up
+ip -n ttb-c link set veth-bc up
+# ... and one without (so that netem drops 1500-byte packets, not 64 KB
+# GSO bursts, for both stacks), with netem on both ends, for the loss runs.
+ip link add veth-ls netns ttb-ls type veth peer name veth-lc netns ttb-lc
+ip -n ttb-ls addr add 10.79.0.1/24 dev veth-ls
+ip -n ttb-lc addr add 10.79.0.2/24 dev veth-lc
+ip -n ttb-ls link set veth-ls up
+ip -n ttb-lc link set veth-lc up
+ip netns exec ttb-ls ethtool -K veth-ls tso off gso off gro off >/dev/null 2>&1 || true
+ip netns exec ttb-lc ethtool -K veth-lc tso off gso off gro off >/dev/null 2>&1 || true
+modprobe sch_netem 2>/dev/null || true
+netem() { # LOSS%
+	tc -n ttb-ls qdisc replace dev veth-ls root netem loss "$1" &&
+	tc -n ttb-lc qdisc replace dev veth-lc root netem loss "$1"
+}
+
+{
+	echo "kernel: $(uname -r)"
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "cmdline: $(sed 's/virtme.exec=[^ ]*//' /proc/cmdline)"
+	echo "cpus: $(nproc)"
+	echo "accel: ${BENCH_ACCEL:-unknown}"
+	echo "memory: $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+	echo "settings: BENCH_REPEAT=$REPEAT BENCH_PIN=${BENCH_PIN-0} BENCH_N=$N BENCH_BULK=$BULK BENCH_STREAMS=$STREAMS BENCH_WRITE=$WRITE BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_LOSS_BYTES=$LOSS_BYTES BENCH_LOSS5_BYTES=$LOSS5_BYTES BENCH_TIMEOUT=$TMO"
+	echo "nofile: $(ulimit -n)"
+	echo "slub_debug: $(cat /sys/kernel/slab/kmalloc-64/sanity_checks 2>/dev/null || echo ?) (1: SLUB debugging on)"
+} > "$out/env.txt"
+sed 's/^/# /' "$out/env.txt"
+
+dmesg -C
+dmesg -W > "$out/dmesg-live.txt" 2>&1 &
+live=$!
+say "loading $ko"
+if ! msg=$(insmod "$ko" 2>&1) || [ ! -d /sys/module/toytcp ]; then
+	say "insmod failed: $msg; toytcp runs will fail"
+	failed=1
+fi
+
+# ---- one run --------------------------------------------------------------------
+# Where a run's two ends are: NET is lo (both in ttb-lo, 127.0.0.1), veth
+# (ttb-s/ttb-c, offloads on) or lossy (ttb-ls/ttb-lc, netem, no offloads).
+net_args() {
+	case "$1" in
+	lo) echo "--server-ns ttb-lo --client-ns ttb-lo --addr 127.0.0.1" ;;
+	veth) echo "--server-ns ttb-s --client-ns ttb-c --addr 10.78.0.1" ;;
+	lossy) echo "--server-ns ttb-ls --client-ns ttb-lc --addr 10.79.0.1" ;;
+	esac
+}
+net_ns() {
+	case "$1" in
+	lo) echo ttb-lo ;;
+	veth) echo "ttb-s ttb-c" ;;
+	lossy) echo "ttb-ls ttb-lc" ;;
+	esac
+}
+# toytcp's counters in the namespaces NS..., one "ns name value" a line.
+snmp() {
+	local ns
+
+	for ns in "$@"; do
+		# shellcheck disable=SC2016 # awk's $1, not the shell's
+		ip netns exec "$ns" awk -v ns="$ns" '{ print ns, $1, $2 }' /proc/net/toytcp_snmp 2>/dev/null
+	done
+}
+
+# run KEY STACK NET REP [TTBENCH_ARGS...]: one ttbench run; appends its
+# figures (or "fail" for each figure it announced) to results.tsv, one
+# line per figure: key, stack, ok|fail, value, unit, better, note.
+klog_mark=0
+run() {
+	local key=$1 stack=$2 net=$3 rep=$4 log rc=0 t0 secs reason metrics m unit better v n
+	local tmo=${RUN_TMO:-$TMO} snmp0=
+	local -a nsargs pin=()
+
+	shift 4
+	read -ra nsargs <<< "$(net_args "$net")"
+	[ -z "${RUN_PIN:-}" ] || pin=(taskset -c "$RUN_PIN")
+	log=$out/logs/$key-$stack-$rep.log
+	port=$((port + 1))
+	# shellcheck disable=SC2046 # a list of namespaces
+	[ "$stack" != toytcp ] || snmp0=$(snmp $(net_ns "$net"))
+	t0=$(date +%s.%N)
+	timeout -k 5 $((tmo + 30)) "${pin[@]}" "$TTBENCH" --family "$stack" --label "$key" \
+		--port "$port" --timeout "$tmo" "${nsargs[@]}" "$@" > "$log" 2>&1 || rc=$?
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	reason=
+	if [ "$rc" != 0 ]; then
+		reason=$(grep -m1 '^FAIL ' "$log" | sed 's/^FAIL //')
+		case "$rc" in
+		124|137) reason=${reason:-"killed after $((tmo + 30)) s"} ;;
+		esac
+		reason="${reason:-exit status $rc} (exit $rc after ${secs}s)"
+	fi
+	if [ "$stack" = toytcp ]; then
+		# What toytcp counted during the run, for the log.
+		{
+			echo "---- toytcp counters that changed during the run (namespace: name +delta)"
+			# shellcheck disable=SC2046 # a list of namespaces
+			awk 'FNR == NR { v[$1 " " $2] = $3; next }
+			     $3 != v[$1 " " $2] { printf "%s: %s +%d\n", $1, $2, $3 - v[$1 " " $2] }' \
+				<(echo "$snmp0") <(snmp $(net_ns "$net"))
+		} >> "$log"
+	fi
+	metrics=$(awk '$1 == "METRIC" { print $2, $3, $4 }' "$log")
+	if [ -z "$metrics" ]; then
+		# It failed before it said what it measures: one row for the key.
+		printf '%s\t%s\tfail\t\t\t\t%s\n' "$key" "$stack" "${reason:-no output}" >> "$out/results.tsv"
+		say "$key $stack #$rep: FAIL: ${reason:-no output} (log: ${log#"$PWD"/})"
+		failed=1
+	fi
+	while read -r m unit better; do
+		[ -n "$m" ] || continue
+		v=$(awk -v m="$m" '$1 == "RESULT" && $2 == m { print $3; exit }' "$log")
+		if [ -n "$v" ]; then
+			printf '%s\t%s\tok\t%s\t%s\t%s\t%s\n' "$m" "$stack" "$v" "$unit" "$better" \
+				"$([ "$rc" = 0 ] || echo "$reason")" >> "$out/results.tsv"
+			say "$m $stack #$rep: $v $unit (${secs}s)"
+		else
+			printf '%s\t%s\tfail\t\t%s\t%s\t%s\n' "$m" "$stack" "$unit" "$better" \
+				"${reason:-no result}" >> "$out/results.tsv"
+			say "$m $stack #$rep: FAIL: ${reason:-no result} (log: ${log#"$PWD"/})"
+			failed=1
+		fi
+	done <<< "$metrics"
+	if [ "$rc" != 0 ] && [ "$stack" = toytcp ]; then
+		# What toytcp looked like when it failed, for the report.
+		{
+			echo "---- after the failure: toytcp sockets and counters"
+			for ns in $(net_ns "$net"); do
+				echo "-- $ns /proc/net/toytcp (first 20 of $(ip netns exec "$ns" awk 'END { print NR }' /proc/net/toytcp) lines)"
+				ip netns exec "$ns" head -n 20 /proc/net/toytcp
+				ip netns exec "$ns" grep -v ' 0$' /proc/net/toytcp_snmp
+			done
+		} >> "$log" 2>&1
+	fi
+	# Anything new in the kernel log?
+	n=$(dmesg | wc -l)
+	if [ "$n" -gt "$klog_mark" ]; then
+		dmesg | tail -n +$((klog_mark + 1)) | grep -E 'WARNING|BUG|Oops|toytcp' |
+			grep -v -E 'taints kernel|module verification failed|toytcp: loaded' |
+			head -n 20 | sed "s/^/    kernel ($key $stack): /"
+		klog_mark=$n
+	fi
+	[ -d /sys/module/toytcp ] || say "toytcp is no longer loaded!"
+}
+
+# pair KEY NET [ARGS...]: toytcp, then Linux TCP, BENCH_REPEAT times.
+pair() {
+	local r
+
+	for r in $(seq "$REPEAT"); do
+		run "$1" toytcp "$2" "$r" "${@:3}"
+		run "$1" linux "$2" "$r" "${@:3}"
+	done
+}
+
+# The scale runs first: their memory figure (Slab before/after) is
+# cleanest before other runs leave connections in TIME-WAIT behind (they
+# end theirs with resets: nothing lingers).  A pause before each, for the
+# sockets of the last one to be freed (RCU, work items).
+if want scale; then
+	for r in $(seq "$REPEAT"); do
+		for s in toytcp linux; do
+			sleep 2
+			RUN_TMO=$((TMO * 3)) run scale "$s" lo "$r" scale --conns "$N"
+		done
+	done
+fi
+want bulk_lo && pair bulk_lo lo bulk --bytes "$BULK" --write "$WRITE"
+want bulk_veth && pair bulk_veth veth bulk --bytes "$BULK" --write "$WRITE"
+want bulk_lo_x4 && pair bulk_lo_x4 lo bulk --bytes "$per_stream" \
+	--write "$WRITE" --streams "$STREAMS"
+# The request/response workloads with both ends on one vCPU: under TCG a
+# wakeup across vCPUs waits for the host to run the other vCPU's thread,
+# milliseconds when the host is busy, which swamps what the stacks cost
+# (BENCH_PIN= to let them spread).
+export RUN_PIN=${BENCH_PIN-0}
+want pingpong && pair pingpong lo pingpong --rounds "$ROUNDS"
+want rr && pair rr lo rr --req 4K --resp 64K --duration "$DURATION"
+want crr && pair crr lo crr --duration "$DURATION"
+RUN_PIN=
+if want loss; then
+	for l in 0 1 5; do
+		bytes=$LOSS_BYTES
+		[ "$l" != 5 ] || bytes=$LOSS5_BYTES
+		if netem "$l%"; then
+			pair "loss_$l" lossy bulk --bytes "$bytes" --write "$WRITE"
+		else
+			for s in toytcp linux; do
+				printf 'loss_%s\t%s\tfail\t\tMB/s\thigher\ttc netem failed\n' "$l" "$s" >> "$out/results.tsv"
+			done
+		fi
+	done
+fi
+
+say "all runs done"
+for ns in ttb-lo ttb-s ttb-c ttb-ls ttb-lc; do
+	ip netns del "$ns" 2>/dev/null || true
+done
+kill "$live" 2>/dev/null || true
+wait "$live" 2>/dev/null || true
+dmesg > "$out/dmesg.txt"
+echo "status $failed" > "$out/done"
+exit 0
