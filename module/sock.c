@@ -1181,6 +1181,8 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 	 * toytcp sends through IPv4, which reads them from the inet_sock;
 	 * unknown levels get the IP layer's errno).
 	 */
+	if (level == SOL_TOYTCP)	/* TOYTCP_INFO is read-only */
+		return -ENOPROTOOPT;
 	if (level != SOL_TCP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
 	if (optname == TCP_CONGESTION) {
@@ -1355,7 +1357,9 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 	struct toytcp_sock *tsk = toytcp_sk(sock->sk);
 	int val, len;
 
-	if (level == SOL_TOYTCP && optname == TOYTCP_INFO) {
+	if (level == SOL_TOYTCP && optname != TOYTCP_INFO)
+		return -ENOPROTOOPT;
+	if (level == SOL_TOYTCP) {
 		struct toytcp_info info;
 
 		if (get_user(len, optlen))
