@@ -267,8 +267,11 @@ static void toytcp_clean_acked(struct sock *sk)
 
 		if (toytcp_after(cb->end_seq, tsk->snd_una))
 			break;
-		/* Karn: no samples from retransmitted segments. */
-		if (!cb->retrans) {
+		/* Karn: no samples from retransmitted segments; nor from
+		 * SACKed ones, which arrived when their SACK did, perhaps
+		 * long before this cumulative ACK.
+		 */
+		if (!cb->retrans && !cb->sacked && !cb->nosample) {
 			rtt_us = (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC) -
 				 cb->when;
 			toytcp_rack_update(tsk, cb);
@@ -358,6 +361,7 @@ static bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct toytcp_opts opts;
 	bool news = false;
+	long rtt_us = -1;
 	int i;
 
 	toytcp_parse_options(tcp_hdr(skb), &opts);
@@ -387,11 +391,17 @@ static bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 				continue;
 			cb->sacked = 1;
 			tsk->sacked_bytes += cb->end_seq - cb->seq;
-			if (!cb->retrans)
+			if (!cb->retrans) {
 				toytcp_rack_update(tsk, cb);
+				rtt_us = (u32)div_u64(ktime_get_ns(),
+						      NSEC_PER_USEC) - cb->when;
+			}
 			news = true;
 		}
 	}
+	/* RFC 6675 allows a sample from the newest newly SACKed segment. */
+	if (rtt_us >= 0)
+		toytcp_rtt_sample(sk, rtt_us);
 	return news;
 }
 

@@ -74,6 +74,8 @@
  * @retrans:	sent segments: number of retransmissions
  * @sacked:	sent segments: the peer has SACKed all of it;
  *		received SYNs: the peer offered SACK
+ * @nosample:	sent segments: SACKed once, before a timeout cleared the
+ *		marks; delivered long ago, so no RTT sample from its ACK
  *
  * Received segments reach toytcp with their TCP header already pulled, so
  * skb->data is the payload; sent segments carry only payload until
@@ -90,6 +92,7 @@ struct toytcp_skb_cb {
 	u8	wscale;
 	u8	retrans;
 	u8	sacked;
+	u8	nosample;
 };
 
 #define TOYTCP_SKB_CB(skb)	((struct toytcp_skb_cb *)&((skb)->cb[0]))

@@ -1379,11 +1379,10 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 	if (len < 0)
 		return -EINVAL;
 	if (optname == TCP_CONGESTION) {
+		static const char name[TCP_CA_NAME_MAX] = TOYTCP_CA_NAME;
+
 		len = min_t(unsigned int, len, TCP_CA_NAME_MAX);
-		if (put_user(len, optlen) ||
-		    copy_to_user(optval, TOYTCP_CA_NAME,
-				 min_t(unsigned int, len,
-				       sizeof(TOYTCP_CA_NAME))))
+		if (put_user(len, optlen) || copy_to_user(optval, name, len))
 			return -EFAULT;
 		return 0;
 	}

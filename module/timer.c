@@ -78,8 +78,12 @@ static void toytcp_clear_sacks(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb;
 
-	skb_queue_walk(&sk->sk_write_queue, skb)
-		TOYTCP_SKB_CB(skb)->sacked = 0;
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+		cb->nosample |= cb->sacked;
+		cb->sacked = 0;
+	}
 	tsk->sacked_bytes = 0;
 	tsk->high_sack = tsk->snd_una;
 	tsk->high_rxt = tsk->snd_una;
