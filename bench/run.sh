@@ -56,11 +56,6 @@ for v in $(compgen -v BENCH_); do
 done
 append=
 [ "${BENCH_DEBUG:-0}" = 1 ] || append="slub_debug=- kfence.sample_interval=0"
-# scripts/vm.sh keeps one heartbeat file per kernel, build/KVER/.heartbeat,
-# and removes it when a VM starts or ends: another VM of the same kernel
-# (a make check next to us) can make a long run look as if it "did not
-# boot" and get it killed.  The overall timeout still bounds the VM.
-export VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-${VM_TIMEOUT:-5400}}
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	printf '\n==== booting a VM with %s for bench/smoke.sh\n' "$k"

@@ -221,7 +221,8 @@ run() {
 			echo "---- toytcp counters that changed during the run (namespace: name +delta)"
 			# shellcheck disable=SC2046 # a list of namespaces
 			awk 'FNR == NR { v[$1 " " $2] = $3; next }
-			     $3 != v[$1 " " $2] { printf "%s: %s +%d\n", $1, $2, $3 - v[$1 " " $2] }' \
+			     $3 != v[$1 " " $2] { d = $3 - v[$1 " " $2]
+						   printf "%s: %s %s%d\n", $1, $2, (d > 0 ? "+" : ""), d }' \
 				<(echo "$snmp0") <(snmp $(net_ns "$net"))
 		} >> "$log"
 	fi

@@ -184,14 +184,14 @@ ti = C.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
 st, mss, cwnd = ti[0], struct.unpack_from("I", ti, 16)[0], struct.unpack_from("I", ti, 80)[0]
 t("TCP_INFO: ESTABLISHED, mss and cwnd set", st == 1 and mss > 0 and cwnd > 0, (st, mss, cwnd))
 ca = C.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0")
-t("TCP_CONGESTION names toytcp", ca == b"toytcp", ca)
-C.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"toytcp")
+t("TCP_CONGESTION names toytcp's NewReno", ca == b"reno", ca)
+C.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"reno")
 try:
-    C.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"reno")
+    C.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
     e = 0
 except OSError as x:
     e = x.errno
-t("TCP_CONGESTION: choosing toytcp works, reno is ENOENT", e == 2, e)
+t("TCP_CONGESTION: choosing reno works, cubic is ENOENT", e == 2, e)
 U = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 U.bind(("127.0.0.1", 0))
 t("UDP is left alone", U.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) == socket.AF_INET and U.getsockname()[1] not in toytcp_ports("07"), U.getsockname())
