@@ -578,6 +578,13 @@ static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
 		return true;
 	if (toytcp_after(TOYTCP_SKB_CB(skb)->seq, tsk->rcv_nxt))
 		return false;
+	/* The window promised room for it: the sender did nothing wrong if
+	 * skb overhead (a GSO train's, say) came out above the estimate.
+	 */
+	if (!toytcp_after(TOYTCP_SKB_CB(skb)->end_seq,
+			  tsk->rcv_wup + tsk->rcv_wnd + 1) &&
+	    atomic_read(&sk->sk_rmem_alloc) + skb->truesize <= 2 * limit)
+		return true;
 	while (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > limit) {
 		struct sk_buff *last = skb_peek_tail(&tsk->ooo_queue);
 
