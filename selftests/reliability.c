@@ -7,12 +7,14 @@
  * ACKs.
  *
  * The network: two namespaces A (va, 10.77.1.1) and B (vb, 10.77.1.2)
- * joined by a veth pair with every offload off (TSO, GSO, GRO and TX
- * checksumming: each frame is a wire frame with a real checksum that the
- * receiver verifies).  Impairments are netem qdiscs on BOTH veth ends, so
- * data and ACKs are both affected.  A "vanished" peer is an iptables DROP
- * of everything into and out of B (IP only: ARP keeps working, so neither
- * stack hears of a neighbour failure, only silence).
+ * joined by a veth pair, built in-process, with TSO, GSO, GRO and TX
+ * checksumming off and gso_max_segs 1 (Linux TCP builds GSO packets
+ * whatever the device says): every packet is one wire frame with a real
+ * checksum that the receiver verifies.  Impairments are netem qdiscs on
+ * BOTH veth ends, so data and ACKs are both affected.  A peer that
+ * "vanishes" is an iptables DROP of everything into and out of B (IP
+ * only: ARP keeps working, so neither stack hears of a neighbour failure,
+ * only silence; toytcp's hook runs after the filter table).
  *
  * A bulk sender is always in A and its receiver in B.  Every assertion
  * about a mechanism reads the counters of the namespace whose end is the
@@ -1001,8 +1003,10 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 	rl_log_snap(_metadata, "receiver", &rb, &ra);
 	/*
 	 * On this lossless link the receiver never had to drop data inside
-	 * the window it offered: the window closes before the buffer is
-	 * full (RFC 9293 3.8.6.2.2: do not shrink the window).
+	 * the window it offered, neither while the window closed nor while
+	 * the reader drained the queue (RFC 9293 3.8.6.2.2: a receiver does
+	 * not take back the window it offered; Linux TCP coalesces its
+	 * backlog and collapses its queue rather than drop).
 	 */
 	RL_EXPECT("receiver", &rb, &ra, "RcvQueueDrops", ==, 0);
 }
@@ -1309,6 +1313,7 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
 {
 	static char buf[10 * 1448];
 	long srtt0, rto0, srtt1, rto1;
+	struct sockaddr_in ln;
 	struct rl_snap b, a;
 	uint8_t pkt[2048];
 	struct tt_tcpinfo ti;
@@ -1318,18 +1323,34 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
 	long long t0;
 
 	/* Settle SRTT with a few round trips, watching what A sends. */
+	ASSERT_EQ(0, tt_sockname(self->k.c, &ln));
 	cap = TT_IN_NS(self->t.a.fd, tt_cap_open("va"));
 	ASSERT_LE(0, cap);
 	for (i = 0; i < 20; i++)
 		ASSERT_EQ(0, rl_ping(self->k.c, self->k.s));
-	while ((n = tt_cap_next(cap, pkt, sizeof(pkt), &pt, 200)) >= 0) {
-		if (n == 0)
+	/* Everything captured, until 200 ms of silence (ARP and IPv6
+	 * frames come through too: tt_cap_next() returns 0 for those). */
+	while (tt_poll1(cap, POLLIN, 200) > 0) {
+		n = tt_cap_next(cap, pkt, sizeof(pkt), &pt, 0);
+		if (n < 0)
 			break;
-		if (pt == PACKET_OUTGOING && tt_parse(pkt, n, &ti) && ti.tcp &&
-		    ti.paylen > 0)
+		if (n > 0 && pt == PACKET_OUTGOING && tt_parse(pkt, n, &ti) &&
+		    ti.tcp && ti.sport == ntohs(ln.sin_port) &&
+		    ti.dport == PORT && ti.paylen > 0)
 			next = ti.seq + ti.paylen;
 	}
 	close(cap);
+	{
+		/* A toytcp sender says exactly where its next byte goes; a
+		 * capture on a loaded machine may not have seen the last one.
+		 */
+		struct toytcp_info info;
+		socklen_t ilen = sizeof(info);
+
+		if (!getsockopt(self->k.c, SOL_TOYTCP, TOYTCP_INFO, &info,
+				&ilen))
+			next = info.snd_nxt;
+	}
 	ASSERT_NE(0, next) TH_LOG("no data segment seen leaving A");
 	ASSERT_EQ(0, rl_rtt_rto(self->k.c, &srtt0, &rto0));
 
@@ -1340,14 +1361,18 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
 	ASSERT_EQ(0, rl_iptables(self->t.b.fd, rule));
 	rl_snap(self->t.a.fd, true, &b);
 	memset(buf, 'r', sizeof(buf));
-	t0 = tt_now_ms();
 	ASSERT_EQ((ssize_t)sizeof(buf), send(self->k.c, buf, sizeof(buf),
 					     MSG_NOSIGNAL));
 	tt_msleep(2000);
+	/* The nine behind it are there, waiting for it. */
+	EXPECT_EQ(0, tt_poll1(self->k.s, POLLIN, 0))
+		TH_LOG("the first segment was not held back");
 	ASSERT_EQ(0, rl_iptables(self->t.b.fd, ""));
+	t0 = tt_now_ms();
 	EXPECT_EQ((ssize_t)sizeof(buf), tt_recv_all(self->k.s, buf, sizeof(buf),
 						    20000));
-	TH_LOG("the dropped segment arrived after %lld ms", tt_now_ms() - t0);
+	TH_LOG("the first segment arrived %lld ms after the drop was lifted",
+	       tt_now_ms() - t0);
 	/* Let the last ACK land. */
 	tt_msleep(300);
 	rl_snap(self->t.a.fd, true, &a);
@@ -1919,11 +1944,18 @@ TEST_F_TIMEOUT(delack, bulk_stream_acked_every_second_segment, 60)
 	TH_LOG("%zu bytes in %lld ms: receiver got %ld segments, sent %ld (%.2f per segment)",
 	       len, x.ms, in, out, in ? (double)out / in : 0.0);
 	EXPECT_GE(in, (long)(len / 1460));
-	EXPECT_LE(out * 4, in * 3) TH_LOG("more than 3 ACKs per 4 segments");
-	/* RFC 9293 3.8.6.3: an ACK at least every second full segment.
-	 * Linux TCP stretches ACKs when the reader lags; not checked. */
-	if (!tt_is_linux())
+	/*
+	 * RFC 9293 3.8.6.3: delay ACKs, but ACK at least every second full
+	 * segment.  Linux TCP is looser both ways (window updates as the
+	 * reader drains the queue, stretched ACKs when it lags): there only
+	 * "no more than one ACK per segment" is checked.
+	 */
+	if (tt_is_linux()) {
+		EXPECT_LE(out, in);
+	} else {
+		EXPECT_LE(out * 4, in * 3) TH_LOG("more than 3 ACKs per 4 segments");
 		EXPECT_GE(out * 4, in) TH_LOG("fewer than 1 ACK per 4 segments");
+	}
 }
 
 TEST_HARNESS_MAIN
