@@ -46,6 +46,7 @@
 #define TOYTCP_MAX_WSCALE	14		/* RFC 7323 2.3 */
 #define TOYTCP_INIT_CWND	10		/* RFC 6928 */
 #define TOYTCP_SYNACK_RETRIES	5
+#define TOYTCP_ORPHAN_RETRIES	6U		/* closed sockets' FIN */
 #define TOYTCP_QUICKACKS	16		/* ACK at once, then delay */
 #define TOYTCP_MAX_SACKS	4		/* blocks in one option */
 #define TOYTCP_KEEPIDLE		(7200 * HZ)	/* RFC 1122 4.2.3.6 */

@@ -69,6 +69,13 @@ static unsigned int toytcp_max_retries(const struct sock *sk)
 	case TCP_SYN_RECV:
 		return TOYTCP_SYNACK_RETRIES;
 	default:
+		/* An orphan has nobody waiting for it: give up sooner, as
+		 * Linux's tcp_orphan_retries does (about 25 s at the
+		 * minimum RTO, rather than minutes).
+		 */
+		if (sock_flag(sk, SOCK_DEAD))
+			return min(toytcp_param(sk, retries),
+				   TOYTCP_ORPHAN_RETRIES);
 		return toytcp_param(sk, retries);
 	}
 }
