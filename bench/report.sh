@@ -25,12 +25,13 @@ accel=$(env_get accel)
 cpus=$(env_get cpus)
 
 # One line per row: key, title, unit, better, toytcp, linux, ratio, rel,
-# toytcp note, linux note, toytcp value, linux value, toytcp samples,
-# linux samples; "fail" where a figure is missing.  A stack's figure is
-# the best of its runs (BENCH_REPEAT); a run that failed is noted even
-# when another one succeeded.  rel is toytcp's performance relative to
-# Linux (ratio, or 1/ratio when lower is better): above 1, toytcp does
-# better.
+# toytcp note, linux note, toytcp value, linux value, toytcp runs, linux
+# runs; "fail" where a figure is missing.  A stack's figure is the median
+# of its runs (BENCH_REPEAT), a failed run counting as the worst: with 3
+# runs, one failure still gives a figure (the worse of the other two),
+# two make the row "fail".  A failed run is noted either way.  rel is
+# toytcp's performance relative to Linux (ratio, or 1/ratio when lower is
+# better): above 1, toytcp does better.
 awk -F'\t' '
 	function fmt(v) {
 		if (v == "") return "fail"
@@ -40,15 +41,16 @@ awk -F'\t' '
 		if (v >= 10) return sprintf("%.2f", v)
 		return sprintf("%.3g", v)
 	}
+	# How good a run was: higher is better; a failure is the worst.
+	function score(k, v) { return v == "fail" ? -1e300 : (better[k] == "lower" ? -v : v) }
 	FNR == NR {
 		k = $1 SUBSEP $2
-		runs[k]++
 		if ($5 != "") unit[$1] = $5
 		if ($6 != "") better[$1] = $6
+		v = ($3 == "ok") ? $4 + 0 : "fail"
+		run[k, ++runs[k]] = v
 		if ($3 == "ok") {
-			samples[k] = samples[k] (samples[k] == "" ? "" : ",") ($4 + 0)
-			if (!(k in best) || ($6 == "lower" ? $4 + 0 < best[k] : $4 + 0 > best[k]))
-				best[k] = $4 + 0
+			samples[k] = samples[k] (samples[k] == "" ? "" : ",") v
 			if ($7 != "" && !(k in note)) note[k] = $7
 		} else {
 			fails[k]++
@@ -56,15 +58,26 @@ awk -F'\t' '
 		}
 		next
 	}
+	# The median run, failures ranked worst; "" if that is a failure.
+	function median(k, key,   n, i, j, t, a) {
+		n = runs[k]
+		for (i = 1; i <= n; i++) a[i] = run[k, i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && score(key, a[j]) < score(key, a[j - 1]); j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		t = a[int(n / 2) + 1 - (n % 2 == 0)]
+		return (n == 0 || t == "fail") ? "" : t
+	}
 	function notes(k) {
 		if (!(k in runs)) return "no result: the run did not happen (VM ended?)"
 		if (fails[k] == runs[k]) return (runs[k] > 1 ? "all " runs[k] " runs failed: " : "") why[k]
-		if (fails[k]) return fails[k] " of " runs[k] " runs failed: " why[k]
+		if (fails[k]) return fails[k] " of " runs[k] " runs failed (" why[k] "); the others: " samples[k]
 		return (k in note) ? note[k] : ""
 	}
 	{
 		k = $1; kt = k SUBSEP "toytcp"; kl = k SUBSEP "linux"
-		t = (kt in best) ? best[kt] : ""; l = (kl in best) ? best[kl] : ""
+		t = median(kt, k); l = median(kl, k)
 		r = ""; rel = ""
 		if (t != "" && l != "" && l + 0 != 0) {
 			r = (t + 0) / (l + 0)
@@ -114,7 +127,7 @@ awk -F'\t' -v kernel="$kernel" -v date="$date" -v cmd="$cmd" -v settings="$setti
 	BEGIN {
 		printf "{\n  \"kernel\": %s,\n  \"date\": %s,\n  \"command\": %s,\n  \"settings\": %s,\n", q(kernel), q(date), q(cmd), q(settings)
 		printf "  \"ratio\": \"toytcp / Linux; rel: toytcp performance relative to Linux (ratio, or 1/ratio when lower is better; >1: toytcp better)\",\n"
-		printf "  \"figures\": \"toytcp and linux: the best of the runs listed in toytcp_runs and linux_runs\",\n"
+		printf "  \"figures\": \"toytcp and linux: the median of the runs (a failed run counts as the worst; the successful ones are listed in toytcp_runs and linux_runs)\",\n"
 		printf "  \"results\": ["
 	}
 	{

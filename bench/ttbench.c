@@ -16,7 +16,8 @@
  *   METRIC <name> <unit> <higher|lower>     printed first: what will follow
  *   RESULT <name> <value> <unit> <higher|lower>
  *   INFO <text>                             details, for the log
- *   FAIL <text>                             what went wrong
+ *   FAIL <text>                             what went wrong (after a
+ *                                           timeout: both ends' sockets)
  *
  * <name> is --label (default: the workload) plus a suffix for workloads
  * that report more than one figure.
@@ -154,6 +155,35 @@ static void fail(const char *fmt, ...)
 	exit(2);
 }
 
+/* What the sockets looked like when the time ran out: both ends' socket
+ * tables (/proc/net/toytcp or /proc/net/tcp, the first 8 KB), set up by
+ * main() and written by on_alarm() with nothing but read() and write().
+ */
+static char dump_path[2][64];
+static const char *dump_what[2] = { "client", "server" };
+
+static void dump_sockets(void)
+{
+	char buf[8192], hdr[128];
+	ssize_t n;
+	int fd, len;
+
+	for (int i = 0; i < 2; i++) {
+		if (!dump_path[i][0])
+			continue;
+		fd = open(dump_path[i], O_RDONLY);
+		if (fd < 0)
+			continue;
+		len = snprintf(hdr, sizeof(hdr), "---- at the timeout, %s side: %s\n",
+			       dump_what[i], dump_path[i]);
+		n = read(fd, buf, sizeof(buf));
+		if (write(STDOUT_FILENO, hdr, len) < 0 ||
+		    (n > 0 && write(STDOUT_FILENO, buf, n) < 0))
+			n = 0;
+		close(fd);
+	}
+}
+
 static void on_alarm(int sig)
 {
 	char msg[256];
@@ -164,8 +194,11 @@ static void on_alarm(int sig)
 		     cfg.label, cfg.fam_name, role, cfg.timeout);
 	if (write(STDOUT_FILENO, msg, n) < 0)
 		n = 0;
-	if (server_pid > 0)
+	if (server_pid > 0) {
+		kill(server_pid, SIGSTOP);	/* hold its sockets for the dump */
+		dump_sockets();
 		kill(server_pid, SIGKILL);
+	}
 	_exit(3);
 }
 
@@ -1035,6 +1068,10 @@ int main(int argc, char **argv)
 	}
 	close(pipefd[1]);
 	enter_netns(cfg.client_ns);
+	snprintf(dump_path[0], sizeof(dump_path[0]), "/proc/self/net/%s",
+		 cfg.family == AF_TOYTCP ? "toytcp" : "tcp");
+	snprintf(dump_path[1], sizeof(dump_path[1]), "/proc/%d/net/%s",
+		 (int)server_pid, cfg.family == AF_TOYTCP ? "toytcp" : "tcp");
 	if (read(pipefd[0], &c, 1) != 1)
 		fail("the server did not start (see its message above)");
 	close(pipefd[0]);

@@ -26,9 +26,10 @@
 # BENCH_WRITE (128K), BENCH_ROUNDS (ping-pong round trips, 2000),
 # BENCH_DURATION (seconds per rr/crr run, 5), BENCH_LOSS_BYTES (16M),
 # BENCH_LOSS5_BYTES (8M), BENCH_TIMEOUT (seconds per run, 300),
+# BENCH_LOSS_TIMEOUT (seconds per loss run, 120),
 # BENCH_PIN (the vCPU both ends of ping-pong, rr and crr run on, 0; empty:
 # not pinned), BENCH_REPEAT (runs of each workload per stack, alternating
-# between the stacks, 3; the report keeps the best of them),
+# between the stacks, 3; the report takes the median),
 # BENCH_ONLY (space-separated keys of the workloads to run: scale bulk_lo
 # bulk_veth bulk_lo_x4 pingpong rr crr loss; default all).
 set -uo pipefail
@@ -49,6 +50,7 @@ DURATION=${BENCH_DURATION:-5}
 LOSS_BYTES=${BENCH_LOSS_BYTES:-16M}
 LOSS5_BYTES=${BENCH_LOSS5_BYTES:-8M}
 TMO=${BENCH_TIMEOUT:-300}
+LOSS_TMO=${BENCH_LOSS_TIMEOUT:-120}
 REPEAT=${BENCH_REPEAT:-3}
 ONLY=${BENCH_ONLY:-scale bulk_lo bulk_veth bulk_lo_x4 pingpong rr crr loss}
 
@@ -145,7 +147,7 @@ netem() { # LOSS%
 	echo "cpus: $(nproc)"
 	echo "accel: ${BENCH_ACCEL:-unknown}"
 	echo "memory: $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
-	echo "settings: BENCH_REPEAT=$REPEAT BENCH_PIN=${BENCH_PIN-0} BENCH_N=$N BENCH_BULK=$BULK BENCH_STREAMS=$STREAMS BENCH_WRITE=$WRITE BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_LOSS_BYTES=$LOSS_BYTES BENCH_LOSS5_BYTES=$LOSS5_BYTES BENCH_TIMEOUT=$TMO"
+	echo "settings: BENCH_REPEAT=$REPEAT BENCH_PIN=${BENCH_PIN-0} BENCH_N=$N BENCH_BULK=$BULK BENCH_STREAMS=$STREAMS BENCH_WRITE=$WRITE BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_LOSS_BYTES=$LOSS_BYTES BENCH_LOSS5_BYTES=$LOSS5_BYTES BENCH_TIMEOUT=$TMO BENCH_LOSS_TIMEOUT=$LOSS_TMO"
 	echo "nofile: $(ulimit -n)"
 	echo "slub_debug: $(cat /sys/kernel/slab/kmalloc-64/sanity_checks 2>/dev/null || echo ?) (1: SLUB debugging on)"
 } > "$out/env.txt"
@@ -309,7 +311,7 @@ if want loss; then
 		bytes=$LOSS_BYTES
 		[ "$l" != 5 ] || bytes=$LOSS5_BYTES
 		if netem "$l%"; then
-			pair "loss_$l" lossy bulk --bytes "$bytes" --write "$WRITE"
+			RUN_TMO=$LOSS_TMO pair "loss_$l" lossy bulk --bytes "$bytes" --write "$WRITE"
 		else
 			for s in toytcp linux; do
 				printf 'loss_%s\t%s\tfail\t\tMB/s\thigher\ttc netem failed\n' "$l" "$s" >> "$out/results.tsv"

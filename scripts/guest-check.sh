@@ -111,8 +111,10 @@ elif [ -x bench/smoke.sh ]; then
 	[ "$rc" = 0 ] || failed=1
 fi
 
-# 3. Unload.  Sockets in TIME-WAIT may hold the module for a while (the
-# tw_timeout_ms parameter, 60 s by default), so keep trying for a bit.
+# 3. Unload.  Sockets in TIME-WAIT (tw_timeout_ms, 60 s by default) and
+# orphans still sending their FIN to a peer whose link a test took down
+# (up to 6 backed-off retransmissions) hold the module for a while, so keep
+# trying for up to 300 s; what is left after that is a leak.
 unload() {
 	local tries=0 msg
 
@@ -121,11 +123,12 @@ unload() {
 	fi
 	until msg=$(rmmod toytcp 2>&1); do
 		tries=$((tries + 1))
-		[ "$tries" -lt 90 ] || break
-		[ "$tries" != 1 ] || say "$msg; retrying for up to 90s"
+		[ "$tries" -lt 300 ] || break
+		[ "$tries" != 1 ] || say "$msg; retrying for up to 300s"
 		sleep 1
 	done
 	if loaded; then
+		cat /proc/net/toytcp >&2 2>/dev/null
 		result fail "unload toytcp.ko" "$msg" \
 			"refcnt $(cat /sys/module/toytcp/refcnt 2>/dev/null || echo ?)"
 	elif [ "$tries" -gt 0 ]; then

@@ -878,6 +878,7 @@ FIXTURE_VARIANT(path) {
 	bool snd_tt;	/* the sender in A is the stack under test */
 	bool rcv_tt;	/* the receiver in B is */
 	bool gso;	/* Linux TCP may send GSO packets over the veth */
+	int rcvbuf;	/* SO_RCVBUF of the receiver's listener, if set */
 };
 
 FIXTURE_VARIANT_ADD(path, toytcp_to_toytcp) { .snd_tt = true, .rcv_tt = true };
@@ -886,6 +887,13 @@ FIXTURE_VARIANT_ADD(path, linux_to_toytcp) { .snd_tt = false, .rcv_tt = true };
 /* As veth between containers is: up to 64 KB per packet from Linux TCP. */
 FIXTURE_VARIANT_ADD(path, linux_gso_to_toytcp) {
 	.snd_tt = false, .rcv_tt = true, .gso = true,
+};
+/* A receive buffer the application chose (64 KB, 128 KB in effect). */
+FIXTURE_VARIANT_ADD(path, toytcp_to_toytcp_rcvbuf64k) {
+	.snd_tt = true, .rcv_tt = true, .rcvbuf = 65536,
+};
+FIXTURE_VARIANT_ADD(path, linux_to_toytcp_rcvbuf64k) {
+	.snd_tt = false, .rcv_tt = true, .rcvbuf = 65536,
 };
 
 FIXTURE_SETUP(path)
@@ -903,11 +911,33 @@ FIXTURE_TEARDOWN(path)
 	rl_net_down(&self->t);
 }
 
+/* As tt_pair(), with SO_RCVBUF set on the listener before listen(). */
 static int rl_path_pair(struct tt_conn *k, struct rl_net *t, bool snd_tt,
-			bool rcv_tt)
+			bool rcv_tt, int rcvbuf)
 {
-	return tt_pair(k, t->a.fd, snd_tt ? tt_fam() : AF_INET, NULL, 0,
-		       t->b.fd, rcv_tt ? tt_fam() : AF_INET, IP_B, PORT);
+	int sfam = rcv_tt ? tt_fam() : AF_INET, cfam = snd_tt ? tt_fam() : AF_INET;
+	struct sockaddr_in a = tt_sin(sfam, IP_B, PORT);
+	int one = 1, err;
+
+	if (!rcvbuf)
+		return tt_pair(k, t->a.fd, cfam, NULL, 0, t->b.fd, sfam, IP_B,
+			       PORT);
+	k->c = k->s = -1;
+	k->l = tt_socket_in(t->b.fd, sfam);
+	if (k->l < 0)
+		return errno;
+	setsockopt(k->l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(k->l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	    bind(k->l, TT_SA(&a), sizeof(a)) || listen(k->l, 8))
+		return errno;
+	k->c = tt_socket_in(t->a.fd, cfam);
+	if (k->c < 0)
+		return errno;
+	err = tt_connect_to(k->c, cfam, IP_B, PORT, 10000);
+	if (err)
+		return err;
+	k->s = tt_accept_to(k->l, 10000, NULL);
+	return k->s < 0 ? errno : 0;
 }
 
 /*
@@ -917,16 +947,26 @@ static int rl_path_pair(struct tt_conn *k, struct rl_net *t, bool snd_tt,
  */
 TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 {
-	const size_t len = 4 * MB;
 	struct rl_snap sb, s1, s2, sa, rb, ra;
 	int q0 = -1, q1, inq0, inq1, stable = 0, last = -1;
+	int sndbuf, rcvbuf;
 	long long t0, t_resume;
 	struct rl_xfer x;
-	size_t sent0;
+	size_t len, sent0;
 	int err;
 
-	err = rl_path_pair(&self->k, &self->t, variant->snd_tt, variant->rcv_tt);
+	err = rl_path_pair(&self->k, &self->t, variant->snd_tt, variant->rcv_tt,
+			   variant->rcvbuf);
 	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+	/* More than both buffers hold, whatever their sizes. */
+	sndbuf = rl_getint(self->k.c, SOL_SOCKET, SO_SNDBUF);
+	rcvbuf = rl_getint(self->k.s, SOL_SOCKET, SO_RCVBUF);
+	ASSERT_LT(0, sndbuf);
+	ASSERT_LT(0, rcvbuf);
+	len = sndbuf + rcvbuf + 2 * MB;
+	if (len < 4 * MB)
+		len = 4 * MB;
+	TH_LOG("SO_SNDBUF %d, SO_RCVBUF %d: %zu bytes", sndbuf, rcvbuf, len);
 	rl_snap(self->t.a.fd, variant->snd_tt, &sb);
 	rl_snap(self->t.b.fd, variant->rcv_tt, &rb);
 
