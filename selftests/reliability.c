@@ -947,8 +947,8 @@ static int rl_path_pair(struct tt_conn *k, struct rl_net *t, bool snd_tt,
  */
 TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 {
-	struct rl_snap sb, s1, s2, sa, rb, ra;
-	int q0 = -1, q1, inq0, inq1, stable = 0, last = -1;
+	struct rl_snap sb, s1, s2, sa, rb, rm, ra;
+	int q0 = -1, q1, inq0, inq1, stable = 0, last = -1, last_in = -1;
 	int sndbuf, rcvbuf;
 	long long t0, t_resume;
 	struct rl_xfer x;
@@ -974,13 +974,17 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 	rl_xfer_init(&x, self->k.c, self->k.s, len, 0x2e60, 30000);
 	ASSERT_EQ(0, tt_ep_start(&x.s));
 
-	/* Wait for the sender's queue to stop moving (0.5 s unchanged). */
+	/*
+	 * Wait until nothing moves for 1 s: neither the sender's queue nor
+	 * the receiver's (a sender that waits for its own buffer to grow
+	 * holds still for a moment too).
+	 */
 	t0 = tt_now_ms();
 	while (tt_now_ms() - t0 < 15000) {
-		int q = rl_outq(self->k.c);
+		int q = rl_outq(self->k.c), iq = rl_inq(self->k.s);
 
-		if (q > 0 && q == last) {
-			if (++stable >= 5) {
+		if (q > 0 && q == last && iq == last_in) {
+			if (++stable >= 10) {
 				q0 = q;
 				break;
 			}
@@ -988,6 +992,7 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 			stable = 0;
 		}
 		last = q;
+		last_in = iq;
 		tt_msleep(100);
 	}
 	sent0 = __atomic_load_n(&x.s.sent, __ATOMIC_SEQ_CST);
@@ -1004,21 +1009,21 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 	q1 = rl_outq(self->k.c);
 	inq1 = rl_inq(self->k.s);
 	/*
-	 * Closed: nothing moves, bar what a window smaller than a segment,
-	 * left over as the receiver's buffer filled, lets a probe carry.
+	 * Closed: nothing reaches the receiver, bar what a window smaller
+	 * than a segment, left as its buffer filled, lets a probe carry; the
+	 * sender's queue does not fall (it may grow: Linux TCP enlarges its
+	 * send buffer and the application writes more).
 	 */
 	EXPECT_LT(0, q1);
-	EXPECT_LE(q1, q0) TH_LOG("SIOCOUTQ grew from %d to %d", q0, q1);
 	EXPECT_LT(q0 - q1, 1448)
 		TH_LOG("SIOCOUTQ went from %d to %d while the window was closed",
 		       q0, q1);
 	EXPECT_LT(inq1 - inq0, 1448)
 		TH_LOG("SIOCINQ went from %d to %d while the window was closed",
 		       inq0, inq1);
-	EXPECT_EQ(sent0, __atomic_load_n(&x.s.sent, __ATOMIC_SEQ_CST));
-	if (q1 != q0 || inq1 != inq0) {
+	if (inq1 != inq0) {
 		TH_LOG("%d bytes went into a window smaller than a segment",
-		       q0 - q1);
+		       inq1 - inq0);
 		rl_log_snap(_metadata, "sender while the reader slept", &s1, &s2);
 	} else if (variant->snd_tt) {
 		/* A zero window: the sender must probe it. */
@@ -1029,6 +1034,7 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 	}
 
 	/* The reader wakes up: the rest arrives, intact. */
+	rl_snap(self->t.b.fd, variant->rcv_tt, &rm);
 	t_resume = tt_now_ms();
 	ASSERT_EQ(0, tt_ep_start(&x.r));
 	tt_ep_join(&x.r);
@@ -1048,7 +1054,10 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 	 * not take back the window it offered; Linux TCP coalesces its
 	 * backlog and collapses its queue rather than drop).
 	 */
-	RL_EXPECT("receiver", &rb, &ra, "RcvQueueDrops", ==, 0);
+	RL_EXPECT("receiver until the reader woke", &rb, &rm, "RcvQueueDrops",
+		  ==, 0);
+	RL_EXPECT("receiver while the reader drained it", &rm, &ra,
+		  "RcvQueueDrops", ==, 0);
 }
 
 /* ------------------------------------------------------------------ */
