@@ -882,6 +882,7 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 		toytcp_clean_acked(sk);
 		tsk->retries = 0;
 		tsk->backoff = 0;
+		tsk->probes_out = 0;
 		sk_stop_timer(sk, &tsk->retrans_timer);
 		toytcp_set_state(sk, TCP_ESTABLISHED);
 		toytcp_send_ack(sk);

@@ -189,7 +189,8 @@ struct toytcp_port {
  * @keepidle:	TCP_KEEPIDLE, jiffies
  * @keepintvl:	TCP_KEEPINTVL, jiffies
  * @keepcnt:	TCP_KEEPCNT
- * @probes_out:	keepalive probes unanswered
+ * @probes_out:	keepalive, window or send probes unanswered (a segment
+ *		from the peer resets it)
  * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred
  * @port:	this socket's reservation in Linux TCP's port space, or NULL;
  *		children hold a reference on their listener's

@@ -96,6 +96,17 @@ static void toytcp_clear_sacks(struct sock *sk)
 	tsk->high_rxt = tsk->snd_una;
 }
 
+/* Too many tries without an answer: the connection fails with ETIMEDOUT
+ * (or the soft error an ICMP message left).
+ */
+static void toytcp_write_err(struct sock *sk)
+{
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONTIMEOUT);
+	WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
+	sk_error_report(sk);
+	toytcp_done(sk);
+}
+
 /**
  * toytcp_retrans_timer_handler() - the retransmission timer expired
  * @sk: the socket
@@ -125,15 +136,32 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	if (tsk->snd_una == tsk->snd_nxt) {
 		if (!tsk->send_head)
 			return;
-		if (tsk->snd_wnd) {
+		/* Nothing in flight, yet something waits to be sent: each
+		 * try counts (probes_out; any segment from the peer resets
+		 * it), so a peer that never answers or a host that drops
+		 * its own output ends the connection as retries do.
+		 */
+		if (tsk->probes_out >= toytcp_max_retries(sk)) {
+			toytcp_write_err(sk);
+			return;
+		}
+		if (tsk->snd_wnd ||
+		    (TOYTCP_SKB_CB(tsk->send_head)->flags & TOYTCP_SYN)) {
 			/* A small segment that TCP_CORK or MSG_MORE held
 			 * back: 200 ms is the most it waits, as in Linux.
 			 */
 			toytcp_send_one_new(sk);
-			return;
+			if (tsk->snd_una != tsk->snd_nxt)
+				return;
+			/* It did not leave the host (netfilter, no route,
+			 * no memory): try again later.
+			 */
+		} else {
+			toytcp_send_probe(sk);
+			TOYTCP_INC_STATS(sock_net(sk),
+					 TOYTCP_MIB_ZEROWINDOWPROBES);
 		}
-		toytcp_send_probe(sk);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ZEROWINDOWPROBES);
+		tsk->probes_out++;
 		if (tsk->backoff < 15)
 			tsk->backoff++;
 		toytcp_reset_retrans_timer(sk);
@@ -144,10 +172,7 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	    (tsk->user_timeout && tsk->retrans_stamp &&
 	     time_after_eq(jiffies, tsk->retrans_stamp +
 			   msecs_to_jiffies(tsk->user_timeout)))) {
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONTIMEOUT);
-		WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
-		sk_error_report(sk);
-		toytcp_done(sk);
+		toytcp_write_err(sk);
 		return;
 	}
 

@@ -421,12 +421,17 @@ static int rl_netem(int nsfd, const char *dev, const char *args)
 	return rl_run(nsfd, NULL, argv);
 }
 
+/* Namespaces this test process gave iptables rules (for rl_unblock()). */
+static int rl_fw_ns[2] = { -1, -1 };
+
 /* iptables rules (iptables-restore syntax, table filter) in nsfd. */
 static int rl_iptables(int nsfd, const char *rules)
 {
 	char text[512];
 	char *const argv[] = { "iptables-restore", NULL };
 
+	if (*rules && rl_fw_ns[0] != nsfd && rl_fw_ns[1] != nsfd)
+		rl_fw_ns[rl_fw_ns[0] < 0 ? 0 : 1] = nsfd;
 	snprintf(text, sizeof(text), "*filter\n%sCOMMIT\n", rules);
 	return rl_run(nsfd, text, argv);
 }
@@ -463,6 +468,22 @@ static int rl_topo(struct rl_net *t, const char *netem)
 static int rl_blackhole(int nsfd)
 {
 	return rl_iptables(nsfd, "-A INPUT -j DROP\n-A OUTPUT -j DROP\n");
+}
+
+/*
+ * Undo rl_blackhole() (and any rule) before the sockets close, so that
+ * what is left of them can say goodbye and go: a socket that never gets
+ * a segment out would otherwise stay until the namespace's stack gives
+ * up on it, and keep the module from unloading meanwhile.
+ */
+static void rl_unblock(const struct rl_net *t)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (rl_fw_ns[i] >= 0 &&
+		    (rl_fw_ns[i] == t->a.fd || rl_fw_ns[i] == t->b.fd))
+			rl_iptables(rl_fw_ns[i], "");
 }
 
 /*
@@ -1096,6 +1117,7 @@ FIXTURE_SETUP(cut)
 
 FIXTURE_TEARDOWN(cut)
 {
+	rl_unblock(&self->t);
 	rl_param_restore(&self->p);
 	if (self->sink_on)
 		rl_sink_stop(&self->sink);
@@ -1331,6 +1353,7 @@ FIXTURE_SETUP(rtt)
 
 FIXTURE_TEARDOWN(rtt)
 {
+	rl_unblock(&self->t);
 	tt_conn_close(&self->k);
 	rl_net_down(&self->t);
 }
@@ -1438,6 +1461,129 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
 }
 
 /* ------------------------------------------------------------------ */
+/*
+ * Giving up when nothing gets through, for sockets nobody waits on
+ * (orphans: closed with their FIN unacknowledged) and for data that never
+ * even leaves because the sender's own output is dropped (netfilter
+ * OUTPUT DROP: ip_queue_xmit() fails with EPERM).  Each try must count
+ * against the retry limit whether or not the segment left the host, or
+ * the socket lives forever (and the module cannot unload).  The stack
+ * under test is in A, its peer is Linux TCP in B; retry limit 3.
+ */
+FIXTURE(silence) {
+	struct rl_net t;
+	struct tt_conn k;
+	struct rl_param p;
+};
+
+FIXTURE_SETUP(silence)
+{
+	int err;
+
+	self->k.c = self->k.s = self->k.l = -1;
+	ASSERT_EQ(0, rl_topo(&self->t, NULL));
+	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
+	TT_SET_TW(TT_TW_MS);
+	ASSERT_EQ(0, rl_param_set(&self->p, "retries", "tcp_retries2",
+				  self->t.a.fd, RL_RETRIES));
+	/* Linux TCP: orphans have their own limit. */
+	if (tt_is_linux())
+		ASSERT_EQ(0, TT_IN_NS(self->t.a.fd,
+				      rl_sysctl_set("tcp_orphan_retries",
+						    RL_RETRIES)));
+	err = tt_pair(&self->k, self->t.a.fd, tt_fam(), NULL, 0, self->t.b.fd,
+		      AF_INET, IP_B, PORT);
+	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+	ASSERT_EQ(0, rl_ping(self->k.c, self->k.s));
+}
+
+FIXTURE_TEARDOWN(silence)
+{
+	rl_unblock(&self->t);
+	rl_param_restore(&self->p);
+	tt_conn_close(&self->k);
+	rl_net_down(&self->t);
+}
+
+/* Close A's socket; wait (up to 30 s) until A no longer lists it. */
+static long long rl_orphan_life(struct __test_metadata *_metadata,
+				FIXTURE_DATA(silence) *self)
+{
+	struct sockaddr_in l, r;
+	long long t0;
+	int st;
+
+	if (tt_sockname(self->k.c, &l) || tt_peername(self->k.c, &r))
+		return -1;
+	t0 = tt_now_ms();
+	close(self->k.c);
+	self->k.c = -1;
+	st = TT_IN_NS(self->t.a.fd, tt_wait_state(&l, &r, TT_GONE, 30000));
+	if (st != TT_GONE) {
+		TH_LOG("the orphan is still %s after 30 s", tt_state_name(st));
+		return -1;
+	}
+	return tt_now_ms() - t0;
+}
+
+TEST_F_TIMEOUT(silence, orphan_fin_given_up_when_peer_silent, 60)
+{
+	struct rl_snap b, a;
+	long long ms;
+
+	ASSERT_EQ(0, rl_blackhole(self->t.b.fd));
+	rl_snap(self->t.a.fd, true, &b);
+	ms = rl_orphan_life(_metadata, self);
+	rl_snap(self->t.a.fd, true, &a);
+	rl_log_snap(_metadata, "A", &b, &a);
+	ASSERT_LE(0, ms);
+	TH_LOG("the orphan lived %lld ms", ms);
+	EXPECT_LE(ms, 15000);
+	RL_EXPECT("A", &b, &a, "RetransSegs", >=, 1);
+}
+
+TEST_F_TIMEOUT(silence, orphan_fin_given_up_when_own_output_dropped, 60)
+{
+	struct rl_snap b, a;
+	long long ms;
+
+	ASSERT_EQ(0, rl_blackhole(self->t.a.fd));
+	rl_snap(self->t.a.fd, true, &b);
+	ms = rl_orphan_life(_metadata, self);
+	rl_snap(self->t.a.fd, true, &a);
+	rl_log_snap(_metadata, "A", &b, &a);
+	ASSERT_LE(0, ms);
+	TH_LOG("the orphan lived %lld ms", ms);
+	EXPECT_LE(ms, 15000);
+}
+
+/* Data written while the host drops its own output: ETIMEDOUT. */
+TEST_F_TIMEOUT(silence, unsent_data_times_out_when_own_output_dropped, 60)
+{
+	struct timeval tv = { .tv_sec = 30 };
+	long long t0, ms;
+	char buf[1000];
+	ssize_t n;
+	int e;
+
+	ASSERT_EQ(0, setsockopt(self->k.c, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				sizeof(tv)));
+	ASSERT_EQ(0, rl_blackhole(self->t.a.fd));
+	memset(buf, 'u', sizeof(buf));
+	t0 = tt_now_ms();
+	n = send(self->k.c, buf, sizeof(buf), MSG_NOSIGNAL);
+	EXPECT_TRUE(n == (ssize_t)sizeof(buf) || (n < 0 && errno == EPERM))
+		TH_LOG("send: %zd %s", n, strerror(errno));
+	n = recv(self->k.c, buf, 1, 0);
+	e = errno;
+	ms = tt_now_ms() - t0;
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(ETIMEDOUT, e) TH_LOG("recv after %lld ms: %s (EAGAIN: still trying after 30 s)",
+				       ms, strerror(e));
+	TH_LOG("recv returned after %lld ms", ms);
+}
+
+/* ------------------------------------------------------------------ */
 /* 4. Keepalive                                                        */
 
 FIXTURE(keepalive) {
@@ -1467,6 +1613,7 @@ FIXTURE_SETUP(keepalive)
 
 FIXTURE_TEARDOWN(keepalive)
 {
+	rl_unblock(&self->t);
 	tt_conn_close(&self->k);
 	rl_net_down(&self->t);
 }
@@ -1678,6 +1825,7 @@ FIXTURE_SETUP(syn)
 
 FIXTURE_TEARDOWN(syn)
 {
+	rl_unblock(&self->t);
 	rl_param_restore(&self->p);
 	rl_net_down(&self->t);
 }
