@@ -62,7 +62,8 @@ TRACE_EVENT(toytcp_state_change,
 		__entry->oldstate = oldstate;
 		__entry->newstate = newstate;
 	),
-	TP_printk("%pI4:%u -> %pI4:%u %s -> %s", &__entry->saddr, __entry->sport,
+	TP_printk("skaddr=%p %pI4:%u -> %pI4:%u %s -> %s", __entry->skaddr,
+		  &__entry->saddr, __entry->sport,
 		  &__entry->daddr, __entry->dport,
 		  toytcp_show_state(__entry->oldstate),
 		  toytcp_show_state(__entry->newstate))

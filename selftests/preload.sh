@@ -64,6 +64,9 @@ if [ "${TOYTCP_FAMILY:-19}" = 2 ]; then
 	exit 0
 fi
 
+# Not for background jobs: "inns ... &" forks a subshell, and $! would be
+# the subshell's pid, not the program's (kill would leave the program
+# running with its toytcp sockets).  Those use ip netns exec directly.
 inns() { ip netns exec "$NS" "$@"; }
 
 # counter FILE NAME: a toytcp counter (/proc/net/toytcp_snmp) or, with
@@ -216,7 +219,7 @@ check "python socket module: toytcp counted the connection, Linux TCP did not" \
 # --------------------------------------- 2. curl and python3 -m http.server
 mkdir -p "$TMP/www"
 head -c $((3 * 1024 * 1024 + 12345)) /dev/urandom > "$TMP/www/blob.bin"
-inns env LD_PRELOAD="$LIB" "$PY" -m http.server --bind 127.0.0.1 \
+ip netns exec "$NS" env LD_PRELOAD="$LIB" "$PY" -m http.server --bind 127.0.0.1 \
 	--directory "$TMP/www" "$HTTP_PORT" > "$TMP/http.log" 2>&1 &
 hpid=$!
 PIDS+=("$hpid")
@@ -228,7 +231,7 @@ else
 fi
 
 before=$(opens)
-w=$(inns env LD_PRELOAD="$LIB" TOYTCP_PRELOAD_DEBUG=1 TOYTCP_PRELOAD_LOG="$TMP/curl.dbg" \
+w=$(ip netns exec "$NS" env LD_PRELOAD="$LIB" TOYTCP_PRELOAD_DEBUG=1 TOYTCP_PRELOAD_LOG="$TMP/curl.dbg" \
 	timeout -k 5 120 curl -sS --max-time 100 -o "$TMP/got.bin" \
 	-w '%{http_code} %{remote_ip}:%{remote_port} %{local_ip} %{size_download}' \
 	"http://127.0.0.1:$HTTP_PORT/blob.bin" 2>&1)
@@ -255,7 +258,7 @@ wait "$hpid" 2>/dev/null
 # -------------------------------------------------------------- 3. iperf3
 # -4: without it the server listens on AF_INET6 (::), which stays Linux
 # TCP.  -1: the server exits after one test.
-inns env LD_PRELOAD="$LIB" TOYTCP_PRELOAD_DEBUG=1 TOYTCP_PRELOAD_LOG="$TMP/iperf-s.dbg" \
+ip netns exec "$NS" env LD_PRELOAD="$LIB" TOYTCP_PRELOAD_DEBUG=1 TOYTCP_PRELOAD_LOG="$TMP/iperf-s.dbg" \
 	timeout -k 5 200 iperf3 -s -4 -1 -p "$IPERF_PORT" > "$TMP/iperf-s.log" 2>&1 &
 ipid=$!
 PIDS+=("$ipid")
@@ -266,7 +269,7 @@ else
 	diag < "$TMP/iperf-s.log"
 fi
 before=$(opens)
-inns env LD_PRELOAD="$LIB" TOYTCP_PRELOAD_DEBUG=1 TOYTCP_PRELOAD_LOG="$TMP/iperf-c.dbg" \
+ip netns exec "$NS" env LD_PRELOAD="$LIB" TOYTCP_PRELOAD_DEBUG=1 TOYTCP_PRELOAD_LOG="$TMP/iperf-c.dbg" \
 	timeout -k 5 150 iperf3 -4 -c 127.0.0.1 -p "$IPERF_PORT" -n 8M -J \
 	> "$TMP/iperf-c.json" 2> "$TMP/iperf-c.err"
 rc=$?

@@ -26,11 +26,7 @@
 set -u
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# reliability, api, preload and toytcp-ss pass, but leave 4 toytcp sockets
-# alive that keep rmmod from succeeding (a leak under investigation): they
-# are run by name (run_tests.sh reliability api preload toytcp-ss) until it
-# is fixed, so that make check's unload check stays meaningful.
-ALL="states interop errors module"
+ALL="states interop errors module reliability api preload toytcp-ss"
 TESTS=${*:-$ALL}
 FAMILY=${TOYTCP_FAMILY:-19}
 
