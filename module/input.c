@@ -457,8 +457,10 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 		if (tsk->snd_una == tsk->snd_nxt)
 			sk_stop_timer(sk, &tsk->retrans_timer);
 		else
-			toytcp_reset_retrans_timer(sk);
+			toytcp_rearm_timer(sk);
 		sk->sk_write_space(sk);
+	} else if (sack_news && tsk->snd_una != tsk->snd_nxt) {
+		toytcp_rearm_timer(sk);
 	}
 	toytcp_write_xmit(sk);
 	return true;

@@ -32,6 +32,7 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_ZEROWINDOWPROBES]	= "ZeroWindowProbes",
 	[TOYTCP_MIB_DELAYEDACKS]	= "DelayedAcks",
 	[TOYTCP_MIB_KEEPALIVEPROBES]	= "KeepaliveProbes",
+	[TOYTCP_MIB_LOSSPROBES]		= "LossProbes",
 };
 
 int toytcp_mib_init_net(struct net *net)

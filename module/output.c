@@ -5,10 +5,11 @@
  * in front (toytcp_xmit()) and go to the IPv4 layer as the payload of an IP
  * packet (ip_queue_xmit()).
  */
-#include <linux/random.h>
+#include <linux/bitops.h>
 #include <net/checksum.h>
 #include <net/ip.h>
 #include <net/route.h>
+#include <net/secure_seq.h>
 
 #include "protocol.h"
 #include "trace.h"
@@ -84,15 +85,22 @@ void toytcp_sync_mss(struct sock *sk)
 
 /**
  * toytcp_init_seq() - choose the initial send sequence number
- * @sk: the socket
+ * @sk: the socket, with its 4-tuple set
  *
  * Context: sk lock held.
  */
 void toytcp_init_seq(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	const struct inet_sock *inet = inet_sk(sk);
 
-	tsk->iss = get_random_u32();
+	/* RFC 6528: a keyed hash of the 4-tuple plus a clock, Linux's own
+	 * (so a new incarnation of a connection starts above the old one,
+	 * and an off-path attacker cannot guess it).
+	 */
+	tsk->iss = secure_tcp_seq(inet->inet_saddr, sk->sk_daddr,
+				  inet->inet_sport, sk->sk_dport);
+	tsk->recover = tsk->iss;	/* RFC 6582 3.2 step 1 */
 	tsk->rack_time = (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC);
 	tsk->high_sack = tsk->iss;
 	tsk->high_rxt = tsk->iss;
@@ -737,6 +745,37 @@ void toytcp_retransmit_next(struct sock *sk)
 		if (toytcp_rack_lost(tsk, cb) && !toytcp_transmit_skb(sk, skb))
 			budget--;
 	}
+}
+
+/**
+ * toytcp_send_loss_probe() - the loss probe timeout expired (RFC 8985 7.3)
+ * @sk: a socket with data in flight
+ *
+ * Sends one new segment if the peer's window allows, else resends the
+ * last segment sent; either makes the receiver send an ACK whose SACK
+ * blocks show what is missing.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_send_loss_probe(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff_head *q = &sk->sk_write_queue;
+	u32 nxt = tsk->snd_nxt;
+	struct sk_buff *skb;
+
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LOSSPROBES);
+	toytcp_send_one_new(sk);
+	if (tsk->snd_nxt != nxt)
+		return;
+	if (!tsk->send_head)
+		skb = skb_peek_tail(q);
+	else if (!skb_queue_is_first(q, tsk->send_head))
+		skb = skb_queue_prev(q, tsk->send_head);
+	else
+		return;
+	if (skb)
+		toytcp_transmit_skb(sk, skb);
 }
 
 /**

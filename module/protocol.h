@@ -42,6 +42,7 @@
 #define TOYTCP_DEFAULT_MSS	536		/* RFC 9293 3.7.1 */
 #define TOYTCP_INIT_RTO		HZ		/* RFC 6298 2.1 */
 #define TOYTCP_MIN_RTO		(HZ / 5)	/* as Linux: 200 ms */
+#define TOYTCP_DELACK_MAX_MS	200		/* RFC 9293 3.8.6.3 */
 #define TOYTCP_MAX_RTO		(120 * HZ)
 #define TOYTCP_MAX_WSCALE	14		/* RFC 7323 2.3 */
 #define TOYTCP_INIT_CWND	10		/* RFC 6928 */
@@ -157,6 +158,8 @@ struct toytcp_port {
  * @dupacks:	duplicate ACKs in a row (sk lock)
  * @recover:	snd_nxt when fast recovery started (RFC 6582)
  * @in_recovery: fast recovery is running
+ * @tlp_armed:	@retrans_timer runs as the loss probe timeout (RFC 8985 7),
+ *		not as the RTO
  * @high_rxt:	end of the last segment retransmitted in this recovery
  *		(RFC 6675 HighRxt): without SACK, holes below it were resent
  * @rack_time:	send time (us) of the most recently sent segment known
@@ -248,6 +251,7 @@ struct toytcp_sock {
 	u32			dupacks;
 	u32			recover;
 	bool			in_recovery;
+	bool			tlp_armed;
 	u32			high_rxt;
 	u32			high_sack;
 	u32			rack_time;
@@ -354,6 +358,7 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_ZEROWINDOWPROBES,
 	TOYTCP_MIB_DELAYEDACKS,
 	TOYTCP_MIB_KEEPALIVEPROBES,
+	TOYTCP_MIB_LOSSPROBES,
 	TOYTCP_MIB_MAX
 };
 
@@ -487,6 +492,7 @@ void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
 void toytcp_send_probe(struct sock *sk);
 void toytcp_retransmit_next(struct sock *sk);
 bool toytcp_rack_lost_any(struct sock *sk);
+void toytcp_send_loss_probe(struct sock *sk);
 void toytcp_enter_recovery(struct sock *sk);
 void toytcp_send_fin(struct sock *sk);
 u32 toytcp_select_window(struct sock *sk);
@@ -497,6 +503,7 @@ void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
 void toytcp_init_timers(struct sock *sk);
 void toytcp_clear_timers(struct sock *sk);
 void toytcp_reset_retrans_timer(struct sock *sk);
+void toytcp_rearm_timer(struct sock *sk);
 void toytcp_retrans_timer_handler(struct sock *sk);
 void toytcp_tw_timer_handler(struct sock *sk);
 void toytcp_time_wait(struct sock *sk);

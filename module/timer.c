@@ -58,7 +58,46 @@ void toytcp_reset_retrans_timer(struct sock *sk)
 				   (unsigned long)tsk->rto << tsk->backoff,
 				   TOYTCP_MAX_RTO);
 
+	tsk->tlp_armed = false;
 	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + when);
+}
+
+/**
+ * toytcp_rearm_timer() - an ACK showed progress: arm a loss probe, or the RTO
+ * @sk: a socket with data in flight
+ *
+ * RFC 8985 7: with SACK, after two smoothed RTTs without an ACK (at least
+ * 10 ms; plus the peer's delayed-ACK time when one segment is out) send a
+ * probe that makes the receiver answer, rather than wait for the RTO.
+ * Unlike RFC 8985 7.2 this also runs during fast recovery: Linux's receiver
+ * coalesces the ACKs of a recovery into one (SACK compression), and when
+ * that one is lost or late nothing else would come before the RTO (six
+ * 200 ms stalls per 16 MB at 1% loss towards Linux, before this).
+ *
+ * Context: sk lock held.
+ */
+void toytcp_rearm_timer(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	unsigned long rto = min_t(unsigned long,
+				  (unsigned long)tsk->rto << tsk->backoff,
+				  TOYTCP_MAX_RTO);
+	unsigned long pto;
+
+	if (!tsk->sack_ok || !tsk->srtt_us || tsk->backoff ||
+	    sk->sk_state != TCP_ESTABLISHED) {
+		toytcp_reset_retrans_timer(sk);
+		return;
+	}
+	pto = max(usecs_to_jiffies(2 * tsk->srtt_us), msecs_to_jiffies(10));
+	if (toytcp_bytes_in_flight(tsk) <= tsk->mss_cache)
+		pto += msecs_to_jiffies(TOYTCP_DELACK_MAX_MS);
+	if (pto >= rto) {
+		toytcp_reset_retrans_timer(sk);
+		return;
+	}
+	tsk->tlp_armed = true;
+	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + pto);
 }
 
 static unsigned int toytcp_max_retries(const struct sock *sk)
@@ -132,6 +171,14 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	head = skb_peek(&sk->sk_write_queue);
 	if (!head)
 		return;
+
+	if (tsk->tlp_armed && tsk->snd_una != tsk->snd_nxt) {
+		/* One probe; if that goes unanswered too, the RTO. */
+		toytcp_send_loss_probe(sk);
+		toytcp_reset_retrans_timer(sk);
+		return;
+	}
+	tsk->tlp_armed = false;
 
 	if (tsk->snd_una == tsk->snd_nxt) {
 		if (!tsk->send_head)
