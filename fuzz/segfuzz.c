@@ -4,13 +4,13 @@
  * a raw socket, while a real transfer runs beside them and must deliver
  * every byte right.
  *
- *   segfuzz [-s SEED] [-n ITERATIONS] [-d SECONDS] [-b BYTES] [-v]
+ *   segfuzz [-s SEED] [-n ITERATIONS] [-d SECONDS] [-b BYTES] [-r RATE] [-v]
  *
  * Everything happens in a private network namespace, over lo:
  *
  *   transfer  127.0.0.1:7301: a toytcp connection moving BYTES (8 MiB) of
  *             a seeded pattern, checked byte by byte, again and again
- *             while the fuzzing lasts.  It is protected: its 4-tuple only
+ *             while the fuzzing lasts, paced to RATE (4M) bytes/s.  It is protected: its 4-tuple only
  *             gets blind segments (sequence numbers half the sequence space
  *             away from RCV.NXT) or segments with a wrong checksum, none of
  *             which may hurt it (RFC 5961, RFC 9293 3.10.7.4).
@@ -360,13 +360,23 @@ struct xfer {
 
 static struct xfer xf = { .lock = PTHREAD_MUTEX_INITIALIZER, .c = -1, .s = -1 };
 static size_t xfer_bytes = 8 << 20;
+static size_t xfer_rate = 4 << 20;	/* bytes/s, 0: as fast as it goes */
 
-static uint8_t pattern(uint64_t run, uint64_t off)
+/* The transfer's bytes: a hash of (run, offset / 8), 8 bytes at a time. */
+static void pattern(uint64_t run, uint64_t off, uint8_t *buf, size_t n)
 {
-	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL ^ (run << 40);
+	uint64_t w = 0;
+	size_t i;
 
-	x ^= x >> 29;
-	return x >> (8 * (off & 7));
+	for (i = 0; i < n; i++) {
+		uint64_t o = off + i;
+
+		if (!i || !(o & 7)) {
+			w = (o >> 3) * 0x9e3779b97f4a7c15ULL ^ (run << 40);
+			w ^= w >> 29;
+		}
+		buf[i] = w >> (8 * (o & 7));
+	}
 }
 
 static int tt_socket(void)
@@ -431,7 +441,7 @@ struct xfer_rx {
 static void *xfer_recv(void *arg)
 {
 	struct xfer_rx *rx = arg;
-	static uint8_t buf[1 << 16];
+	static uint8_t buf[1 << 16], want[1 << 16];
 
 	while (rx->got < xfer_bytes) {
 		ssize_t n = recv(rx->fd, buf, sizeof(buf), 0);
@@ -441,13 +451,16 @@ static void *xfer_recv(void *arg)
 				 rx->got, n ? strerror(errno) : "EOF");
 			return NULL;
 		}
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != pattern(rx->run, rx->got + i)) {
-				snprintf(rx->err, sizeof(rx->err),
-					 "byte %zu is %#x, not %#x", rx->got + i,
-					 buf[i], pattern(rx->run, rx->got + i));
-				return NULL;
-			}
+		pattern(rx->run, rx->got, want, n);
+		if (memcmp(buf, want, n)) {
+			ssize_t i = 0;
+
+			while (buf[i] == want[i])
+				i++;
+			snprintf(rx->err, sizeof(rx->err), "byte %zu is %#x, not %#x",
+				 rx->got + i, buf[i], want[i]);
+			return NULL;
+		}
 		rx->got += n;
 	}
 	return NULL;
@@ -485,8 +498,7 @@ static void *xfer_thread(void *arg)
 								     sizeof(buf);
 			ssize_t w;
 
-			for (size_t i = 0; i < n; i++)
-				buf[i] = pattern(rx.run, sent + i);
+			pattern(rx.run, sent, buf, n);
 			w = send(c, buf, n, MSG_NOSIGNAL);
 			if (w <= 0) {
 				snprintf(xf.err, sizeof(xf.err), "send after %zu bytes: %s",
@@ -494,8 +506,9 @@ static void *xfer_thread(void *arg)
 				break;
 			}
 			sent += w;
-			/* At most ~16 MB/s: leave the CPUs to the fuzzing. */
-			fz_msleep(4);
+			/* Paced (-r), to leave the CPUs to the fuzzing. */
+			if (xfer_rate)
+				usleep(w * 1000000ULL / xfer_rate);
 		}
 		pthread_join(t, NULL);
 		pthread_mutex_lock(&xf.lock);
@@ -651,6 +664,18 @@ static void ghost_new(void)
 	struct ghost *g = &ghosts[fz_below(&rng, NGHOSTS)];
 	struct seg s = { 0 };
 
+	if (g->used && g->seen) {
+		/* Free the child this ghost leaves behind: an exact RST. */
+		s.saddr = g->addr;
+		s.daddr = LO;
+		s.sport = g->port;
+		s.dport = htons(PORT_LISTEN);
+		s.seq = g->my_nxt;
+		s.flags = TH_RST;
+		s.doff = -1;
+		send_seg(&s);
+		memset(&s, 0, sizeof(s));
+	}
 	memset(g, 0, sizeof(*g));
 	g->used = true;
 	g->addr = htonl(GHOST_NET | (1 + fz_below(&rng, 254)));
@@ -853,7 +878,7 @@ static void parse_skip(void)
 static void usage(const char *me)
 {
 	fprintf(stderr, "usage: %s [-s SEED] [-n ITERATIONS] [-d SECONDS] "
-		"[-b TRANSFER_BYTES] [-v]\n", me);
+		"[-b TRANSFER_BYTES] [-r TRANSFER_RATE] [-v]\n", me);
 	exit(2);
 }
 
@@ -870,12 +895,13 @@ int main(int argc, char **argv)
 	pthread_t xt, wd;
 	size_t i;
 
-	while ((opt = getopt(argc, argv, "s:n:d:b:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:d:b:r:vh")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'n': iters = strtol(optarg, NULL, 0); break;
 		case 'd': dur = strtod(optarg, NULL); break;
 		case 'b': xfer_bytes = fz_size(optarg); break;
+		case 'r': xfer_rate = fz_size(optarg); break;
 		case 'v': verbose = true; break;
 		default: usage(argv[0]);
 		}
