@@ -576,7 +576,7 @@ static void pair_check(void)
 		close(pair_s);
 	}
 	pair_c = pair_s = -1;
-	if (connect_pair(pair_l, PORT_PAIR, &pair_c, &pair_s, 2)) {
+	if (connect_pair(pair_l, PORT_PAIR, &pair_c, &pair_s, 1)) {
 		if (verbose)
 			printf("# pair: connect: %s\n", strerror(errno));
 	} else {
