@@ -4,7 +4,8 @@
 # `make fuzz`: build toytcp.ko for one test kernel (KERNEL, default 6.12)
 # and the fuzzers, boot one VM, run each fuzzer for FUZZ_DURATION seconds
 # (default 600; SEGFUZZ_DURATION, SYSFUZZ_DURATION per fuzzer; FUZZ_SEED
-# for a fixed seed) through scripts/guest-fuzz.sh, then judge the kernel
+# for a fixed seed; FUZZ_ARGS, e.g. -v, for both) through
+# scripts/guest-fuzz.sh, then judge the kernel
 # log.  Results in build/KVER/: fuzz.tap, fuzz-dmesg.txt, fuzz-console.log.
 # The last line is "N passed, N failed"; exit status 1 if anything failed.
 set -euo pipefail
@@ -36,6 +37,7 @@ if [ -e "$out/toytcp.ko" ]; then
 	rc=0
 	vars="FUZZ_DURATION=$FUZZ_DURATION SEGFUZZ_DURATION=$seg SYSFUZZ_DURATION=$sys"
 	[ -z "${FUZZ_SEED:-}" ] || vars+=" FUZZ_SEED=$FUZZ_SEED"
+	[ -z "${FUZZ_ARGS:-}" ] || vars+=" FUZZ_ARGS='$FUZZ_ARGS'"
 	scripts/vm.sh --timeout $((seg + sys + 900)) --console "$out/fuzz-console.log" "$k" \
 		"$vars scripts/guest-fuzz.sh $out" || rc=$?
 	if [ ! -e "$out/fuzz-done" ]; then
