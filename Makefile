@@ -12,6 +12,7 @@
 #   make bench        toytcp against Linux TCP in one 6.12 VM (doc/benchmark.md)
 #   make bench-smoke  the benchmark at tiny sizes, in a VM (bench/smoke.sh)
 #   make tools        build tools/preload/libtoytcp-preload.so (LD_PRELOAD)
+#   make fuzz         the fuzzers in a 6.12 VM, 10 minutes each (fuzz/)
 #   make clean
 #
 # W=1 (extra warnings) and C=1/C=2 (sparse) pass through to Kbuild.  The
@@ -28,7 +29,7 @@ KDIR_612	= /usr/src/linux-headers-$(KVER_612)
 .DEFAULT_GOAL	:= module
 .NOTPARALLEL:
 .PHONY: all module modules setup run check checkpatch sparse examples clean help \
-	bench bench-smoke tools
+	bench bench-smoke tools fuzz
 
 all module modules:
 	@if [ ! -d "$(KDIR)" ]; then \
@@ -61,6 +62,12 @@ bench: setup
 
 bench-smoke: setup
 	@BENCH_SMOKE=1 bench/run.sh
+
+# scripts/fuzz.sh: build, boot one VM (KERNEL=6.12), run fuzz/segfuzz and
+# fuzz/sysfuzz for FUZZ_DURATION seconds each (600; SEGFUZZ_DURATION,
+# SYSFUZZ_DURATION, FUZZ_SEED), unload, judge the kernel log.
+fuzz: setup
+	@scripts/fuzz.sh
 
 # The LD_PRELOAD library; tools/toytcp-ss is a Python script.
 tools:
@@ -95,8 +102,9 @@ clean:
 	$(MAKE) -s -C examples clean
 	$(MAKE) -s -C bench clean
 	$(MAKE) -s -C tools/preload clean
+	$(MAKE) -s -C fuzz clean
 	@if [ -e selftests/Makefile ]; then $(MAKE) -s -C selftests clean; fi
 	rm -rf build
 
 help:
-	@sed -n '3,18s/^# \{0,1\}//p' Makefile
+	@sed -n '3,19s/^# \{0,1\}//p' Makefile

@@ -134,7 +134,7 @@ for k in "${kernels[@]}"; do
 	hdr "$k: building the selftests"
 	if [ ! -e selftests/Makefile ]; then
 		host_result "$host" fail "build selftests ($k)" "selftests/Makefile missing"
-	elif make -C selftests 2>&1 | tee -a "$out/build.log"; then
+	elif { make -C selftests && make -C fuzz; } 2>&1 | tee -a "$out/build.log"; then
 		host_result "$host" ok "build selftests ($k)"
 	else
 		host_result "$host" fail "build selftests ($k)" "see $out/build.log"

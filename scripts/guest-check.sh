@@ -111,6 +111,16 @@ elif [ -x bench/smoke.sh ]; then
 	[ "$rc" = 0 ] || failed=1
 fi
 
+# 2c. The fuzzers, FUZZ_DURATION seconds each (default 30): "ok - fuzz
+# ..." lines from fuzz/run.sh; the unload below catches what they leak.
+if loaded && [ -x fuzz/run.sh ]; then
+	say "running fuzz/run.sh (${FUZZ_DURATION:-30}s per fuzzer)"
+	rc=0
+	FUZZ_DURATION=${FUZZ_DURATION:-30} fuzz/run.sh 2>&1 | tee -a "$tap" ||
+		rc=${PIPESTATUS[0]}
+	[ "$rc" = 0 ] || failed=1
+fi
+
 # 3. Unload.  Sockets in TIME-WAIT (tw_timeout_ms, 60 s by default) and
 # orphans still sending their FIN to a peer whose link a test took down
 # (up to 6 backed-off retransmissions) hold the module for a while, so keep
