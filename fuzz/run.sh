@@ -61,6 +61,18 @@ for name in $names; do
 	[ "$bad" = 0 ] || failed=1
 done
 
+# Regression reproducers of what the fuzzers found (fuzz/repro/*.c): each
+# exits 0 when the bug is gone.
+for r in efault-fin mcast-leak; do
+	if out=$(timeout -k 5 90 "fuzz/repro/$r" 5 2>&1); then
+		echo "ok - fuzz regression $r"
+	else
+		echo "not ok - fuzz regression $r"
+		echo "$out" | tail -n 20 | sed 's/^/# /'
+		failed=1
+	fi
+done
+
 problems=$(dmesg 2>/dev/null | tail -n +$((klog_start + 1)) | grep -E "$PAT")
 if [ -n "$problems" ]; then
 	echo "$problems" | head -50 | sed 's/^/# dmesg: /'
