@@ -540,7 +540,11 @@ void toytcp_send_fin(struct sock *sk)
 	if (tsk->fin_sent)
 		return;
 	tsk->fin_sent = true;
-	if (skb && !toytcp_before(TOYTCP_SKB_CB(skb)->seq, tsk->snd_nxt) &&
+	/* Unsent: at or after send_head (a timeout may have rewound it to
+	 * before a tail sent already).
+	 */
+	if (skb && tsk->send_head &&
+	    !toytcp_before(TOYTCP_SKB_CB(skb)->seq, tsk->snd_nxt) &&
 	    !(TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN))) {
 		TOYTCP_SKB_CB(skb)->flags |= TOYTCP_FIN;
 		TOYTCP_SKB_CB(skb)->end_seq++;

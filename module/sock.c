@@ -928,6 +928,26 @@ static bool toytcp_can_append(const struct toytcp_sock *tsk,
  * write(): copy from the application's buffer into the kernel send buffer,
  * a queue of skbs of at most one MSS each, their payload in page fragments.
  */
+/*
+ * sendmsg() queues a new skb before it copies into it; when the copy fails
+ * (EFAULT) or must wait, an empty skb would be left at the tail, to go out
+ * as a zero-length segment that has no sequence number of its own (and a
+ * later FIN would ride on it as if unsent).  As tcp_remove_empty_skb().
+ */
+static void toytcp_remove_empty_skb(struct sock *sk)
+{
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	if (!skb || skb->len ||
+	    TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN))
+		return;
+	if (tsk->send_head == skb)
+		tsk->send_head = NULL;
+	__skb_unlink(skb, &sk->sk_write_queue);
+	toytcp_free_skb(sk, skb);
+}
+
 static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 {
 	struct sock *sk = sock->sk;
@@ -996,6 +1016,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 
 wait_for_space:
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		toytcp_remove_empty_skb(sk);
 		toytcp_write_xmit(sk);
 		err = sk_stream_wait_memory(sk, &timeo);
 		if (err)
@@ -1006,6 +1027,7 @@ wait_for_space:
 	return copied;
 
 do_error:
+	toytcp_remove_empty_skb(sk);
 	if (copied) {
 		toytcp_push(sk, flags);
 		release_sock(sk);
@@ -1014,6 +1036,35 @@ do_error:
 	err = sk_stream_error(sk, flags, err);
 	release_sock(sk);
 	return err;
+}
+
+/*
+ * Multicast group memberships: Linux refuses them on connection-oriented
+ * sockets (EPROTO, inet_csk sockets in do_ip_setsockopt()).  ip_setsockopt()
+ * cannot tell that a toytcp socket is one, and inet_release()'s
+ * ip_mc_drop_socket() (not exported) never runs for it, so a membership
+ * joined here would outlive the socket: refuse them first.
+ */
+static bool toytcp_ip_mc_opt(int optname)
+{
+	switch (optname) {
+	case IP_ADD_MEMBERSHIP:
+	case IP_DROP_MEMBERSHIP:
+	case IP_ADD_SOURCE_MEMBERSHIP:
+	case IP_DROP_SOURCE_MEMBERSHIP:
+	case IP_BLOCK_SOURCE:
+	case IP_UNBLOCK_SOURCE:
+	case IP_MSFILTER:
+	case MCAST_JOIN_GROUP:
+	case MCAST_LEAVE_GROUP:
+	case MCAST_JOIN_SOURCE_GROUP:
+	case MCAST_LEAVE_SOURCE_GROUP:
+	case MCAST_BLOCK_SOURCE:
+	case MCAST_UNBLOCK_SOURCE:
+	case MCAST_MSFILTER:
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -1183,6 +1234,8 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 	 */
 	if (level == SOL_TOYTCP)	/* TOYTCP_INFO is read-only */
 		return -ENOPROTOOPT;
+	if (level == SOL_IP && toytcp_ip_mc_opt(optname))
+		return -EPROTO;
 	if (level != SOL_TCP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
 	if (optname == TCP_CONGESTION) {
