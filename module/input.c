@@ -288,8 +288,8 @@ static void toytcp_clean_acked(struct sock *sk)
 		toytcp_rtt_sample(sk, rtt_us);
 }
 
-/* RFC 5681 3.1: slow start, then congestion avoidance; RFC 6582 and
- * RFC 6675 for the ACKs that arrive during fast recovery.
+/* RFC 6582 and RFC 6675 for the ACKs that arrive during fast recovery;
+ * outside it, the congestion control algorithm grows the window.
  */
 static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 {
@@ -312,15 +312,7 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 		toytcp_retransmit_next(sk);
 		return;
 	}
-	if (tsk->cwnd < tsk->ssthresh) {
-		tsk->cwnd += min_t(u32, segs, 2);	/* RFC 3465, L = 2 */
-		return;
-	}
-	tsk->cwnd_cnt += segs;
-	if (tsk->cwnd_cnt >= tsk->cwnd) {
-		tsk->cwnd_cnt = 0;
-		tsk->cwnd++;
-	}
+	tsk->ca_ops->cong_avoid(sk, segs);
 }
 
 /*
@@ -935,6 +927,7 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
 		sock_set_flag(child, SOCK_KEEPOPEN);
 	ctsk->nodelay = ptsk->nodelay;
 	ctsk->cork = ptsk->cork;
+	toytcp_cong_init(child, ptsk->ca_ops);
 	ctsk->keepidle = ptsk->keepidle;
 	ctsk->keepintvl = ptsk->keepintvl;
 	ctsk->keepcnt = ptsk->keepcnt;

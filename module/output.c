@@ -795,11 +795,9 @@ void toytcp_send_loss_probe(struct sock *sk)
 void toytcp_enter_recovery(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	u32 flight = (toytcp_bytes_in_flight(tsk) - tsk->sacked_bytes) /
-		     tsk->mss_cache;
 	struct sk_buff *head;
 
-	tsk->ssthresh = max_t(u32, flight / 2, 2);
+	tsk->ssthresh = tsk->ca_ops->ssthresh(sk);
 	tsk->cwnd = tsk->ssthresh + (tsk->sack_ok ? 0 : 3);
 	tsk->cwnd_cnt = 0;
 	tsk->recover = tsk->snd_nxt;

@@ -53,7 +53,6 @@
 #define TOYTCP_KEEPIDLE		(7200 * HZ)	/* RFC 1122 4.2.3.6 */
 #define TOYTCP_KEEPINTVL	(75 * HZ)
 #define TOYTCP_KEEPCNT		9
-#define TOYTCP_CA_NAME		"reno"		/* NewReno, RFC 6582 */
 
 /* TCP header flag bits as they sit in byte 13 of the header. */
 #define TOYTCP_FIN	0x01
@@ -157,6 +156,8 @@ struct toytcp_port {
  * @cwnd_cnt:	acked segments counted towards the next cwnd increase
  * @dupacks:	duplicate ACKs in a row (sk lock)
  * @recover:	snd_nxt when fast recovery started (RFC 6582)
+ * @ca_ops:	the congestion control algorithm (TCP_CONGESTION; sk lock)
+ * @ca_priv:	the algorithm's own state (sk lock)
  * @in_recovery: fast recovery is running
  * @tlp_armed:	@retrans_timer runs as the loss probe timeout (RFC 8985 7),
  *		not as the RTO
@@ -250,6 +251,8 @@ struct toytcp_sock {
 	u32			cwnd_cnt;
 	u32			dupacks;
 	u32			recover;
+	const struct toytcp_cong_ops *ca_ops;
+	u64			ca_priv[4];
 	bool			in_recovery;
 	bool			tlp_armed;
 	u32			high_rxt;
@@ -502,6 +505,28 @@ void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
 /* timer.c */
 void toytcp_init_timers(struct sock *sk);
 void toytcp_clear_timers(struct sock *sk);
+/**
+ * struct toytcp_cong_ops - a congestion control algorithm (cong.c)
+ * @name:	its TCP_CONGESTION name
+ * @init:	optional: set up @ca_priv of a new socket
+ * @ssthresh:	a loss was detected (fast retransmit or RTO): the new
+ *		slow start threshold, in segments
+ * @cong_avoid:	@segs segments were acknowledged outside recovery: grow
+ *		@cwnd (slow start and congestion avoidance)
+ *
+ * The callbacks run with the sk lock held (or from softirq with
+ * bh_lock_sock() and the user not owning the socket).
+ */
+struct toytcp_cong_ops {
+	const char	*name;
+	void		(*init)(struct sock *sk);
+	u32		(*ssthresh)(struct sock *sk);
+	void		(*cong_avoid)(struct sock *sk, u32 segs);
+};
+
+const struct toytcp_cong_ops *toytcp_cong_find(const char *name);
+void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops);
+
 void toytcp_reset_retrans_timer(struct sock *sk);
 void toytcp_rearm_timer(struct sock *sk);
 void toytcp_retrans_timer_handler(struct sock *sk);

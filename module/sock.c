@@ -56,6 +56,7 @@ void toytcp_init_sock(struct sock *sk)
 	tsk->rto = TOYTCP_INIT_RTO;
 	tsk->cwnd = TOYTCP_INIT_CWND;
 	tsk->ssthresh = U32_MAX >> 1;
+	toytcp_cong_init(sk, NULL);
 	tsk->mss_cache = TOYTCP_DEFAULT_MSS;
 	tsk->advmss = TOYTCP_DEFAULT_MSS;
 	tsk->keepidle = READ_ONCE(tn->sysctl.keepalive_time) * HZ;
@@ -1241,11 +1242,20 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 	if (optname == TCP_CONGESTION) {
 		char name[TCP_CA_NAME_MAX] = "";
 
+		const struct toytcp_cong_ops *ops;
+
 		if (copy_from_sockptr(name, optval,
 				      min_t(unsigned int, optlen,
 					    sizeof(name) - 1)))
 			return -EFAULT;
-		return strcmp(name, TOYTCP_CA_NAME) ? -ENOENT : 0;
+		ops = toytcp_cong_find(name);
+		if (!ops)
+			return -ENOENT;
+		lock_sock(sk);
+		if (ops != tsk->ca_ops)
+			toytcp_cong_init(sk, ops);
+		release_sock(sk);
+		return 0;
 	}
 	if (optlen < sizeof(int))
 		return -EINVAL;
@@ -1432,8 +1442,10 @@ static int toytcp_getsockopt(struct socket *sock, int level, int optname,
 	if (len < 0)
 		return -EINVAL;
 	if (optname == TCP_CONGESTION) {
-		static const char name[TCP_CA_NAME_MAX] = TOYTCP_CA_NAME;
+		char name[TCP_CA_NAME_MAX] = "";
 
+		strscpy(name, READ_ONCE(toytcp_sk(sock->sk)->ca_ops)->name,
+			sizeof(name));
 		len = min_t(unsigned int, len, TCP_CA_NAME_MAX);
 		if (put_user(len, optlen) || copy_to_user(optval, name, len))
 			return -EFAULT;

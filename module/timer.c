@@ -163,7 +163,6 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *head;
-	u32 flight;
 
 	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN ||
 	    timer_pending(&tsk->retrans_timer))
@@ -226,8 +225,7 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RTOTIMEOUTS);
 	trace_toytcp_rto(sk, jiffies_to_msecs(tsk->rto << tsk->backoff),
 			 tsk->retries, tsk->backoff);
-	flight = toytcp_bytes_in_flight(tsk) / tsk->mss_cache;
-	tsk->ssthresh = max_t(u32, flight / 2, 2);
+	tsk->ssthresh = tsk->ca_ops->ssthresh(sk);
 	tsk->cwnd = 1;
 	tsk->cwnd_cnt = 0;
 	tsk->dupacks = 0;

@@ -265,6 +265,31 @@ TEST_F(err, tcp_level_optval_bad_pointer_efault)
 	close(l);
 }
 
+/*
+ * TCP_CONGESTION: "reno" is there on both stacks; a name no stack knows is
+ * ENOENT; getsockopt gives back what was set.  IP_ADD_MEMBERSHIP on a
+ * stream socket is EPROTO (sysfuzz found toytcp joining the group).
+ */
+TEST_F(err, congestion_unknown_enoent_multicast_eproto)
+{
+	struct ip_mreqn mr = { .imr_ifindex = 1 };
+	char name[16] = "";
+	socklen_t len = sizeof(name);
+	int t, l;
+
+	two(_metadata, &t, &l);
+	EXPECT_EQ(0, setsockopt(t, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
+	EXPECT_EQ(0, getsockopt(t, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+	EXPECT_STREQ("reno", name);
+	EXPECT_BOTH(ENOENT, t, l, setsockopt, IPPROTO_TCP, TCP_CONGESTION,
+		    "no-such-cc", 10);
+	mr.imr_multiaddr.s_addr = htonl(0xef010101);	/* 239.1.1.1 */
+	EXPECT_BOTH(EPROTO, t, l, setsockopt, SOL_IP, IP_ADD_MEMBERSHIP, &mr,
+		    sizeof(mr));
+	close(t);
+	close(l);
+}
+
 TEST_F(err, connect_no_listener_econnrefused)
 {
 	struct sockaddr_in at = tt_sin(tt_fam(), LO, 5999);
