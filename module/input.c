@@ -592,6 +592,24 @@ static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
 }
 
 /* RFC 9293 3.10.7.4, seventh check: the segment text. */
+/*
+ * As tcp_data_ready(): wake the reader once SO_RCVLOWAT bytes are there,
+ * not for every segment (a reader waiting for 64 KB would otherwise wake,
+ * find too little and sleep again per segment), or earlier when the
+ * receive buffer is nearly full (the peer could not send the rest).
+ */
+static bool toytcp_epollin_ready(const struct sock *sk)
+{
+	const struct toytcp_sock *tsk = toytcp_sk(sk);
+	int avail = tsk->rcv_nxt - READ_ONCE(tsk->copied_seq);
+	int rcvbuf = READ_ONCE(sk->sk_rcvbuf);
+
+	if (avail <= 0)
+		return false;
+	return avail >= READ_ONCE(sk->sk_rcvlowat) ||
+	       atomic_read(&sk->sk_rmem_alloc) > rcvbuf - (rcvbuf >> 3);
+}
+
 static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
@@ -653,7 +671,7 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	} else {
 		toytcp_schedule_ack(sk);
 	}
-	if (!sock_flag(sk, SOCK_DEAD))
+	if (!sock_flag(sk, SOCK_DEAD) && toytcp_epollin_ready(sk))
 		sk->sk_data_ready(sk);
 }
 

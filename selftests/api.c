@@ -1936,6 +1936,82 @@ TEST_F(api, so_rcvlowat)
 	}
 }
 
+static long vol_switches(void)
+{
+	char line[128];
+	long n = -1;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+struct dribble {
+	int fd;
+	int n;		/* sends of 512 bytes, 2 ms apart */
+};
+
+static void *dribble_run(void *arg)
+{
+	struct dribble *d = arg;
+	char buf[512];
+	int i;
+
+	memset(buf, 'd', sizeof(buf));
+	for (i = 0; i < d->n; i++) {
+		usleep(2000);
+		send(d->fd, buf, sizeof(buf), MSG_NOSIGNAL);
+	}
+	return NULL;
+}
+
+/*
+ * A reader waiting in epoll_wait() for SO_RCVLOWAT bytes is woken once,
+ * not once per segment (tcp_data_ready()): the waiter's voluntary context
+ * switches stay far below the 64 segments that trickle in.
+ */
+TEST_F_TIMEOUT(api, rcvlowat_reader_not_woken_per_segment, 60)
+{
+	EACH_STACK(i) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct dribble d = { .n = 64 };
+		int v = 64 * 512, one = 1, ep, r;
+		struct tt_conn k;
+		long sw0, sw1;
+		pthread_t th;
+
+		mkpair(_metadata, i, 6100 + i, &k);
+		EXPECT_OK(i, setsockopt(k.c, IPPROTO_TCP, TCP_NODELAY, &one,
+					sizeof(one)));
+		EXPECT_OK(i, setsockopt(k.s, SOL_SOCKET, SO_RCVLOWAT, &v,
+					sizeof(v)));
+		ep = epoll_create1(0);
+		ASSERT_LE(0, ep);
+		ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, k.s, &ev));
+		d.fd = k.c;
+		sw0 = vol_switches();
+		ASSERT_EQ(0, pthread_create(&th, NULL, dribble_run, &d));
+		r = epoll_wait(ep, &ev, 1, 20000);
+		sw1 = vol_switches();
+		pthread_join(th, NULL);
+		EXPECT_EQ(1, r) TH_LOG("[%s] epoll_wait: %d", SN(i), r);
+		EXPECT_EQ(v, inq(k.s)) TH_LOG("[%s] woken with %d bytes", SN(i),
+					      inq(k.s));
+		TH_LOG("[%s] %ld voluntary context switches while 64 segments arrived",
+		       SN(i), sw1 - sw0);
+		EXPECT_GE(0, sw0 == -1 ? 0 : sw1 - sw0 - 16)
+			TH_LOG("[%s] woken %ld times for one low-water mark",
+			       SN(i), sw1 - sw0);
+		close(ep);
+		tt_conn_close(&k);
+	}
+}
+
 /* TCP caps SO_RCVLOWAT at half the largest receive buffer. */
 TEST_F(api, so_rcvlowat_capped_like_linux)
 {
