@@ -213,6 +213,18 @@ void toytcp_port_put(struct toytcp_port *port)
 		queue_work(toytcp_wq, &port->work);
 }
 
+/*
+ * The same from process context, for close(): the port is free for the
+ * next bind() when close() returns, as with Linux TCP (through the
+ * workqueue a bind() right after close() could still find it taken).
+ * Context: process, may sleep.
+ */
+static void toytcp_port_put_sync(struct toytcp_port *port)
+{
+	if (refcount_dec_and_test(&port->ref))
+		toytcp_port_release_work(&port->work);
+}
+
 static int toytcp_check_addr(const struct sockaddr *uaddr, int addr_len)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)uaddr;
@@ -683,6 +695,7 @@ static bool toytcp_close_state(struct sock *sk)
 void toytcp_close(struct sock *sk, long timeout)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct toytcp_port *port = NULL;
 	u32 unread;
 	int state;
 
@@ -728,11 +741,15 @@ adjudge:
 	if (sk->sk_state == TCP_FIN_WAIT2)
 		sk_reset_timer(sk, &tsk->tw_timer, jiffies +
 			       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
-	if (sk->sk_state == TCP_CLOSE)
+	if (sk->sk_state == TCP_CLOSE) {
+		swap(port, tsk->port);	/* released below, not in a work */
 		toytcp_destroy_sock(sk);
+	}
 out:
 	bh_unlock_sock(sk);
 	local_bh_enable();
+	if (port)
+		toytcp_port_put_sync(port);
 	sock_put(sk);
 }
 
