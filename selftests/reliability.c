@@ -1526,35 +1526,38 @@ static long long rl_orphan_life(struct __test_metadata *_metadata,
 	return tt_now_ms() - t0;
 }
 
-TEST_F_TIMEOUT(silence, orphan_fin_given_up_when_peer_silent, 60)
+/* Drop everything in namespace @dropfd, close A's socket: the orphan must
+ * give up within 15 s.  The snapshots of A's counters go to @b and @a.
+ */
+static void rl_orphan_gives_up(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(silence) *self, int dropfd,
+			       struct rl_snap *b, struct rl_snap *a)
 {
-	struct rl_snap b, a;
 	long long ms;
 
-	ASSERT_EQ(0, rl_blackhole(self->t.b.fd));
-	rl_snap(self->t.a.fd, true, &b);
+	ASSERT_EQ(0, rl_blackhole(dropfd));
+	rl_snap(self->t.a.fd, true, b);
 	ms = rl_orphan_life(_metadata, self);
-	rl_snap(self->t.a.fd, true, &a);
-	rl_log_snap(_metadata, "A", &b, &a);
+	rl_snap(self->t.a.fd, true, a);
+	rl_log_snap(_metadata, "A", b, a);
 	ASSERT_LE(0, ms);
 	TH_LOG("the orphan lived %lld ms", ms);
 	EXPECT_LE(ms, 15000);
+}
+
+TEST_F_TIMEOUT(silence, orphan_fin_given_up_when_peer_silent, 60)
+{
+	struct rl_snap b, a;
+
+	rl_orphan_gives_up(_metadata, self, self->t.b.fd, &b, &a);
 	RL_EXPECT("A", &b, &a, "RetransSegs", >=, 1);
 }
 
 TEST_F_TIMEOUT(silence, orphan_fin_given_up_when_own_output_dropped, 60)
 {
 	struct rl_snap b, a;
-	long long ms;
 
-	ASSERT_EQ(0, rl_blackhole(self->t.a.fd));
-	rl_snap(self->t.a.fd, true, &b);
-	ms = rl_orphan_life(_metadata, self);
-	rl_snap(self->t.a.fd, true, &a);
-	rl_log_snap(_metadata, "A", &b, &a);
-	ASSERT_LE(0, ms);
-	TH_LOG("the orphan lived %lld ms", ms);
-	EXPECT_LE(ms, 15000);
+	rl_orphan_gives_up(_metadata, self, self->t.a.fd, &b, &a);
 }
 
 /* Data written while the host drops its own output: ETIMEDOUT. */
