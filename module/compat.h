@@ -40,4 +40,14 @@
 	register_net_sysctl(net, path, table)
 #endif
 
+/* 6.12 lets a protocol take SOL_SOCKET options itself (SOCK_CUSTOM_SOCKOPT):
+ * the only way to SO_REUSEPORT, which sk_setsockopt() refuses (EOPNOTSUPP)
+ * for families other than AF_INET and AF_INET6.  6.1 has no such hook.
+ */
+#ifdef SOCK_CUSTOM_SOCKOPT
+#define TOYTCP_HAVE_CUSTOM_SOL_SOCKET	1
+#else
+#define TOYTCP_HAVE_CUSTOM_SOL_SOCKET	0
+#endif
+
 #endif /* __TOYTCP_COMPAT_H */

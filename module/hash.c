@@ -176,27 +176,58 @@ begin:
 	return NULL;
 }
 
-static struct sock *toytcp_lookup_listener(struct net *net, __be32 daddr,
+/* 2: bound to @daddr, 1: bound to INADDR_ANY, 0: not for this segment. */
+static int toytcp_listener_score(const struct sock *sk, const struct net *net,
+				 __be32 daddr, __be16 dport, int dif)
+{
+	if (inet_sk(sk)->inet_sport != dport || !net_eq(sock_net(sk), net) ||
+	    (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif))
+		return 0;
+	if (sk->sk_rcv_saddr == daddr)
+		return 2;
+	return sk->sk_rcv_saddr ? 0 : 1;
+}
+
+/*
+ * The listener with the most specific address.  Several with SO_REUSEPORT
+ * at the best score share the port: the 4-tuple's hash picks one, so each
+ * connection goes to one of them and the load spreads (as
+ * reuseport_select_sock() without BPF).
+ */
+static struct sock *toytcp_lookup_listener(struct net *net, __be32 saddr,
+					   __be16 sport, __be32 daddr,
 					   __be16 dport, int dif)
 {
 	struct toytcp_lbucket *b;
-	struct sock *sk, *wild = NULL;
+	unsigned int n = 0, pick;
+	struct sock *sk, *best = NULL;
+	int score, top = 0;
 
 	b = &toytcp_lhash[toytcp_lhashfn(net, ntohs(dport))];
 	sk_for_each_rcu(sk, &b->chain) {
-		if (inet_sk(sk)->inet_sport != dport ||
-		    !net_eq(sock_net(sk), net) ||
-		    (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif))
-			continue;
-		if (sk->sk_rcv_saddr == daddr) {
-			wild = sk;
-			break;
+		score = toytcp_listener_score(sk, net, daddr, dport, dif);
+		if (score > top) {
+			top = score;
+			best = sk;
+			n = 1;
+		} else if (score && score == top && sk->sk_reuseport &&
+			   best->sk_reuseport) {
+			n++;
 		}
-		if (!sk->sk_rcv_saddr && !wild)
-			wild = sk;
 	}
-	if (wild && refcount_inc_not_zero(&wild->sk_refcnt))
-		return wild;
+	if (n > 1) {
+		pick = reciprocal_scale(inet_ehashfn(net, daddr, ntohs(dport),
+						     saddr, sport), n);
+		sk_for_each_rcu(sk, &b->chain) {
+			if (toytcp_listener_score(sk, net, daddr, dport, dif) ==
+			    top && sk->sk_reuseport && !pick--) {
+				best = sk;
+				break;
+			}
+		}
+	}
+	if (best && refcount_inc_not_zero(&best->sk_refcnt))
+		return best;
 	return NULL;
 }
 
@@ -220,7 +251,7 @@ struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
 	sk = toytcp_lookup_established(net, saddr, sport, daddr, dport, dif);
 	if (sk)
 		return sk;
-	return toytcp_lookup_listener(net, daddr, dport, dif);
+	return toytcp_lookup_listener(net, saddr, sport, daddr, dport, dif);
 }
 
 /**

@@ -98,6 +98,9 @@ int toytcp_create(struct net *net, struct socket *sock, int protocol,
 
 	sock->state = SS_UNCONNECTED;
 	sock->ops = &toytcp_stream_ops;
+#if TOYTCP_HAVE_CUSTOM_SOL_SOCKET
+	set_bit(SOCK_CUSTOM_SOCKOPT, &sock->flags);
+#endif
 	sk = sk_alloc(net, PF_TOYTCP, GFP_KERNEL, &toytcp_proto, kern);
 	if (!sk)
 		return -ENOMEM;
@@ -177,6 +180,12 @@ static int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port)
 		goto err_free;
 	if (sk->sk_reuse)
 		sock_set_reuseaddr(p->sock->sk);
+	/* Linux's rules for sharing a port: SO_REUSEPORT on every socket,
+	 * same owner (the placeholder is created by, and belongs to, the
+	 * process that binds).
+	 */
+	if (sk->sk_reuseport)
+		sock_set_reuseport(p->sock->sk);
 	err = kernel_bind(p->sock, (struct sockaddr *)&sin, sizeof(sin));
 	if (err)
 		goto err_release;
@@ -385,7 +394,9 @@ out:
 	return err;
 }
 
-/* A listener on the same port and an overlapping address, same netns. */
+/* A listener on the same port and an overlapping address, same netns,
+ * unless both have SO_REUSEPORT and one owner (Linux's rule).
+ */
 static bool toytcp_listen_conflict(struct sock *sk)
 {
 	struct net *net = sock_net(sk);
@@ -398,7 +409,9 @@ static bool toytcp_listen_conflict(struct sock *sk)
 		if (o != sk &&
 		    inet_sk(o)->inet_sport == inet_sk(sk)->inet_sport &&
 		    (!o->sk_rcv_saddr || !sk->sk_rcv_saddr ||
-		     o->sk_rcv_saddr == sk->sk_rcv_saddr)) {
+		     o->sk_rcv_saddr == sk->sk_rcv_saddr) &&
+		    !(o->sk_reuseport && sk->sk_reuseport &&
+		      uid_eq(sock_i_uid(o), sock_i_uid(sk)))) {
 			busy = true;
 			break;
 		}
@@ -1057,6 +1070,29 @@ do_error:
 }
 
 /*
+ * SOL_SOCKET options, where the kernel lets toytcp see them (6.12,
+ * SOCK_CUSTOM_SOCKOPT): SO_REUSEPORT here, as for an AF_INET socket (the
+ * generic code refuses it for other families); the rest as usual.
+ */
+static int toytcp_sol_socket_setsockopt(struct socket *sock, int optname,
+					sockptr_t optval, unsigned int optlen)
+{
+	int val;
+
+	if (optname != SO_REUSEPORT)
+		return sock_setsockopt(sock, SOL_SOCKET, optname, optval,
+				       optlen);
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	lock_sock(sock->sk);	/* a bit-field, as in sk_setsockopt() */
+	sock->sk->sk_reuseport = !!val;
+	release_sock(sock->sk);
+	return 0;
+}
+
+/*
  * Multicast group memberships: Linux refuses them on connection-oriented
  * sockets (EPROTO, inet_csk sockets in do_ip_setsockopt()).  ip_setsockopt()
  * cannot tell that a toytcp socket is one, and inet_release()'s
@@ -1250,6 +1286,9 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 	 * toytcp sends through IPv4, which reads them from the inet_sock;
 	 * unknown levels get the IP layer's errno).
 	 */
+	if (level == SOL_SOCKET)
+		return toytcp_sol_socket_setsockopt(sock, optname, optval,
+						    optlen);
 	if (level == SOL_TOYTCP)	/* TOYTCP_INFO is read-only */
 		return -ENOPROTOOPT;
 	if (level == SOL_IP && toytcp_ip_mc_opt(optname))

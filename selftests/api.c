@@ -18,6 +18,7 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <linux/sockios.h>
 #include <liburing.h>
 
@@ -2009,6 +2010,70 @@ TEST_F_TIMEOUT(api, rcvlowat_reader_not_woken_per_segment, 60)
 			       SN(i), sw1 - sw0);
 		close(ep);
 		tt_conn_close(&k);
+	}
+}
+
+/* Kernels before 6.12 give a protocol no say in SOL_SOCKET options. */
+static bool kernel_before_6_12(void)
+{
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	return !uname(&u) && sscanf(u.release, "%d.%d", &maj, &min) == 2 &&
+	       (maj < 6 || (maj == 6 && min < 12));
+}
+
+/*
+ * SO_REUSEPORT: two listeners of one owner share a port and the
+ * connections spread over both; a socket without the option cannot bind
+ * the port.
+ */
+TEST_F_TIMEOUT(api, so_reuseport_listeners_share_port_and_load, 120)
+{
+	EACH_STACK(i) {
+		struct sockaddr_in a = tt_sin(FAM(i), LO, 6200 + i);
+		int l[2], got[2] = { 0, 0 }, one = 1, n, k, r, x;
+
+		for (k = 0; k < 2; k++) {
+			l[k] = socket(FAM(i), SOCK_STREAM | SOCK_NONBLOCK, 0);
+			ASSERT_LE(0, l[k]);
+			r = setsockopt(l[k], SOL_SOCKET, SO_REUSEPORT, &one,
+				       sizeof(one));
+			if (r && errno == EOPNOTSUPP && !i && !tt_is_linux() &&
+			    kernel_before_6_12())
+				SKIP(return, "SO_REUSEPORT: 6.1 refuses it for families other than AF_INET/AF_INET6 before toytcp sees it");
+			EXPECT_OK(i, r);
+			ASSERT_EQ(0, bind(l[k], TT_SA(&a), sizeof(a)))
+				TH_LOG("[%s] bind %d: %s", SN(i), k, strerror(errno));
+			ASSERT_EQ(0, listen(l[k], 64));
+		}
+		x = socket(FAM(i), SOCK_STREAM, 0);
+		EXPECT_ERRNO(i, EADDRINUSE, bind(x, TT_SA(&a), sizeof(a)));
+		close(x);
+		for (n = 0; n < 32; n++) {
+			struct pollfd p[2] = { { .fd = l[0], .events = POLLIN },
+					       { .fd = l[1], .events = POLLIN } };
+			int c = socket(FAM(i), SOCK_STREAM, 0), s = -1;
+
+			ASSERT_EQ(0, connect(c, TT_SA(&a), sizeof(a)))
+				TH_LOG("[%s] connect %d: %s", SN(i), n, strerror(errno));
+			ASSERT_EQ(1, poll(p, 2, 5000));
+			for (k = 0; k < 2 && s < 0; k++) {
+				s = accept(l[k], NULL, NULL);
+				if (s >= 0)
+					got[k]++;
+			}
+			EXPECT_LE(0, s);
+			close(s);
+			close(c);
+		}
+		TH_LOG("[%s] 32 connections: %d to the first listener, %d to the second",
+		       SN(i), got[0], got[1]);
+		EXPECT_EQ(32, got[0] + got[1]);
+		EXPECT_LT(0, got[0]);
+		EXPECT_LT(0, got[1]);
+		close(l[0]);
+		close(l[1]);
 	}
 }
 
