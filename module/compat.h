@@ -50,4 +50,11 @@
 #define TOYTCP_HAVE_CUSTOM_SOL_SOCKET	0
 #endif
 
+/* 6.11 moved the page-fragment reference helpers (__skb_frag_ref()) out
+ * of skbuff.h.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#include <linux/skbuff_ref.h>
+#endif
+
 #endif /* __TOYTCP_COMPAT_H */

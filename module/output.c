@@ -53,6 +53,7 @@ int toytcp_route(struct sock *sk)
 		inet->inet_saddr = fl4->saddr;
 		sk->sk_rcv_saddr = fl4->saddr;
 	}
+	sk->sk_gso_type = SKB_GSO_TCPV4;	/* see toytcp_xmit_gso() */
 	sk_setup_caps(sk, &rt->dst);
 	return 0;
 }
@@ -128,6 +129,10 @@ struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
 	if (!skb)
 		return NULL;
 	skb_reserve(skb, MAX_TCP_HEADER);
+	/* The checksum is the device's business (toytcp_xmit()): without
+	 * this, copying the user's data would also sum it, for nothing.
+	 */
+	skb->ip_summed = CHECKSUM_PARTIAL;
 	memset(TOYTCP_SKB_CB(skb), 0, sizeof(struct toytcp_skb_cb));
 	sk_wmem_queued_add(sk, skb->truesize);
 	return skb;
@@ -623,6 +628,93 @@ void toytcp_send_one_new(struct sock *sk)
 		__toytcp_write_xmit(sk, true);
 }
 
+/*
+ * GSO: one skb carries several new full-sized segments of the send queue,
+ * and the device (with TSO), or skb_gso_segment() before one without, cuts
+ * it into MSS-sized TCP segments (tcp4_gso_segment() fixes up sequence
+ * numbers, flags and checksums) as it does for Linux TCP.  The send queue
+ * keeps one skb per segment, so SACK, RACK and retransmission still work
+ * per segment; the GSO skb only references their pages.
+ * Returns the number of segments sent, 0 when fewer than two qualify (the
+ * caller sends one the usual way), or a negative errno.
+ */
+static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *q = first, *last = NULL, *nskb;
+	unsigned int mss = tsk->mss_cache;
+	int n = 0, nfrags = 0, i, err;
+	unsigned int max_segs;
+	u32 now;
+
+	if (!sk_can_gso(sk))
+		return 0;
+	max_segs = min3(TOYTCP_GSO_MAX_SEGS, READ_ONCE(sk->sk_gso_max_segs),
+			(READ_ONCE(sk->sk_gso_max_size) - MAX_TCP_HEADER) / mss);
+	while (q && n < max_segs) {
+		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
+
+		/* nfrags counts before merging: a safe upper bound. */
+		if (q->len != mss || skb_headlen(q) ||
+		    (cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) ||
+		    toytcp_after(cb->end_seq, wnd_end) ||
+		    nfrags + skb_shinfo(q)->nr_frags > MAX_SKB_FRAGS)
+			break;
+		nfrags += skb_shinfo(q)->nr_frags;
+		last = q;
+		n++;
+		q = skb_queue_is_last(&sk->sk_write_queue, q) ? NULL : q->next;
+	}
+	if (n < 2)
+		return 0;
+
+	nskb = toytcp_alloc_ctl_skb(GFP_ATOMIC);
+	if (!nskb)
+		return -ENOBUFS;
+	now = toytcp_now_us();
+	for (q = first; ; q = q->next) {
+		for (i = 0; i < skb_shinfo(q)->nr_frags; i++) {
+			const skb_frag_t *src = &skb_shinfo(q)->frags[i];
+			struct skb_shared_info *sh = skb_shinfo(nskb);
+			skb_frag_t *f = &sh->frags[sh->nr_frags - 1];
+
+			/* Segments filled one after another from the same
+			 * page frag are contiguous: one fragment for them.
+			 */
+			if (sh->nr_frags &&
+			    skb_frag_page(f) == skb_frag_page(src) &&
+			    skb_frag_off(f) + skb_frag_size(f) ==
+			    skb_frag_off(src)) {
+				skb_frag_size_add(f, skb_frag_size(src));
+				continue;
+			}
+			f = &sh->frags[sh->nr_frags++];
+			*f = *src;
+			__skb_frag_ref(f);
+		}
+		nskb->len += q->len;
+		nskb->data_len += q->len;
+		nskb->truesize += q->len;
+		TOYTCP_SKB_CB(q)->when = now;
+		tsk->bytes_sent += q->len;
+		if (q == last)
+			break;
+	}
+	skb_shinfo(nskb)->gso_size = mss;
+	skb_shinfo(nskb)->gso_type = SKB_GSO_TCPV4;
+	skb_shinfo(nskb)->gso_segs = n;
+	err = toytcp_xmit(sk, nskb, TOYTCP_ACK |
+			  (TOYTCP_SKB_CB(last)->flags & TOYTCP_PSH),
+			  TOYTCP_SKB_CB(first)->seq);
+	if (err)
+		return err;
+	TOYTCP_ADD_STATS(sock_net(sk), TOYTCP_MIB_OUTSEGS, n - 1);
+	tsk->send_head = skb_queue_is_last(&sk->sk_write_queue, last) ?
+			 NULL : last->next;
+	tsk->snd_nxt = TOYTCP_SKB_CB(last)->end_seq;
+	return n;
+}
+
 static void __toytcp_write_xmit(struct sock *sk, bool one)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
@@ -663,6 +755,17 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 			    !toytcp_after(wnd_end, cb->seq) ||
 			    toytcp_fragment(sk, skb, room))
 				break;
+		}
+		if (!resend && !one) {
+			int n = toytcp_xmit_gso(sk, skb, wnd_end);
+
+			if (n < 0)
+				break;
+			if (n) {
+				if (!timer_pending(&tsk->retrans_timer))
+					toytcp_reset_retrans_timer(sk);
+				continue;
+			}
 		}
 		if (toytcp_transmit_skb(sk, skb))
 			break;

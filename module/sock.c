@@ -1041,7 +1041,12 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		TOYTCP_SKB_CB(skb)->end_seq += copy;
 		tsk->write_seq += copy;
 		copied += copy;
-		if (skb->len >= tsk->mss_cache)
+		/* Send in batches that can go out as one GSO skb, not one
+		 * segment at a time as each fills.
+		 */
+		if (skb->len >= tsk->mss_cache &&
+		    tsk->write_seq - tsk->snd_nxt >=
+		    TOYTCP_XMIT_BATCH * tsk->mss_cache)
 			toytcp_write_xmit(sk);
 		continue;
 
