@@ -66,14 +66,22 @@ int toytcp_route(struct sock *sk)
  * @mss_cache is the largest payload it sends: no more than the peer
  * announced (kept in @mss_cache by the handshake) nor than the route allows.
  *
- * Context: sk lock held.
+ * Context: sk lock held, or a new child not yet visible to anyone else.
  */
 void toytcp_sync_mss(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct dst_entry *dst = __sk_dst_get(sk);
-	unsigned int mtu = dst ? dst_mtu(dst) : 576;
-	unsigned int mss;
+	struct dst_entry *dst;
+	unsigned int mtu, mss;
+
+	/* Under RCU: a new child's own lock is not held here (lockdep's
+	 * "suspicious RCU usage" on the debug kernel, from accept()'s
+	 * release_sock() running the listener's backlog).
+	 */
+	rcu_read_lock();
+	dst = __sk_dst_get(sk);
+	mtu = dst ? dst_mtu(dst) : 576;
+	rcu_read_unlock();
 
 	mss = clamp_t(unsigned int, mtu - sizeof(struct iphdr) -
 		      sizeof(struct tcphdr), 64, TOYTCP_MAX_MSS);
