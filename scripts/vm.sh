@@ -7,6 +7,9 @@
 #   scripts/vm.sh [--timeout SECONDS] [--console FILE] KVER COMMAND
 #
 # KVER is a kernel from /var/lib/toytcp/kernels, or a prefix of one ("6.1").
+# With VM_KERNEL=IMAGE (a bzImage, e.g. the debug kernel of
+# scripts/debug-kernel.sh), that image boots instead and KVER is only the
+# name of its directory under build/ (its kernel release, say).
 # The guest sees the host's file system read-only, with throwaway overlays on
 # /etc, /tmp, /var ...; only the repository's build/ directory is shared
 # read-write, so that is where a command leaves its results.  The command's
@@ -43,10 +46,16 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# = 2 ] || die "usage: $0 [--timeout S] [--console FILE] KVER COMMAND"
-kver=$(resolve_kver "$1")
 cmd=$2
-vmlinuz=/boot/vmlinuz-$kver
-[ -r "$vmlinuz" ] || die "$vmlinuz missing (run 'make setup')"
+if [ -n "${VM_KERNEL:-}" ]; then
+	kver=$1
+	vmlinuz=$VM_KERNEL
+	[ -r "$vmlinuz" ] || die "VM_KERNEL=$vmlinuz missing"
+else
+	kver=$(resolve_kver "$1")
+	vmlinuz=/boot/vmlinuz-$kver
+	[ -r "$vmlinuz" ] || die "$vmlinuz missing (run 'make setup')"
+fi
 command -v vng >/dev/null || die "vng missing (run 'make setup')"
 
 mkdir -p "$REPO/build/$kver"
