@@ -143,7 +143,7 @@ if [ "$debug" = 1 ]; then
 	# (VM_KERNEL) take the tree and the image from these.
 	dkver=$(cat "$dkdir/include/config/kernel.release")
 	export DEBUG_KVER=$dkver DEBUG_KDIR=$dkdir
-	export VM_KERNEL=$dkdir/arch/x86/boot/bzImage
+	export VM_KERNEL=$dkdir/vmlinuz
 	echo "debug kernel $dkver: $dkdir ($(($(date +%s) - t0))s)"
 	kernels=("$dkver")
 elif [ -n "${KERNELS:-}" ]; then

@@ -10,7 +10,7 @@
 #   scripts/debug-kernel.sh
 #
 # Prints the build directory (a kernel tree built with O=, usable as KDIR
-# for an out-of-tree module; the image is DIR/arch/x86/boot/bzImage) on
+# for an out-of-tree module; the image to boot is DIR/vmlinuz) on
 # its last line.  Everything lives under /var/cache/toytcp/debug-kernel
 # (DEBUG_KERNEL_CACHE):
 #
@@ -47,9 +47,30 @@ hash=$(cat "${frags[@]}" | sha256sum | cut -c1-12)
 src=$top/src-$ver
 out=$top/build-$ver-$hash
 
+# Older builds (other fragments, older package versions) and their sources
+# are of no further use: several GB each.
+prune() {
+	local d
+
+	for d in "$top"/build-* "$top"/src-*; do
+		case "$d" in
+		"$out"|"$src") ;;
+		*) rm -rf "$d" ;;
+		esac
+	done
+}
+
+# A copy of the image for vng: given .../arch/x86/boot/bzImage it would take
+# the tree for a kernel to install modules from (toytcp's is the only one).
+finish() {
+	cp "$out/arch/x86/boot/bzImage" "$out/vmlinuz"
+	prune
+	echo "$out"
+}
+
 if [ -e "$out/done" ] && [ -e "$out/arch/x86/boot/bzImage" ]; then
 	say "cached: $out"
-	echo "$out"
+	finish
 	exit 0
 fi
 mkdir -p "$top"
@@ -115,12 +136,4 @@ fi
 say "built in $(($(date +%s) - t0))s: $(make -s -C "$src" O="$out" kernelrelease)"
 echo "$(($(date +%s) - t0))" > "$out/build-seconds"
 touch "$out/done"
-# Older builds (other fragments, older package versions) and their sources
-# are of no further use: several GB each.
-for d in "$top"/build-* "$top"/src-*; do
-	case "$d" in
-	"$out"|"$src") ;;
-	*) rm -rf "$d" ;;
-	esac
-done
-echo "$out"
+finish

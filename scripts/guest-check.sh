@@ -67,7 +67,7 @@ dmesg -n 4
 # kmemleak (the debug kernel has it): forget what it suspected during boot
 # and stop its periodic scans; step 5 scans once, after the unload.
 kml=/sys/kernel/debug/kmemleak
-[ -e /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
 if [ -w "$kml" ]; then
 	echo scan=off > "$kml" 2>/dev/null || true
 	echo clear > "$kml" 2>/dev/null || true
