@@ -21,7 +21,8 @@
 # 6.1 kernel has no KFENCE and ignores it), panic_on_oops=1, TCG unless KVM
 # is known to work (probed once, answer cached in /var/cache/toytcp/kvm-ok;
 # TOYTCP_KVM=0 or 1 overrides).  Environment: VM_MEMORY, VM_CPUS,
-# VM_APPEND (extra boot parameters), VM_BOOT_TIMEOUT (default 240 s) and
+# VM_APPEND (extra boot parameters), VM_TCG_THREAD (single or multi: QEMU's
+# TCG threading, multi unless set), VM_BOOT_TIMEOUT (default 240 s) and
 # VM_STALL_TIMEOUT (150 s): the VM is killed if the guest has not booted by
 # then, or stops writing its heartbeat (build/KVER/.heartbeat.PID) for that long.
 #
@@ -92,6 +93,11 @@ kvm_ok() {
 accel=(--disable-kvm)
 if kvm_ok; then
 	accel=()
+elif [ -n "${VM_TCG_THREAD:-}" ]; then
+	# single: one host thread runs every vCPU.  Multi-threaded TCG (the
+	# default) once executed a stale int3 of the kernel's text patching
+	# (jump labels) on the debug kernel: "Oops: int3" in inet_ehashfn.
+	accel+=("--qemu-opts=-accel tcg,thread=$VM_TCG_THREAD")
 fi
 
 # --verbose sends the kernel console to vng's stderr (our console file);
