@@ -16,7 +16,8 @@
 #
 #   src-VERSION/         the package's sources, extracted once per version
 #   build-VERSION-HASH/  one build per version and hash of the two config
-#                        fragments; "done" in it once complete
+#                        fragments; "done" in it once complete; a new one
+#                        starts as a copy of the last (an incremental build)
 #
 # (a successful build deletes the others)
 # so a new linux-source-6.12 or a changed fragment builds a new kernel,
@@ -88,7 +89,18 @@ fi
 # virtiofs, overlayfs, serial console ...) with the fragments appended, then
 # the fragments merged once more so that nothing virtme appends after them
 # wins, "=m" turned into "=y".
+# A build of the same sources with other fragments, if there is one, seeds
+# this one: Kbuild then recompiles only what the changed options touch.
 rm -rf "$out"
+prev=
+for d in "$top/build-$ver-"*; do
+	[ -e "$d/done" ] && prev=$d
+done
+if [ -n "$prev" ]; then
+	say "starting from $prev"
+	cp -a "$prev" "$out"
+	rm -f "$out/done" "$out/vmlinuz"
+fi
 mkdir -p "$out"
 want=$out/requested.config
 cat "${frags[@]}" | sed -E 's/^(CONFIG_[A-Za-z0-9_]+)=m$/\1=y/' > "$want"
