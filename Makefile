@@ -6,6 +6,8 @@
 #   make setup        install what the VM targets need (Debian 12, root)
 #   make run          build, boot a 6.12 VM, load toytcp.ko, demonstrate it
 #   make check        build and run the selftests in a VM per test kernel
+#   make check-debug  the same on a debug 6.12 (KASAN, lockdep, kmemleak,
+#                     UBSAN, KFENCE), built once from linux-source-6.12
 #   make checkpatch   the kernel's checkpatch.pl --strict on the sources
 #   make sparse       a sparse (C=2) build against the 6.12 headers
 #   make examples     build examples/echo
@@ -28,8 +30,8 @@ KDIR_612	= /usr/src/linux-headers-$(KVER_612)
 
 .DEFAULT_GOAL	:= module
 .NOTPARALLEL:
-.PHONY: all module modules setup run check checkpatch sparse examples clean help \
-	bench bench-smoke tools fuzz
+.PHONY: all module modules setup run check check-debug checkpatch sparse examples \
+	clean help bench bench-smoke tools fuzz
 
 all module modules:
 	@if [ ! -d "$(KDIR)" ]; then \
@@ -54,6 +56,11 @@ run: setup
 # message, so that "N passed, N failed" is the last line.
 check:
 	@TOYTCP_MAKE_PID=$$PPID scripts/check.sh
+
+# The debug kernel is built by scripts/debug-kernel.sh and cached in
+# /var/cache/toytcp/debug-kernel (~25 min on 2 cores the first time).
+check-debug:
+	@TOYTCP_MAKE_PID=$$PPID scripts/check.sh --debug
 
 # bench/run.sh: build, boot one VM, run every workload over toytcp and
 # over Linux TCP, print the table, write build/bench/ and doc/benchmark.md.
@@ -107,4 +114,4 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,19s/^# \{0,1\}//p' Makefile
+	@sed -n '3,21s/^# \{0,1\}//p' Makefile

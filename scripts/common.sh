@@ -36,10 +36,14 @@ default_kver() {
 	all_kernels | grep '^6\.12\.' | head -n 1 || all_kernels | sort -V | tail -n 1
 }
 
+# kdir_of KVER: the tree to build toytcp.ko against.  DEBUG_KVER and
+# DEBUG_KDIR (set by check.sh --debug) name the debug kernel's.
 kdir_of() {
 	local k=$1
 
-	if [ -d "/usr/src/linux-headers-$k" ]; then
+	if [ -n "${DEBUG_KDIR:-}" ] && [ "$k" = "${DEBUG_KVER:-}" ]; then
+		echo "$DEBUG_KDIR"
+	elif [ -d "/usr/src/linux-headers-$k" ]; then
 		echo "/usr/src/linux-headers-$k"
 	elif [ -d "/lib/modules/$k/build" ]; then
 		echo "/lib/modules/$k/build"

@@ -3,7 +3,9 @@
 #
 # Look through a kernel log for signs that something went wrong in the
 # kernel: warnings, oopses, BUG reports, refcount and list corruption
-# reports, KFENCE and SLUB debug reports, lockups, leaked slab objects.
+# reports, KFENCE and SLUB debug reports, lockups, leaked slab objects;
+# on the debug kernel (make check-debug) also KASAN, lockdep, UBSAN,
+# DEBUG_OBJECTS and kmemleak reports.
 #
 #   scripts/scan-log.sh FILE...
 #
@@ -36,7 +38,17 @@ PATTERNS=(
 	'rcu: .*detected stalls|rcu_sched self-detected stall'
 	'INFO: task .* blocked for more than'
 	'stack-protector|stack guard page'
-	'unreferenced object'		# kmemleak, where the kernel has it
+	'unreferenced object'		# kmemleak (guest-check.sh logs toytcp's leaks)
+	# The debug kernel.  Most of its reports also say "BUG:" or "WARNING:"
+	# ("BUG: KASAN: slab-use-after-free in ...", "WARNING: possible
+	# circular locking dependency detected", "BUG: sleeping function called
+	# from invalid context"); these catch the rest and name the checker.
+	'KASAN:'
+	'possible (circular|recursive) locking|inconsistent lock state|possible irq lock inversion'
+	'suspicious RCU usage|bad unlock balance|lock held when returning|held lock freed'
+	'DEBUG_LOCKS_WARN_ON|INFO: trying to register non-static key'
+	'ODEBUG:'			# DEBUG_OBJECTS: a live timer or work freed
+	'sleeping function called from invalid context|scheduling while atomic'
 )
 
 [ $# -gt 0 ] || { echo "usage: $0 FILE..." >&2; exit 2; }

@@ -7,6 +7,9 @@
 #   scripts/vm.sh [--timeout SECONDS] [--console FILE] KVER COMMAND
 #
 # KVER is a kernel from /var/lib/toytcp/kernels, or a prefix of one ("6.1").
+# With VM_KERNEL=IMAGE (a bzImage, e.g. the debug kernel of
+# scripts/debug-kernel.sh), that image boots instead and KVER is only the
+# name of its directory under build/ (its kernel release, say).
 # The guest sees the host's file system read-only, with throwaway overlays on
 # /etc, /tmp, /var ...; only the repository's build/ directory is shared
 # read-write, so that is where a command leaves its results.  The command's
@@ -18,7 +21,8 @@
 # 6.1 kernel has no KFENCE and ignores it), panic_on_oops=1, TCG unless KVM
 # is known to work (probed once, answer cached in /var/cache/toytcp/kvm-ok;
 # TOYTCP_KVM=0 or 1 overrides).  Environment: VM_MEMORY, VM_CPUS,
-# VM_APPEND (extra boot parameters), VM_BOOT_TIMEOUT (default 240 s) and
+# VM_APPEND (extra boot parameters), VM_TCG_THREAD (single or multi: QEMU's
+# TCG threading, multi unless set), VM_BOOT_TIMEOUT (default 240 s) and
 # VM_STALL_TIMEOUT (150 s): the VM is killed if the guest has not booted by
 # then, or stops writing its heartbeat (build/KVER/.heartbeat.PID) for that long.
 #
@@ -43,10 +47,16 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# = 2 ] || die "usage: $0 [--timeout S] [--console FILE] KVER COMMAND"
-kver=$(resolve_kver "$1")
 cmd=$2
-vmlinuz=/boot/vmlinuz-$kver
-[ -r "$vmlinuz" ] || die "$vmlinuz missing (run 'make setup')"
+if [ -n "${VM_KERNEL:-}" ]; then
+	kver=$1
+	vmlinuz=$VM_KERNEL
+	[ -r "$vmlinuz" ] || die "VM_KERNEL=$vmlinuz missing"
+else
+	kver=$(resolve_kver "$1")
+	vmlinuz=/boot/vmlinuz-$kver
+	[ -r "$vmlinuz" ] || die "$vmlinuz missing (run 'make setup')"
+fi
 command -v vng >/dev/null || die "vng missing (run 'make setup')"
 
 mkdir -p "$REPO/build/$kver"
@@ -83,6 +93,11 @@ kvm_ok() {
 accel=(--disable-kvm)
 if kvm_ok; then
 	accel=()
+elif [ -n "${VM_TCG_THREAD:-}" ]; then
+	# single: one host thread runs every vCPU.  Multi-threaded TCG (the
+	# default) once executed a stale int3 of the kernel's text patching
+	# (jump labels) on the debug kernel: "Oops: int3" in inet_ehashfn.
+	accel+=("--qemu-opts=-accel tcg,thread=$VM_TCG_THREAD")
 fi
 
 # --verbose sends the kernel console to vng's stderr (our console file);

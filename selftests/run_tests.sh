@@ -32,8 +32,11 @@ FAMILY=${TOYTCP_FAMILY:-19}
 
 # Per-binary time limits in seconds (TCG is slow; the harness also bounds
 # each test case).
+# TOYTCP_TIME_SCALE (an integer, default 1) multiplies them, for slow
+# kernels (make check-debug: KASAN and lockdep under TCG).
 declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600
 		  [preload]=600 [toytcp-ss]=300)
+SCALE=${TOYTCP_TIME_SCALE:-1}
 
 n=0
 failed=0
@@ -95,7 +98,7 @@ for t in $TESTS; do
 		emit "not ok" "$t: no such test binary"
 		continue
 	fi
-	limit=${LIMIT[$t]:-600}
+	limit=$((${LIMIT[$t]:-600} * SCALE))
 	planned=0
 	seen=0
 	bad=0
@@ -151,7 +154,7 @@ for ns in $(ip netns list 2>/dev/null | awk '/^tt-/ {print $1}'); do
 done
 
 # Kernel log: nothing the tests did may have made the kernel complain.
-PAT='BUG:|kernel BUG|WARNING:|Oops|general protection|Call Trace|still has objects|refcount_t|corruption|Poison overwritten|Redzone|Object already free|KFENCE|use-after-free|double free|soft lockup|hung_task|blocked for more than'
+PAT='BUG:|kernel BUG|WARNING:|Oops|general protection|Call Trace|still has objects|refcount_t|corruption|Poison overwritten|Redzone|Object already free|KFENCE|use-after-free|double free|soft lockup|hung_task|blocked for more than|KASAN:|UBSAN:|ODEBUG:|DEBUG_LOCKS_WARN_ON|non-static key|unreferenced object'
 problems=$(dmesg 2>/dev/null | tail -n +$((KLOG_START + 1)) | grep -E "$PAT")
 if [ -n "$problems" ]; then
 	echo "$problems" | head -50 | sed 's/^/# dmesg: /'
