@@ -724,6 +724,40 @@ static void toytcp_drop(struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
+/*
+ * RFC 5961 7, as tcp_oow_rate_limited(): ACKs that answer an out-of-window
+ * segment, and challenge ACKs, at most one per 500 ms per socket, so that
+ * a blind attacker (or two confused stacks in an ACK loop) cannot make a
+ * connection send an ACK per segment.  A segment carrying data is always
+ * answered.  Returns true (and counts) when this ACK is to be skipped.
+ */
+static bool toytcp_oow_rate_limited(struct sock *sk, const struct sk_buff *skb)
+{
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	unsigned long now = jiffies;
+
+	if (cb->end_seq != cb->seq && !(cb->flags & TOYTCP_SYN))
+		return false;
+	if (tsk->last_oow_ack &&
+	    time_before(now, tsk->last_oow_ack + msecs_to_jiffies(500))) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ACKSKIPPED);
+		return true;
+	}
+	tsk->last_oow_ack = now ? : 1;
+	return false;
+}
+
+/* An in-window RST or SYN that is not exact (RFC 5961 3.2, 4.2). */
+static void toytcp_send_challenge_ack(struct sock *sk,
+				      const struct sk_buff *skb)
+{
+	if (toytcp_oow_rate_limited(sk, skb))
+		return;
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_CHALLENGEACKS);
+	toytcp_send_ack(sk);
+}
+
 /* RFC 9293 3.10.7.4: a segment for a synchronized connection (SYN-RECEIVED
  * onwards).  Consumes @skb.
  */
@@ -734,7 +768,8 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 
 	/* First: sequence number. */
 	if (!toytcp_seq_acceptable(tsk, cb)) {
-		if (!(cb->flags & TOYTCP_RST))
+		if (!(cb->flags & TOYTCP_RST) &&
+		    !toytcp_oow_rate_limited(sk, skb))
 			toytcp_send_ack(sk);
 		if (sk->sk_state == TCP_TIME_WAIT && (cb->flags & TOYTCP_FIN))
 			toytcp_time_wait(sk);	/* the peer lost our ACK */
@@ -748,7 +783,7 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	 */
 	if (cb->flags & TOYTCP_RST) {
 		if (cb->seq != tsk->rcv_nxt) {
-			toytcp_send_ack(sk);
+			toytcp_send_challenge_ack(sk, skb);
 			return toytcp_drop(skb);
 		}
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
@@ -783,7 +818,7 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		    head && (TOYTCP_SKB_CB(head)->flags & TOYTCP_SYN))
 			toytcp_transmit_skb(sk, head);
 		else
-			toytcp_send_ack(sk);
+			toytcp_send_challenge_ack(sk, skb);
 		return toytcp_drop(skb);
 	}
 

@@ -33,6 +33,8 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_DELAYEDACKS]	= "DelayedAcks",
 	[TOYTCP_MIB_KEEPALIVEPROBES]	= "KeepaliveProbes",
 	[TOYTCP_MIB_LOSSPROBES]		= "LossProbes",
+	[TOYTCP_MIB_CHALLENGEACKS]	= "ChallengeACKs",
+	[TOYTCP_MIB_ACKSKIPPED]		= "AckSkipped",
 };
 
 int toytcp_mib_init_net(struct net *net)

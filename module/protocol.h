@@ -195,6 +195,8 @@ struct toytcp_port {
  * @keepidle:	TCP_KEEPIDLE, jiffies
  * @keepintvl:	TCP_KEEPINTVL, jiffies
  * @keepcnt:	TCP_KEEPCNT
+ * @last_oow_ack: jiffies of the last ACK sent in answer to an
+ *		out-of-window segment or as a challenge (rate limit)
  * @probes_out:	keepalive, window or send probes unanswered (a segment
  *		from the peer resets it)
  * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred
@@ -291,6 +293,7 @@ struct toytcp_sock {
 	u32			keepintvl;
 	u8			keepcnt;
 	u8			probes_out;
+	unsigned long		last_oow_ack;
 
 	struct toytcp_port	*port;
 
@@ -364,6 +367,8 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_DELAYEDACKS,
 	TOYTCP_MIB_KEEPALIVEPROBES,
 	TOYTCP_MIB_LOSSPROBES,
+	TOYTCP_MIB_CHALLENGEACKS,
+	TOYTCP_MIB_ACKSKIPPED,
 	TOYTCP_MIB_MAX
 };
 

@@ -619,6 +619,59 @@ TEST_F(lo, bad_checksum_segment_dropped_and_counted)
 	tt_conn_close(&k);
 }
 
+/*
+ * RFC 5961: in-window RSTs that are not exact earn a challenge ACK, not a
+ * reset, and at most one per 500 ms (as tcp_oow_rate_limited()), so a
+ * burst of 20 gets one or two; the connection lives on.
+ */
+TEST_F(lo, blind_rst_burst_one_challenge_ack_connection_lives)
+{
+	struct sockaddr_in cn, sn;
+	uint8_t hdr[64], seg[128];
+	long ch0, sk0, ch1, sk1;
+	uint32_t seq, ack;
+	int cap, hlen = 0, len, i;
+	struct tt_conn k;
+	char buf[16];
+
+	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, tt_sockname(k.c, &cn));
+	ASSERT_EQ(0, tt_sockname(k.s, &sn));
+	cap = tt_cap_open("lo");
+	ASSERT_LE(0, cap) TH_LOG("AF_PACKET: %s", strerror(errno));
+	ASSERT_EQ(5, send(k.c, "hello", 5, 0));
+	ASSERT_EQ(5, tt_recv_all(k.s, buf, 5, 5000));
+	ASSERT_TRUE(find_data_seg(cap, &cn, &sn, 5, hdr, &hlen, &seq, &ack))
+		TH_LOG("did not capture the client's data segment");
+	close(cap);
+
+	ch0 = tt_cnt("ChallengeACKs");
+	sk0 = tt_cnt("AckSkipped");
+	/* 1000 bytes past RCV.NXT: in the window, not exact. */
+	len = make_seg(seg, hdr, hlen, seq + 5 + 1000, ack, TT_ACK | TT_RST,
+		       NULL, false);
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, tt_raw_send(seg, len, htonl(INADDR_LOOPBACK),
+					 htonl(INADDR_LOOPBACK)));
+	}
+	usleep(300000);
+	ch1 = tt_cnt("ChallengeACKs");
+	sk1 = tt_cnt("AckSkipped");
+	if (!tt_is_linux()) {
+		TH_LOG("20 blind RSTs: %ld challenge ACKs, %ld skipped",
+		       ch1 - ch0, sk1 - sk0);
+		EXPECT_LE(1, ch1 - ch0);
+		EXPECT_GE(2, ch1 - ch0);
+		EXPECT_EQ(20, (ch1 - ch0) + (sk1 - sk0));
+	}
+	EXPECT_EQ(TT_ESTABLISHED, tt_fd_state(k.s));
+	ASSERT_EQ(5, send(k.c, "world", 5, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(5, tt_recv_all(k.s, buf, 5, 5000));
+	EXPECT_STREQ("world", buf);
+	tt_conn_close(&k);
+}
+
 /* ------------------------------------------------------------------ */
 FIXTURE(veth) {
 	struct tt_topo t;
