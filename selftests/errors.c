@@ -290,6 +290,45 @@ TEST_F(err, congestion_unknown_enoent_multicast_eproto)
 	close(l);
 }
 
+/*
+ * Ports below 1024 need CAP_NET_BIND_SERVICE, as for Linux TCP: a process
+ * without it (uid nobody) gets EACCES from both stacks; root binds.
+ */
+TEST_F(err, low_port_needs_cap_net_bind_service_eacces)
+{
+	struct sockaddr_in at = tt_sin(tt_fam(), LO, 81);
+	struct sockaddr_in al = tt_sin(AF_INET, LO, 82);
+	int st, t, l;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int et, el;
+
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(2);
+		t = tt_socket();
+		l = socket(AF_INET, SOCK_STREAM, 0);
+		et = bind(t, TT_SA(&at), sizeof(at)) ? errno : 0;
+		el = bind(l, TT_SA(&al), sizeof(al)) ? errno : 0;
+		_exit(et == EACCES && el == EACCES ? 0 : 10 + (et != EACCES));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st))
+		TH_LOG("as nobody: %s", WEXITSTATUS(st) == 11 ?
+		       "the stack under test did not refuse port 81 with EACCES" :
+		       WEXITSTATUS(st) == 10 ? "Linux TCP did not refuse port 82" :
+		       "could not become nobody");
+	/* Root may. */
+	two(_metadata, &t, &l);
+	EXPECT_EQ(0, bind(t, TT_SA(&at), sizeof(at))) TH_LOG("%s", strerror(errno));
+	close(t);
+	close(l);
+}
+
 TEST_F(err, connect_no_listener_econnrefused)
 {
 	struct sockaddr_in at = tt_sin(tt_fam(), LO, 5999);
