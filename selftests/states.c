@@ -556,32 +556,46 @@ static int make_seg(uint8_t *seg, const uint8_t *hdr, int hlen, uint32_t seq,
 }
 
 /*
+ * A connected pair on loopback, and the header of the client's first data
+ * segment ("hello", captured): a template for forged segments of the
+ * connection, with the sequence and acknowledgment numbers it carried.
+ */
+static void pair_and_template(struct __test_metadata *_metadata,
+			      struct tt_conn *k, uint8_t *hdr, int *hlen,
+			      uint32_t *seq, uint32_t *ack)
+{
+	struct sockaddr_in cn, sn;
+	char buf[8];
+	int cap;
+
+	ASSERT_EQ(0, tt_pair(k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
+	ASSERT_EQ(0, tt_sockname(k->c, &cn));
+	ASSERT_EQ(0, tt_sockname(k->s, &sn));
+	cap = tt_cap_open("lo");
+	ASSERT_LE(0, cap) TH_LOG("AF_PACKET: %s", strerror(errno));
+	ASSERT_EQ(5, send(k->c, "hello", 5, 0));
+	ASSERT_EQ(5, tt_recv_all(k->s, buf, 5, 5000));
+	ASSERT_TRUE(find_data_seg(cap, &cn, &sn, 5, hdr, hlen, seq, ack))
+		TH_LOG("did not capture the client's data segment");
+	close(cap);
+}
+
+/*
  * Segments with a bad checksum, aimed exactly at an established
  * connection, are dropped and counted (InCsumErrors); the same RST with a
  * good checksum does reset the connection.
  */
 TEST_F(lo, bad_checksum_segment_dropped_and_counted)
 {
-	struct sockaddr_in cn, sn;
 	uint8_t hdr[64], seg[128];
 	struct tt_snap b, a;
 	struct tt_conn k;
 	uint32_t seq, ack;
-	int cap, hlen = 0, len;
+	int hlen = 0, len;
 	char buf[16];
 	long v;
 
-	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
-	ASSERT_EQ(0, tt_sockname(k.c, &cn));
-	ASSERT_EQ(0, tt_sockname(k.s, &sn));
-	cap = tt_cap_open("lo");
-	ASSERT_LE(0, cap) TH_LOG("AF_PACKET: %s", strerror(errno));
-
-	ASSERT_EQ(5, send(k.c, "hello", 5, 0));
-	ASSERT_EQ(5, tt_recv_all(k.s, buf, 5, 5000));
-	ASSERT_TRUE(find_data_seg(cap, &cn, &sn, 5, hdr, &hlen, &seq, &ack))
-		TH_LOG("did not capture the client's data segment");
-	close(cap);
+	pair_and_template(_metadata, &k, hdr, &hlen, &seq, &ack);
 
 	tt_snap_take(&b);
 	/* In-window data and an exact RST, both with a wrong checksum. */
@@ -626,24 +640,14 @@ TEST_F(lo, bad_checksum_segment_dropped_and_counted)
  */
 TEST_F(lo, blind_rst_burst_one_challenge_ack_connection_lives)
 {
-	struct sockaddr_in cn, sn;
 	uint8_t hdr[64], seg[128];
 	long ch0, sk0, ch1, sk1;
 	uint32_t seq, ack;
-	int cap, hlen = 0, len, i;
+	int hlen = 0, len, i;
 	struct tt_conn k;
 	char buf[16];
 
-	ASSERT_EQ(0, tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, SPORT));
-	ASSERT_EQ(0, tt_sockname(k.c, &cn));
-	ASSERT_EQ(0, tt_sockname(k.s, &sn));
-	cap = tt_cap_open("lo");
-	ASSERT_LE(0, cap) TH_LOG("AF_PACKET: %s", strerror(errno));
-	ASSERT_EQ(5, send(k.c, "hello", 5, 0));
-	ASSERT_EQ(5, tt_recv_all(k.s, buf, 5, 5000));
-	ASSERT_TRUE(find_data_seg(cap, &cn, &sn, 5, hdr, &hlen, &seq, &ack))
-		TH_LOG("did not capture the client's data segment");
-	close(cap);
+	pair_and_template(_metadata, &k, hdr, &hlen, &seq, &ack);
 
 	ch0 = tt_cnt("ChallengeACKs");
 	sk0 = tt_cnt("AckSkipped");
