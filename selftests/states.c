@@ -1131,6 +1131,7 @@ static int tt_info(int fd, struct toytcp_info *info)
 TEST_F(lo, toytcp_info_reports_sequence_variables_and_bytes)
 {
 	struct toytcp_info ci, si, small;
+	struct tcp_info ti;
 	char *buf = malloc(100000);
 	struct tt_conn k;
 	socklen_t len;
@@ -1183,17 +1184,13 @@ TEST_F(lo, toytcp_info_reports_sequence_variables_and_bytes)
 	EXPECT_GE(ci.rto_ms, 200);
 
 	/* TCP_INFO, for programs written for Linux TCP, agrees. */
-	{
-		struct tcp_info ti;
-
-		len = sizeof(ti);
-		ASSERT_EQ(0, getsockopt(k.c, IPPROTO_TCP, TCP_INFO, &ti, &len));
-		EXPECT_EQ(sizeof(ti), len);
-		EXPECT_EQ(TT_ESTABLISHED, ti.tcpi_state);
-		EXPECT_EQ(ci.mss, ti.tcpi_snd_mss);
-		EXPECT_EQ(ci.cwnd, ti.tcpi_snd_cwnd);
-		EXPECT_TRUE(ti.tcpi_options & TCPI_OPT_SACK);
-	}
+	len = sizeof(ti);
+	ASSERT_EQ(0, getsockopt(k.c, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	EXPECT_EQ(sizeof(ti), len);
+	EXPECT_EQ(TT_ESTABLISHED, ti.tcpi_state);
+	EXPECT_EQ(ci.mss, ti.tcpi_snd_mss);
+	EXPECT_EQ(ci.cwnd, ti.tcpi_snd_cwnd);
+	EXPECT_TRUE(ti.tcpi_options & TCPI_OPT_SACK);
 
 	/* A short buffer gets the leading part; the length says how much. */
 	len = 8;
