@@ -84,6 +84,7 @@ struct worker {
 	struct fz_rng rng;
 	_Atomic double started;		/* when the current call began, 0 idle */
 	_Atomic int cur;		/* the current operation */
+	bool live;			/* created and not joined yet */
 	long calls[OP_N], fails[OP_N];
 	long hangs, kerrno;
 	char bad[200];			/* the first bad errno seen */
@@ -637,7 +638,10 @@ static void watch(struct worker *w)
 {
 	double t = atomic_load(&w->started);
 
-	if (t <= 0 || fz_now() - t < 2)
+	/* pthread_kill() on a joined thread is undefined (glibc 2.36 read
+	 * a freed descriptor: SIGSEGV in libc seen in make check).
+	 */
+	if (!w->live || t <= 0 || fz_now() - t < 2)
 		return;
 	pthread_kill(w->tid, SIGUSR1);
 	if (fz_now() - t > 30 && !w->hangs++) {
@@ -738,7 +742,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < nthreads; i++) {
 		workers[i].id = i;
 		fz_seed(&workers[i].rng, seed + i);
-		pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]);
+		workers[i].live = !pthread_create(&workers[i].tid, NULL,
+						  worker_main, &workers[i]);
 	}
 	while (fz_now() - t0 < dur) {
 		fz_msleep(200);
@@ -750,7 +755,11 @@ int main(int argc, char **argv)
 	atomic_store(&stop, true);
 	for (i = 0; i < nthreads; i++) {
 		/* Keep interrupting until every thread is out. */
-		while (pthread_tryjoin_np(workers[i].tid, NULL)) {
+		while (workers[i].live) {
+			if (!pthread_tryjoin_np(workers[i].tid, NULL)) {
+				workers[i].live = false;
+				break;
+			}
 			for (j = 0; j < nthreads; j++)
 				watch(&workers[j]);
 			fz_msleep(100);
