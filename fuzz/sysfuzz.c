@@ -142,11 +142,20 @@ static socklen_t rand_addr(struct fz_rng *r, struct sockaddr_in *a)
 	return FZ_PICK(r, ((socklen_t[]){ 0, 1, 2, 15, 17, 128, 0xffffffffu }));
 }
 
+/*
+ * A length for a buffer of @max bytes: boundary values, never more than
+ * @max.  (It once returned 65536 for the 16 KB pieces of a recvmsg()
+ * iovec: the kernel then rightly wrote past the fuzzer's stack buffer
+ * into the thread's TCB, and sysfuzz died in libc, SIGSEGV at 0x308.)
+ */
 static int rand_len(struct fz_rng *r, int max)
 {
-	if (fz_pct(r, 10))
-		return FZ_PICK(r, ((int[]){ 0, 1, 4095, 4096, 65535, 65536 }));
-	return fz_below(r, max + 1);
+	int v;
+
+	if (!fz_pct(r, 10))
+		return fz_below(r, max + 1);
+	v = FZ_PICK(r, ((int[]){ 0, 1, 4095, 4096, 65535, 65536 }));
+	return v > max ? max : v;
 }
 
 static int rand_flags(struct fz_rng *r, bool rx)
