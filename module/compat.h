@@ -57,4 +57,11 @@
 #include <linux/skbuff_ref.h>
 #endif
 
+/* 6.8 made __cookie_v4_check() read the cookie from the header itself. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define TOYTCP_COOKIE_CHECK_TAKES_COOKIE	0
+#else
+#define TOYTCP_COOKIE_CHECK_TAKES_COOKIE	1
+#endif
+
 #endif /* __TOYTCP_COMPAT_H */

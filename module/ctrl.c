@@ -40,6 +40,7 @@ static struct ctl_table table_template[] = {
 	TOYTCP_SYSCTL(keepalive_probes, &toytcp_one, &toytcp_max_keepcnt),
 	TOYTCP_SYSCTL(rmem_default, SYSCTL_ZERO, SYSCTL_INT_MAX),
 	TOYTCP_SYSCTL(wmem_default, SYSCTL_ZERO, SYSCTL_INT_MAX),
+	TOYTCP_SYSCTL(syncookies, SYSCTL_ZERO, SYSCTL_TWO),
 	{ }
 };
 
@@ -66,6 +67,7 @@ int toytcp_ctrl_init_net(struct net *net)
 	s->keepalive_probes = TOYTCP_KEEPCNT;
 	s->rmem_default = 0;
 	s->wmem_default = 0;
+	s->syncookies = 1;
 
 	table = kmemdup(table_template,
 			sizeof(table_template), GFP_KERNEL);

@@ -121,6 +121,8 @@ err:
 	return false;
 }
 
+static bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb);
+
 /**
  * toytcp_nf_hook() - take the segments addressed to toytcp sockets
  * @priv: unused
@@ -162,6 +164,11 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 	nf_reset_ct(skb);
 	skb_dst_drop(skb);
 
+	if (READ_ONCE(sk->sk_state) == TCP_LISTEN &&
+	    toytcp_listen_nolock(sk, skb)) {
+		sock_put(sk);
+		return NF_STOLEN;
+	}
 	bh_lock_sock_nested(sk);
 	if (!sock_owned_by_user(sk)) {
 		toytcp_do_rcv(sk, skb);
@@ -949,18 +956,31 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 	toytcp_drop(skb);
 }
 
-/* Create a child for a SYN that reached listener @sk, linked to the
- * listener's SYN queue but not yet in the lookup tables; or NULL.
+/*
+ * Create a child of listener @sk, linked to the listener's SYN queue in
+ * SYN-RECEIVED but not yet in the lookup tables; or NULL.  For a SYN
+ * (@cookie_mss 0) the child has still to send its SYN-ACK.  For the ACK
+ * that returned a SYN cookie holding @cookie_mss, the SYN-ACK went out
+ * already, statelessly: the child is where the SYN-ACK left it, with the
+ * cookie as its ISS and neither window scaling nor SACK.
  */
-static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
+static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
+					u16 cookie_mss)
 {
-	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *ptsk = toytcp_sk(sk), *ctsk;
 	const struct iphdr *iph = ip_hdr(skb);
 	const struct tcphdr *th = tcp_hdr(skb);
 	struct inet_sock *cinet;
 	struct sock *child;
+	u32 irs = cb->seq;
 
+	if (cookie_mss) {
+		irs = cb->seq - 1;
+		cb->mss = cookie_mss;
+		cb->wscale = 0xff;
+		cb->sacked = 0;
+	}
 	child = sk_alloc(sock_net(sk), PF_TOYTCP, GFP_ATOMIC, sk->sk_prot,
 			 false);
 	if (!child)
@@ -998,14 +1018,20 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
 		return NULL;
 	}
 	toytcp_sync_mss(child);
-	ctsk->irs = cb->seq;
-	ctsk->rcv_nxt = cb->seq + 1;
+	ctsk->irs = irs;
+	ctsk->rcv_nxt = irs + 1;
 	ctsk->copied_seq = ctsk->rcv_nxt;
 	toytcp_init_rcv_wnd(child);
 	toytcp_apply_syn_options(child, cb);
 	ctsk->snd_wnd = cb->wnd;
 	ctsk->snd_wl1 = cb->seq;
-	toytcp_init_seq(child);
+	if (cookie_mss) {
+		toytcp_set_iss(child, cb->ack_seq - 1);
+		ctsk->snd_nxt = ctsk->iss + 1;
+		ctsk->write_seq = ctsk->snd_nxt;
+	} else {
+		toytcp_init_seq(child);
+	}
 	ctsk->snd_wl2 = ctsk->iss;
 
 	if (ptsk->port) {
@@ -1021,39 +1047,98 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb)
 	return child;
 }
 
-/* RFC 9293 3.10.7.2: a segment for a listener. */
+/* Are the listener's SYN queue and accept queue full? */
+static void toytcp_listen_full(struct sock *sk, bool *syn_full,
+			       bool *accept_full)
+{
+	u32 backlog = READ_ONCE(sk->sk_max_ack_backlog);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	spin_lock_bh(&tsk->accept_lock);
+	*accept_full = tsk->accept_count >= backlog;
+	*syn_full = tsk->syn_count >= max_t(u32, backlog, 16);
+	spin_unlock_bh(&tsk->accept_lock);
+}
+
+/*
+ * A SYN for a listener whose SYN queue is full gets its cookie here,
+ * without the listener's lock, as on Linux's lockless listener: a flood
+ * then neither waits for a listener that accept() holds nor fills its
+ * backlog, where real clients' SYNs and ACKs would be dropped with it.
+ * Returns true when it consumed @skb; false leaves it to the locked path.
+ */
+static bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb)
+{
+	bool syn_full, accept_full;
+
+	if ((TOYTCP_SKB_CB(skb)->flags &
+	     (TOYTCP_SYN | TOYTCP_ACK | TOYTCP_RST)) != TOYTCP_SYN)
+		return false;
+	toytcp_listen_full(sk, &syn_full, &accept_full);
+	if (accept_full || !toytcp_cookie_wanted(sk, syn_full))
+		return false;
+	if (syn_full)
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_REQQFULLDOCOOKIES);
+	toytcp_cookie_send(sk, skb);
+	consume_skb(skb);
+	return true;
+}
+
+/*
+ * RFC 9293 3.10.7.2: a segment for a listener.
+ *
+ * A SYN gets a child in SYN-RECEIVED while the SYN queue has room.  Once
+ * it is full (a SYN flood, or clients faster than the handshakes), further
+ * SYNs are answered with SYN cookies (syncookies.c), or dropped with
+ * net.toytcp.syncookies = 0.  An ACK that matched no child may return a
+ * cookie: it gets its child then; any other ACK a reset.  Both queues are
+ * bounded by the backlog, so neither a flood nor a slow accept() makes a
+ * listener hold more than that many children.
+ */
 static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-	struct toytcp_sock *tsk = toytcp_sk(sk);
+	bool syn_full, accept_full;
+	u16 cookie_mss = 0;
 	struct sock *child;
-	bool full;
 
 	if (cb->flags & TOYTCP_RST)
 		return toytcp_drop(skb);
-	if (cb->flags & TOYTCP_ACK) {
-		toytcp_send_reset(sk, skb);
-		return toytcp_drop(skb);
-	}
-	if (!(cb->flags & TOYTCP_SYN))
+	if ((cb->flags & (TOYTCP_ACK | TOYTCP_SYN)) == 0)
 		return toytcp_drop(skb);
 
-	/* The SYN queue and the accept queue are each bounded by the
-	 * backlog; beyond it the SYN is dropped and the peer tries again.
+	toytcp_listen_full(sk, &syn_full, &accept_full);
+	if (cb->flags & TOYTCP_ACK) {
+		if (!(cb->flags & TOYTCP_SYN))
+			cookie_mss = toytcp_cookie_check(sk, skb);
+		if (!cookie_mss) {
+			toytcp_send_reset(sk, skb);
+			return toytcp_drop(skb);
+		}
+	}
+	/* A full accept queue takes nobody, cookie or not: the peer tries
+	 * again (its SYN, or its ACK with the same cookie).
 	 */
-	spin_lock_bh(&tsk->accept_lock);
-	full = tsk->accept_count >= READ_ONCE(sk->sk_max_ack_backlog) ||
-	       tsk->syn_count >= max_t(u32, READ_ONCE(sk->sk_max_ack_backlog),
-				       16);
-	spin_unlock_bh(&tsk->accept_lock);
-	if (full) {
+	if (accept_full) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENOVERFLOWS);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
+		return toytcp_drop(skb);
+	}
+	if (!cookie_mss && toytcp_cookie_wanted(sk, syn_full)) {
+		if (syn_full)
+			TOYTCP_INC_STATS(sock_net(sk),
+					 TOYTCP_MIB_REQQFULLDOCOOKIES);
+		toytcp_cookie_send(sk, skb);
+		return toytcp_drop(skb);
+	}
+	if (syn_full && !cookie_mss) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_REQQFULLDROP);
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
 		return toytcp_drop(skb);
 	}
 
 	local_bh_disable();
-	child = toytcp_create_child(sk, skb);
+	child = toytcp_create_child(sk, skb, cookie_mss);
 	if (!child) {
 		local_bh_enable();
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
@@ -1065,12 +1150,18 @@ static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 	bh_lock_sock(child);
 	toytcp_set_state(child, TCP_SYN_RECV);
 	toytcp_ehash_add(child);
-	if (toytcp_send_syn(child))
+	if (cookie_mss) {
+		/* The ACK completes the handshake, its data is queued. */
+		toytcp_rcv_synchronized(child, skb);
+		skb = NULL;
+	} else if (toytcp_send_syn(child)) {
 		toytcp_done(child);	/* unlinks it from the listener */
+	}
 	bh_unlock_sock(child);
 	local_bh_enable();
 	sock_put(child);
-	toytcp_drop(skb);
+	if (skb)
+		toytcp_drop(skb);
 }
 
 /**

@@ -35,6 +35,11 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_LOSSPROBES]		= "LossProbes",
 	[TOYTCP_MIB_CHALLENGEACKS]	= "ChallengeACKs",
 	[TOYTCP_MIB_ACKSKIPPED]		= "AckSkipped",
+	[TOYTCP_MIB_SYNCOOKIESSENT]	= "SyncookiesSent",
+	[TOYTCP_MIB_SYNCOOKIESRECV]	= "SyncookiesRecv",
+	[TOYTCP_MIB_SYNCOOKIESFAILED]	= "SyncookiesFailed",
+	[TOYTCP_MIB_REQQFULLDOCOOKIES]	= "ReqQFullDoCookies",
+	[TOYTCP_MIB_REQQFULLDROP]	= "ReqQFullDrop",
 };
 
 int toytcp_mib_init_net(struct net *net)

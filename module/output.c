@@ -93,6 +93,29 @@ void toytcp_sync_mss(struct sock *sk)
 }
 
 /**
+ * toytcp_set_iss() - set the initial send sequence number
+ * @sk: the socket
+ * @iss: the ISS
+ *
+ * Nothing sent yet: SND.UNA = SND.NXT = ISS, and the SYN will take ISS.
+ *
+ * Context: sk lock held, or a new child not yet visible to anyone else.
+ */
+void toytcp_set_iss(struct sock *sk, u32 iss)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	tsk->iss = iss;
+	tsk->recover = iss;	/* RFC 6582 3.2 step 1 */
+	tsk->rack_time = toytcp_now_us();
+	tsk->high_sack = iss;
+	tsk->high_rxt = iss;
+	tsk->snd_una = iss;
+	tsk->snd_nxt = iss;
+	tsk->write_seq = iss;
+}
+
+/**
  * toytcp_init_seq() - choose the initial send sequence number
  * @sk: the socket, with its 4-tuple set
  *
@@ -100,22 +123,14 @@ void toytcp_sync_mss(struct sock *sk)
  */
 void toytcp_init_seq(struct sock *sk)
 {
-	struct toytcp_sock *tsk = toytcp_sk(sk);
 	const struct inet_sock *inet = inet_sk(sk);
 
 	/* RFC 6528: a keyed hash of the 4-tuple plus a clock, Linux's own
 	 * (so a new incarnation of a connection starts above the old one,
 	 * and an off-path attacker cannot guess it).
 	 */
-	tsk->iss = secure_tcp_seq(inet->inet_saddr, sk->sk_daddr,
-				  inet->inet_sport, sk->sk_dport);
-	tsk->recover = tsk->iss;	/* RFC 6582 3.2 step 1 */
-	tsk->rack_time = (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC);
-	tsk->high_sack = tsk->iss;
-	tsk->high_rxt = tsk->iss;
-	tsk->snd_una = tsk->iss;
-	tsk->snd_nxt = tsk->iss;
-	tsk->write_seq = tsk->iss;
+	toytcp_set_iss(sk, secure_tcp_seq(inet->inet_saddr, sk->sk_daddr,
+					  inet->inet_sport, sk->sk_dport));
 }
 
 /**

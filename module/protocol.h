@@ -212,6 +212,8 @@ struct toytcp_port {
  * @syn_count:	listener: children in SYN-RECEIVED
  * @accept_count: listener: established children waiting for accept()
  * @closing:	listener: close() has started, adopt no more children
+ * @last_cookie: listener: jiffies when it last sent a SYN cookie, 0 never
+ *		(READ_ONCE/WRITE_ONCE: set under the sk lock, read anywhere)
  * @bytes_sent:	payload bytes sent, retransmissions included (sk lock)
  * @bytes_acked: payload bytes acknowledged (sk lock)
  * @bytes_received: payload bytes received in sequence (sk lock)
@@ -305,6 +307,7 @@ struct toytcp_sock {
 	u32			syn_count;
 	u32			accept_count;
 	bool			closing;
+	unsigned long		last_cookie;
 
 	u64			bytes_sent;
 	u64			bytes_acked;
@@ -369,6 +372,11 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_LOSSPROBES,
 	TOYTCP_MIB_CHALLENGEACKS,
 	TOYTCP_MIB_ACKSKIPPED,
+	TOYTCP_MIB_SYNCOOKIESSENT,
+	TOYTCP_MIB_SYNCOOKIESRECV,
+	TOYTCP_MIB_SYNCOOKIESFAILED,
+	TOYTCP_MIB_REQQFULLDOCOOKIES,
+	TOYTCP_MIB_REQQFULLDROP,
 	TOYTCP_MIB_MAX
 };
 
@@ -388,6 +396,7 @@ struct toytcp_mib {
  * @keepalive_probes: default TCP_KEEPCNT
  * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.ipv4.tcp_rmem[2]
  * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.ipv4.tcp_wmem[2]
+ * @syncookies: 0 no SYN cookies, 1 when a SYN queue is full, 2 always
  *
  * Read with READ_ONCE(), written by the sysctl handlers.
  */
@@ -402,6 +411,7 @@ struct toytcp_sysctl {
 	int	keepalive_probes;
 	int	rmem_default;
 	int	wmem_default;
+	int	syncookies;
 };
 
 /**
@@ -491,6 +501,7 @@ void toytcp_init_rcv_wnd(struct sock *sk);
 /* output.c */
 int toytcp_route(struct sock *sk);
 void toytcp_sync_mss(struct sock *sk);
+void toytcp_set_iss(struct sock *sk, u32 iss);
 void toytcp_init_seq(struct sock *sk);
 int toytcp_send_syn(struct sock *sk);
 int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
@@ -545,6 +556,12 @@ void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
 void toytcp_keepalive(struct sock *sk, int on);
 void toytcp_schedule_ack(struct sock *sk);
 void toytcp_rtt_sample(struct sock *sk, long rtt_us);
+
+/* syncookies.c */
+u32 toytcp_cookie_window(const struct sock *sk);
+bool toytcp_cookie_wanted(const struct sock *sk, bool full);
+void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb);
+u16 toytcp_cookie_check(struct sock *sk, struct sk_buff *skb);
 
 /* proc.c */
 int toytcp_proc_init_net(struct net *net);

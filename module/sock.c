@@ -1350,7 +1350,7 @@ static int toytcp_setsockopt(struct socket *sock, int level, int optname,
 		if (val && (val < 88 || val > 32767))
 			err = -EINVAL;
 		else
-			tsk->user_mss = val;
+			WRITE_ONCE(tsk->user_mss, val);
 		break;
 	case TCP_KEEPIDLE:
 	case TCP_KEEPINTVL:

@@ -677,6 +677,341 @@ TEST_F(lo, blind_rst_burst_one_challenge_ack_connection_lives)
 }
 
 /* ------------------------------------------------------------------ */
+/*
+ * SYN cookies and SYN floods (RFC 4987 3.6).  A listener's SYN queue holds
+ * at most max(backlog, 16) children; beyond that SYNs are answered with
+ * cookies (net.toytcp.syncookies = 1, as Linux's net.ipv4.tcp_syncookies)
+ * and no state is kept until the peer's ACK returns one.
+ */
+
+/* The cookie mode of the stack under test, in the current namespace. */
+static int set_syncookies(int mode)
+{
+	return tt_is_linux() ?
+		tt_sh("sysctl -qw net.ipv4.tcp_syncookies=%d", mode) :
+		tt_sh("sysctl -qw net.toytcp.syncookies=%d", mode);
+}
+
+/* A counter named as toytcp names it; Linux's TcpExt has a TCP prefix. */
+static long cookie_cnt(const char *name)
+{
+	char lname[64];
+
+	if (!tt_is_linux() || !strncmp(name, "Syncookies", 10))
+		return tt_cnt(name);
+	snprintf(lname, sizeof(lname), "TCP%s", name);
+	return lnx_tcp_cnt(lname);
+}
+
+/* Sockets listed for local port @port in state @st. */
+static int count_state(int port, int st)
+{
+	struct tt_ent *e;
+	int i, n, c = 0;
+
+	n = tt_proc_read(&e);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (e[i].lp == port && e[i].st == st)
+			c++;
+	free(e);
+	return c;
+}
+
+/*
+ * A SYN flood: SYNs with an MSS option from random spoofed sources in
+ * 10.99.0.0/16 and random ports and sequence numbers to 127.0.0.1:@port,
+ * as fast as a raw socket takes them, until told to stop.  The replies go
+ * out of lo (a route the caller adds) and are lost.
+ */
+struct flooder {
+	int port;
+	int stop;
+	long sent;
+	int err;
+	pthread_t th;
+};
+
+static void *flood_run(void *arg)
+{
+	uint32_t x = 0x9e3779b9, daddr = htonl(INADDR_LOOPBACK);
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	struct flooder *f = arg;
+	uint8_t pkt[44], *tcp = pkt + 20;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0) {
+		f->err = errno;
+		return NULL;
+	}
+	dst.sin_addr.s_addr = daddr;
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 0x45;
+	pkt[3] = sizeof(pkt);
+	pkt[8] = 64;
+	pkt[9] = IPPROTO_TCP;
+	memcpy(pkt + 16, &daddr, 4);
+	tcp[2] = f->port >> 8;
+	tcp[3] = f->port & 0xff;
+	tcp[12] = 6 << 4;		/* 24 bytes: the header and MSS */
+	tcp[13] = TT_SYN;
+	tcp[14] = 0xff;
+	tcp[15] = 0xff;
+	tcp[20] = 2;			/* MSS 1460 */
+	tcp[21] = 4;
+	tcp[22] = 1460 >> 8;
+	tcp[23] = 1460 & 0xff;
+	while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+		uint32_t saddr;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		saddr = htonl(0x0a630000 | (x & 0xffff));
+		memcpy(pkt + 12, &saddr, 4);
+		tcp[0] = 0x80 | ((x >> 16) & 0x7f);
+		tcp[1] = x >> 24;
+		memcpy(tcp + 4, &x, 4);
+		tt_tcp_csum(tcp, 24, saddr, daddr);
+		if (sendto(fd, pkt, sizeof(pkt), 0, TT_SA(&dst),
+			   sizeof(dst)) == sizeof(pkt))
+			f->sent++;
+	}
+	close(fd);
+	return NULL;
+}
+
+static int flood_start(struct flooder *f, int port)
+{
+	memset(f, 0, sizeof(*f));
+	f->port = port;
+	if (tt_sh("ip route add 10.99.0.0/16 dev lo"))
+		return -1;
+	return pthread_create(&f->th, NULL, flood_run, f);
+}
+
+static void flood_stop(struct flooder *f)
+{
+	__atomic_store_n(&f->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(f->th, NULL);
+}
+
+/* One client: connect, one byte each way through the accepted socket. */
+static int echo_once(int l, int timeout_ms)
+{
+	int c = tt_socket(), s = -1, err;
+	char b = 0;
+
+	if (c < 0)
+		return errno;
+	err = tt_connect_to(c, tt_fam(), LO, SPORT, timeout_ms);
+	if (!err) {
+		s = tt_accept_to(l, timeout_ms, NULL);
+		if (s < 0)
+			err = errno;
+	}
+	if (!err && (send(c, "q", 1, 0) != 1 ||
+		     tt_recv_all(s, &b, 1, timeout_ms) != 1 || b != 'q' ||
+		     send(s, "a", 1, 0) != 1 ||
+		     tt_recv_all(c, &b, 1, timeout_ms) != 1 || b != 'a'))
+		err = EIO;
+	if (s >= 0)
+		close(s);
+	close(c);
+	return err;
+}
+
+/*
+ * net.toytcp.syncookies = 2: every SYN gets a cookie, no child exists
+ * before the ACK; the connection works both ways, over toytcp and with a
+ * Linux TCP client, without window scaling or SACK (nothing in a cookie
+ * holds them), and the counters show the cookies.
+ */
+TEST_F_TIMEOUT(lo, syncookies_always_handshake_without_state_transfers, 120)
+{
+	const int n = 300000;
+	uint8_t *tx = malloc(n), *rx = malloc(n);
+	long sent0, recv0;
+	int cfam, pass;
+
+	ASSERT_NE(NULL, tx);
+	ASSERT_NE(NULL, rx);
+	ASSERT_EQ(0, set_syncookies(2));
+	tt_fill(7, 0, tx, n);
+	for (pass = 0; pass < 2; pass++) {
+		struct toytcp_info ti;
+		socklen_t len = sizeof(ti);
+		struct tt_conn k;
+
+		cfam = pass ? AF_INET : tt_fam();
+		if (pass && tt_is_linux())
+			break;
+		sent0 = cookie_cnt("SyncookiesSent");
+		recv0 = cookie_cnt("SyncookiesRecv");
+		ASSERT_EQ(0, tt_pair(&k, -1, cfam, NULL, 0, -1, tt_fam(), LO,
+				     SPORT)) TH_LOG("client family %d", cfam);
+		EXPECT_EQ(sent0 + 1, cookie_cnt("SyncookiesSent"));
+		EXPECT_EQ(recv0 + 1, cookie_cnt("SyncookiesRecv"));
+		if (!tt_is_linux()) {
+			ASSERT_EQ(0, getsockopt(k.s, SOL_TOYTCP, TOYTCP_INFO,
+						&ti, &len));
+			EXPECT_EQ(0, ti.snd_wscale);
+			EXPECT_EQ(0, ti.rcv_wscale);
+		}
+		/* Both directions, the receiver not reading at once. */
+		ASSERT_EQ(n, tt_send_all(k.c, tx, n, 20000));
+		memset(rx, 0, n);
+		ASSERT_EQ(n, tt_recv_all(k.s, rx, n, 20000));
+		EXPECT_EQ(0, memcmp(tx, rx, n));
+		ASSERT_EQ(n, tt_send_all(k.s, tx, n, 20000));
+		memset(rx, 0, n);
+		ASSERT_EQ(n, tt_recv_all(k.c, rx, n, 20000));
+		EXPECT_EQ(0, memcmp(tx, rx, n));
+		tt_conn_close(&k);
+	}
+	free(tx);
+	free(rx);
+}
+
+/*
+ * An ACK with a sequence number no cookie made gets a reset and no child,
+ * while cookies are in use; SyncookiesFailed counts it.
+ */
+TEST_F(lo, syncookie_forged_ack_reset_and_no_child)
+{
+	struct sockaddr_in src = tt_sin(AF_INET, LO, 41000);
+	uint8_t tcp[20], buf[2048];
+	struct tt_tcpinfo t;
+	bool rst = false;
+	long failed0;
+	int l, cap, r;
+
+	ASSERT_EQ(0, set_syncookies(2));
+	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 8);
+	ASSERT_LE(0, l);
+	/* A real connection first: a cookie went out recently. */
+	ASSERT_EQ(0, echo_once(l, 5000));
+	failed0 = cookie_cnt("SyncookiesFailed");
+
+	cap = tt_cap_open("lo");
+	ASSERT_LE(0, cap);
+	memset(tcp, 0, sizeof(tcp));
+	tcp[0] = 41000 >> 8;
+	tcp[1] = 41000 & 0xff;
+	tcp[2] = SPORT >> 8;
+	tcp[3] = SPORT & 0xff;
+	tcp[7] = 1;			/* seq 1 */
+	tcp[8] = 0x12;			/* ack 0x12345678: no cookie */
+	tcp[9] = 0x34;
+	tcp[10] = 0x56;
+	tcp[11] = 0x78;
+	tcp[12] = 5 << 4;
+	tcp[13] = TT_ACK;
+	tcp[14] = 0xff;
+	tt_tcp_csum(tcp, sizeof(tcp), src.sin_addr.s_addr, src.sin_addr.s_addr);
+	ASSERT_EQ(0, tt_raw_send(tcp, sizeof(tcp), src.sin_addr.s_addr,
+				 src.sin_addr.s_addr));
+	while ((r = tt_cap_next(cap, buf, sizeof(buf), NULL, 2000)) > 0) {
+		if (tt_parse(buf, r, &t) && t.sport == SPORT &&
+		    t.dport == 41000 && (t.flags & TT_RST)) {
+			rst = true;
+			EXPECT_EQ(0x12345678u, t.seq);
+			break;
+		}
+	}
+	close(cap);
+	EXPECT_TRUE(rst) TH_LOG("no reset for the forged ACK");
+	EXPECT_EQ(failed0 + 1, cookie_cnt("SyncookiesFailed"));
+	ASSERT_EQ(0, tt_set_nonblock(l, true));
+	EXPECT_EQ(-1, accept(l, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, count_state(SPORT, TT_SYN_RECV));
+	EXPECT_EQ(0, count_state(SPORT, TT_ESTABLISHED));
+	close(l);
+}
+
+/*
+ * A SYN flood from spoofed addresses fills the SYN queue (backlog 16) and
+ * holds it full; further SYNs get cookies.  Meanwhile real clients (at
+ * least 20, for at least 3 s) connect and exchange a byte each, and the
+ * queue never holds more than its bound.  The flood rate is logged.
+ */
+TEST_F_TIMEOUT(lo, syn_flood_queue_bounded_cookies_let_clients_in, 180)
+{
+	/* Linux checks the queue length before it adds: one more fits. */
+	int l, n, ok = 0, st, max_rq = 0, bound = tt_is_linux() ? 17 : 16;
+	long sent0, recv0, full0;
+	long long t0, t1;
+	struct flooder f;
+
+	ASSERT_EQ(0, set_syncookies(1));
+	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 16);
+	ASSERT_LE(0, l);
+	sent0 = cookie_cnt("SyncookiesSent");
+	recv0 = cookie_cnt("SyncookiesRecv");
+	full0 = cookie_cnt("ReqQFullDoCookies");
+	ASSERT_EQ(0, flood_start(&f, SPORT));
+	/* The queue is full once cookies go out. */
+	EXPECT_LT(sent0, tt_cnt_wait("SyncookiesSent", sent0 + 1, 20000));
+	t0 = tt_now_ms();
+	for (n = 0; n < 20 || tt_now_ms() - t0 < 3000; n++) {
+		int err = echo_once(l, 10000);
+
+		if (!err)
+			ok++;
+		else
+			TH_LOG("client %d: %s", n, strerror(err));
+		st = count_state(SPORT, TT_SYN_RECV);
+		if (st > max_rq)
+			max_rq = st;
+	}
+	flood_stop(&f);
+	t1 = tt_now_ms();
+	TH_LOG("flood: %ld SYNs (%lld/s), %ld cookies; %d of %d clients in (%lld/s); SYN queue at most %d",
+	       f.sent, f.sent * 1000LL / (t1 - t0 + 1),
+	       cookie_cnt("SyncookiesSent") - sent0, ok, n,
+	       ok * 1000LL / (t1 - t0 + 1), max_rq);
+	EXPECT_EQ(0, f.err) TH_LOG("raw socket: %s", strerror(f.err));
+	EXPECT_EQ(n, ok);
+	EXPECT_LE(max_rq, bound);
+	EXPECT_LE(1, max_rq) TH_LOG("the flood never reached the SYN queue");
+	EXPECT_LT(full0, cookie_cnt("ReqQFullDoCookies"));
+	/* At least the real clients' ACKs came back with a cookie. */
+	EXPECT_LE(recv0 + 1, cookie_cnt("SyncookiesRecv"));
+	close(l);
+}
+
+/*
+ * The same flood with net.toytcp.syncookies = 0: the full SYN queue drops
+ * every new SYN (ReqQFullDrop), so a real client cannot get in: what the
+ * cookies above are for.
+ */
+TEST_F_TIMEOUT(lo, syn_flood_without_cookies_starves_clients, 120)
+{
+	long drop0, sent0;
+	struct flooder f;
+	int l, i, fails = 0;
+
+	ASSERT_EQ(0, set_syncookies(0));
+	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 16);
+	ASSERT_LE(0, l);
+	drop0 = cookie_cnt("ReqQFullDrop");
+	sent0 = cookie_cnt("SyncookiesSent");
+	ASSERT_EQ(0, flood_start(&f, SPORT));
+	EXPECT_LT(drop0, tt_cnt_wait(tt_is_linux() ? "TCPReqQFullDrop" :
+				     "ReqQFullDrop", drop0 + 1, 20000));
+	for (i = 0; i < 2; i++)
+		if (echo_once(l, 2500) == ETIMEDOUT)
+			fails++;
+	flood_stop(&f);
+	EXPECT_EQ(2, fails);
+	EXPECT_EQ(sent0, cookie_cnt("SyncookiesSent"));
+	close(l);
+}
+
+/* ------------------------------------------------------------------ */
 FIXTURE(veth) {
 	struct tt_topo t;
 	long syn_retries;
