@@ -302,6 +302,7 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 segs = max_t(u32, acked / tsk->mss_cache, 1);
+	u32 flight;
 
 	if (tsk->in_recovery) {
 		if (!toytcp_before(tsk->snd_una, tsk->recover)) {
@@ -319,6 +320,16 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 		toytcp_retransmit_next(sk);
 		return;
 	}
+	/* RFC 7661, as tcp_is_cwnd_limited(): the window grows only while
+	 * it limits the sender (in slow start, while at least half of it
+	 * is in use).  A sender limited by the application or by its CPU
+	 * would otherwise grow it without bound, and burst into the
+	 * network once it has the data.
+	 */
+	flight = (toytcp_bytes_in_flight(tsk) + acked) / tsk->mss_cache;
+	if (tsk->cwnd < tsk->ssthresh ? 2 * flight < tsk->cwnd :
+					flight + 3 < tsk->cwnd)
+		return;
 	tsk->ca_ops->cong_avoid(sk, segs);
 }
 

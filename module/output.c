@@ -24,6 +24,22 @@ static u32 toytcp_now_us(void)
 	return (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC);
 }
 
+/*
+ * GSO in software where the device has none, as Linux TCP gets from
+ * sk_setup_caps() (which does it for sk_is_tcp() sockets only, AF_INET and
+ * AF_INET6): a run of segments still goes down the stack as one skb and is
+ * cut just before the driver, instead of each segment making the trip.
+ */
+static void toytcp_force_gso(struct sock *sk, const struct dst_entry *dst)
+{
+	if (sk->sk_gso_disabled || sk_can_gso(sk) || dst->header_len)
+		return;
+	sk->sk_route_caps |= NETIF_F_GSO | NETIF_F_GSO_SOFTWARE |
+			     NETIF_F_SG | NETIF_F_HW_CSUM;
+	sk->sk_gso_max_size = READ_ONCE(dst->dev->gso_max_size);
+	sk->sk_gso_max_segs = max_t(u32, READ_ONCE(dst->dev->gso_max_segs), 1);
+}
+
 /**
  * toytcp_route() - find the route of a connection and cache it in the socket
  * @sk: socket with its destination (and maybe its source) set
@@ -55,6 +71,7 @@ int toytcp_route(struct sock *sk)
 	}
 	sk->sk_gso_type = SKB_GSO_TCPV4;	/* see toytcp_xmit_gso() */
 	sk_setup_caps(sk, &rt->dst);
+	toytcp_force_gso(sk, &rt->dst);
 	return 0;
 }
 
@@ -652,6 +669,29 @@ void toytcp_send_one_new(struct sock *sk)
 }
 
 /*
+ * The fragments @q adds to a GSO skb whose last fragment ends at
+ * @*end_page + @*end_off: one that continues it is merged (see
+ * toytcp_xmit_gso()).  Moves the end to @q's last fragment.
+ */
+static int toytcp_gso_new_frags(const struct sk_buff *q,
+				struct page **end_page, unsigned int *end_off)
+{
+	const struct skb_shared_info *sh = skb_shinfo(q);
+	int i, n = 0;
+
+	for (i = 0; i < sh->nr_frags; i++) {
+		const skb_frag_t *f = &sh->frags[i];
+
+		if (skb_frag_page(f) != *end_page ||
+		    skb_frag_off(f) != *end_off)
+			n++;
+		*end_page = skb_frag_page(f);
+		*end_off = skb_frag_off(f) + skb_frag_size(f);
+	}
+	return n;
+}
+
+/*
  * GSO: one skb carries several new full-sized segments of the send queue,
  * and the device (with TSO), or skb_gso_segment() before one without, cuts
  * it into MSS-sized TCP segments (tcp4_gso_segment() fixes up sequence
@@ -665,8 +705,9 @@ static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *q = first, *last = NULL, *nskb;
-	unsigned int mss = tsk->mss_cache;
+	unsigned int mss = tsk->mss_cache, end_off = 0;
 	int n = 0, nfrags = 0, i, err;
+	struct page *end_page = NULL;
 	unsigned int max_segs;
 	u32 now;
 
@@ -676,14 +717,20 @@ static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
 			(READ_ONCE(sk->sk_gso_max_size) - MAX_TCP_HEADER) / mss);
 	while (q && n < max_segs) {
 		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
+		int more;
 
-		/* nfrags counts before merging: a safe upper bound. */
 		if (q->len != mss || skb_headlen(q) ||
 		    (cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) ||
-		    toytcp_after(cb->end_seq, wnd_end) ||
-		    nfrags + skb_shinfo(q)->nr_frags > MAX_SKB_FRAGS)
+		    toytcp_after(cb->end_seq, wnd_end))
 			break;
-		nfrags += skb_shinfo(q)->nr_frags;
+		/* Fragments after merging (as below): segments copied one
+		 * after another share pages, so 44 fit in far fewer than
+		 * MAX_SKB_FRAGS.
+		 */
+		more = toytcp_gso_new_frags(q, &end_page, &end_off);
+		if (nfrags + more > MAX_SKB_FRAGS)
+			break;
+		nfrags += more;
 		last = q;
 		n++;
 		q = skb_queue_is_last(&sk->sk_write_queue, q) ? NULL : q->next;

@@ -47,7 +47,7 @@
 #define TOYTCP_MAX_WSCALE	14		/* RFC 7323 2.3 */
 #define TOYTCP_INIT_CWND	10		/* RFC 6928 */
 #define TOYTCP_GSO_MAX_SEGS	44		/* segments per GSO skb (64 KB) */
-#define TOYTCP_XMIT_BATCH	16		/* sendmsg() sends every N segments */
+#define TOYTCP_XMIT_BATCH	44		/* sendmsg() sends every N segments */
 #define TOYTCP_SYNACK_RETRIES	5
 #define TOYTCP_ORPHAN_RETRIES	6U		/* closed sockets' FIN */
 #define TOYTCP_QUICKACKS	16		/* ACK at once, then delay */
