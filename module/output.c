@@ -788,6 +788,7 @@ static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
 static void __toytcp_write_xmit(struct sock *sk, bool one)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 nxt = tsk->snd_nxt;
 	struct sk_buff *skb;
 
 	while ((skb = tsk->send_head)) {
@@ -848,6 +849,8 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 		if (one)
 			break;
 	}
+	if (!one && toytcp_after(tsk->snd_nxt, nxt))
+		toytcp_schedule_loss_probe(sk);
 	if (!tsk->send_head || timer_pending(&tsk->retrans_timer))
 		return;
 	if (tsk->snd_una != tsk->snd_nxt || !tsk->snd_wnd)

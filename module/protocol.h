@@ -547,6 +547,7 @@ void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops);
 
 void toytcp_reset_retrans_timer(struct sock *sk);
 void toytcp_rearm_timer(struct sock *sk);
+void toytcp_schedule_loss_probe(struct sock *sk);
 void toytcp_retrans_timer_handler(struct sock *sk);
 void toytcp_tw_timer_handler(struct sock *sk);
 void toytcp_time_wait(struct sock *sk);

@@ -62,6 +62,28 @@ void toytcp_reset_retrans_timer(struct sock *sk)
 	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + when);
 }
 
+/*
+ * The probe timeout (RFC 8985 7.2), or 0 when no probe is due: no SACK, no
+ * RTT sample yet, after a timeout, outside ESTABLISHED, or when the RTO
+ * comes first.
+ */
+static unsigned long toytcp_pto(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	unsigned long rto = min_t(unsigned long,
+				  (unsigned long)tsk->rto << tsk->backoff,
+				  TOYTCP_MAX_RTO);
+	unsigned long pto;
+
+	if (!tsk->sack_ok || !tsk->srtt_us || tsk->backoff ||
+	    sk->sk_state != TCP_ESTABLISHED)
+		return 0;
+	pto = max(usecs_to_jiffies(2 * tsk->srtt_us), msecs_to_jiffies(10));
+	if (toytcp_bytes_in_flight(tsk) <= tsk->mss_cache)
+		pto += msecs_to_jiffies(TOYTCP_DELACK_MAX_MS);
+	return pto < rto ? pto : 0;
+}
+
 /**
  * toytcp_rearm_timer() - an ACK showed progress: arm a loss probe, or the RTO
  * @sk: a socket with data in flight
@@ -79,23 +101,39 @@ void toytcp_reset_retrans_timer(struct sock *sk)
 void toytcp_rearm_timer(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	unsigned long rto = min_t(unsigned long,
-				  (unsigned long)tsk->rto << tsk->backoff,
-				  TOYTCP_MAX_RTO);
-	unsigned long pto;
+	unsigned long pto = toytcp_pto(sk);
 
-	if (!tsk->sack_ok || !tsk->srtt_us || tsk->backoff ||
-	    sk->sk_state != TCP_ESTABLISHED) {
+	if (!pto) {
 		toytcp_reset_retrans_timer(sk);
 		return;
 	}
-	pto = max(usecs_to_jiffies(2 * tsk->srtt_us), msecs_to_jiffies(10));
-	if (toytcp_bytes_in_flight(tsk) <= tsk->mss_cache)
-		pto += msecs_to_jiffies(TOYTCP_DELACK_MAX_MS);
-	if (pto >= rto) {
-		toytcp_reset_retrans_timer(sk);
+	tsk->tlp_armed = true;
+	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + pto);
+}
+
+/**
+ * toytcp_schedule_loss_probe() - new data went out: probe earlier?
+ * @sk: a socket with data in flight
+ *
+ * RFC 8985 7.2: the probe timeout also (re)starts when new data is sent,
+ * but as tcp_schedule_loss_probe() never later than the RTO already
+ * pending.  Without this, an ACK that left one segment in flight armed the
+ * RTO (a probe then would wait for a delayed ACK, longer than the RTO);
+ * the segments sent next did not change that, and when the ACK for them
+ * was lost, the connection sat out the RTO.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_schedule_loss_probe(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	unsigned long pto = toytcp_pto(sk);
+
+	if (!pto)
 		return;
-	}
+	if (timer_pending(&tsk->retrans_timer) &&
+	    time_before_eq(tsk->retrans_timer.expires, jiffies + pto))
+		return;
 	tsk->tlp_armed = true;
 	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + pto);
 }
