@@ -833,7 +833,7 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 			if (n < 0)
 				break;
 			if (n) {
-				if (!timer_pending(&tsk->retrans_timer))
+				if (!toytcp_retrans_timer_armed(tsk))
 					toytcp_reset_retrans_timer(sk);
 				continue;
 			}
@@ -844,14 +844,14 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 				 NULL : skb->next;
 		if (toytcp_after(cb->end_seq, tsk->snd_nxt))
 			tsk->snd_nxt = cb->end_seq;
-		if (!timer_pending(&tsk->retrans_timer))
+		if (!toytcp_retrans_timer_armed(tsk))
 			toytcp_reset_retrans_timer(sk);
 		if (one)
 			break;
 	}
 	if (!one && toytcp_after(tsk->snd_nxt, nxt))
 		toytcp_schedule_loss_probe(sk);
-	if (!tsk->send_head || timer_pending(&tsk->retrans_timer))
+	if (!tsk->send_head || toytcp_retrans_timer_armed(tsk))
 		return;
 	if (tsk->snd_una != tsk->snd_nxt || !tsk->snd_wnd)
 		/* Waiting for ACKs, or for a zero window to open. */

@@ -573,6 +573,18 @@ static inline u32 toytcp_jiffies_us(unsigned long j)
 	return jiffies_to_usecs(j);
 }
 
+/*
+ * The retransmission timer is running, or it fired while the user owned
+ * the socket and its handler waits for release_sock().  Arming it in the
+ * meantime would make that handler find a pending timer and do nothing: a
+ * loss probe was replaced by a 200 ms RTO so.
+ */
+static inline bool toytcp_retrans_timer_armed(const struct toytcp_sock *tsk)
+{
+	return timer_pending(&tsk->retrans_timer) ||
+	       test_bit(TOYTCP_RETRANS_DEFERRED, &tsk->deferred);
+}
+
 /* Bytes the user wrote that the peer has not acknowledged yet. */
 static inline u32 toytcp_bytes_in_flight(const struct toytcp_sock *tsk)
 {

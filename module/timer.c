@@ -131,8 +131,9 @@ void toytcp_schedule_loss_probe(struct sock *sk)
 
 	if (!pto)
 		return;
-	if (timer_pending(&tsk->retrans_timer) &&
-	    time_before_eq(tsk->retrans_timer.expires, jiffies + pto))
+	if (test_bit(TOYTCP_RETRANS_DEFERRED, &tsk->deferred) ||
+	    (timer_pending(&tsk->retrans_timer) &&
+	     time_before_eq(tsk->retrans_timer.expires, jiffies + pto)))
 		return;
 	tsk->tlp_armed = true;
 	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + pto);
