@@ -35,6 +35,8 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_LOSSPROBES]		= "LossProbes",
 	[TOYTCP_MIB_CHALLENGEACKS]	= "ChallengeACKs",
 	[TOYTCP_MIB_ACKSKIPPED]		= "AckSkipped",
+	[TOYTCP_MIB_MEMORYPRESSURES]	= "MemoryPressures",
+	[TOYTCP_MIB_MEMORYDROPS]	= "MemoryDrops",
 };
 
 int toytcp_mib_init_net(struct net *net)
