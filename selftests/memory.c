@@ -222,6 +222,7 @@ FIXTURE_SETUP(nsmem)
 		SKIP(return, "net.toytcp.mem is toytcp's");
 	ASSERT_EQ(0, tt_fresh_netns());
 	TT_REQUIRE_STACK();
+	TT_SET_TW(TT_TW_MS);	/* the closed connections go soon */
 	ASSERT_EQ(0, tt_ns_add(&self->b, "mem"));
 	self->side[0].nsfd = -1;
 	self->side[1].nsfd = self->b.fd;
