@@ -114,16 +114,34 @@ static void toytcp_rfree(struct sk_buff *skb)
 	sock_rfree(skb);
 }
 
+/*
+ * Add @size to the namespace's receive memory if that stays within @limit
+ * bytes: a compare-and-exchange, so that the counter never goes above the
+ * limit, not even for a moment, whatever other CPUs charge at the same
+ * time.  *@alloc is the total with @size, charged or not.
+ */
+static bool toytcp_mem_try_charge(struct toytcp_net *tn, unsigned int size,
+				  unsigned long limit, long *alloc)
+{
+	long old = atomic_long_read(&tn->rmem_alloc);
+
+	do {
+		*alloc = old + size;
+		if (*alloc > (long)limit)
+			return false;
+	} while (!atomic_long_try_cmpxchg(&tn->rmem_alloc, &old, *alloc));
+	return true;
+}
+
 /**
  * toytcp_mem_schedule() - admit @skb into @sk's receive memory, or not
  * @sk: the socket
- * @skb: a segment with payload, on its way to the receive queue or (when
- *	it starts beyond RCV.NXT) the out-of-order queue
+ * @skb: a segment on its way to the receive queue or (when it starts
+ *	beyond RCV.NXT) the out-of-order queue
  *
- * Charges @skb to the namespace first and takes the charge back when that
- * went over the limit, so that CPUs racing each other cannot all slip in
- * under it.  On success @skb is owned by @sk (skb_set_owner_r()) with
- * toytcp_rfree() as destructor; the caller must queue or free it.
+ * On success @skb is charged to the namespace and owned by @sk
+ * (skb_set_owner_r()) with toytcp_rfree() as destructor; the caller must
+ * queue or free it.
  *
  * Context: sk lock held (softirq, or the backlog in process context).
  * Return: true when @skb was charged, false (and counted) when the caller
@@ -137,27 +155,25 @@ bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb)
 	unsigned long max;
 	long alloc, peak;
 
-	alloc = atomic_long_add_return(size, &tn->rmem_alloc);
-	if (alloc <= (long)toytcp_mem_limit(tn, 1))
+	if (toytcp_mem_try_charge(tn, size, toytcp_mem_limit(tn, 1), &alloc))
 		goto charged;
 	if (!test_and_set_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags))
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYPRESSURES);
 	max = toytcp_mem_limit(tn, 2);
-	if (alloc <= (long)max)
+	if (toytcp_mem_try_charge(tn, size, max, &alloc))
 		goto charged;
 	if (toytcp_after(cb->seq, toytcp_sk(sk)->rcv_nxt))
 		goto drop;
 	/* In-sequence data goes before out-of-order data. */
-	while (alloc > (long)max && toytcp_prune_ofo(sk))
-		alloc = atomic_long_read(&tn->rmem_alloc);
-	if (alloc <= (long)max)
-		goto charged;
+	while (toytcp_prune_ofo(sk)) {
+		if (toytcp_mem_try_charge(tn, size, max, &alloc))
+			goto charged;
+	}
 	if (skb_queue_empty(&sk->sk_receive_queue) &&
 	    toytcp_fits_window(toytcp_sk(sk), cb) &&
-	    alloc <= (long)(max + TOYTCP_MEM_SLACK))
+	    toytcp_mem_try_charge(tn, size, max + TOYTCP_MEM_SLACK, &alloc))
 		goto charged;
 drop:
-	toytcp_mem_uncharge(tn, size);
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
 	return false;
 
