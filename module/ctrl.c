@@ -40,7 +40,7 @@ static int toytcp_proc_mem(TOYTCP_CTL_TABLE *ctl, int write, void *buffer,
 			   size_t *lenp, loff_t *ppos)
 {
 	unsigned long *mem = ctl->data, val[3], lo = 0;
-	unsigned long hi = LONG_MAX >> PAGE_SHIFT;
+	unsigned long hi = LONG_MAX >> (PAGE_SHIFT + 1);
 	struct ctl_table tmp = {
 		.data	= val,
 		.maxlen	= sizeof(val),
