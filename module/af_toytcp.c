@@ -64,6 +64,7 @@ static int __net_init toytcp_net_init(struct net *net)
 	err = toytcp_mib_init_net(net);
 	if (err)
 		goto err_ctrl;
+	toytcp_mem_init_net(net);
 	err = toytcp_proc_init_net(net);
 	if (err)
 		goto err_mib;
@@ -85,6 +86,7 @@ static void __net_exit toytcp_net_exit(struct net *net)
 {
 	nf_unregister_net_hook(net, &toytcp_nf_ops);
 	toytcp_proc_exit_net(net);
+	toytcp_mem_exit_net(net);
 	toytcp_mib_exit_net(net);
 	toytcp_ctrl_exit_net(net);
 }

@@ -40,6 +40,13 @@
 	register_net_sysctl(net, path, table)
 #endif
 
+/* 6.11 made the table that sysctl handlers get const. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#define TOYTCP_CTL_TABLE	const struct ctl_table
+#else
+#define TOYTCP_CTL_TABLE	struct ctl_table
+#endif
+
 /* 6.12 lets a protocol take SOL_SOCKET options itself (SOCK_CUSTOM_SOCKOPT):
  * the only way to SO_REUSEPORT, which sk_setsockopt() refuses (EOPNOTSUPP)
  * for families other than AF_INET and AF_INET6.  6.1 has no such hook.

@@ -6,6 +6,8 @@
  * The five that are also module parameters (tw_timeout_ms, syn_retries,
  * retries, min_rto_ms, delack_ms) hold -1 by default, which means "follow
  * the module parameter": a namespace sets its own value to override it.
+ * mem (min, pressure, max receive memory in pages, mem.c) starts from the
+ * initial namespace's value, sized there as Linux sizes tcp_mem.
  */
 #include <linux/sysctl.h>
 #include <net/net_namespace.h>
@@ -29,6 +31,37 @@ static int toytcp_max_retries = 255;
 	.extra2		= hi,						\
 }
 
+/*
+ * net.toytcp.mem: three page counts, as net.ipv4.tcp_mem, taken only
+ * together and only in order (min <= pressure <= max), so that mem.c never
+ * sees a pressure threshold above the hard limit.
+ */
+static int toytcp_proc_mem(TOYTCP_CTL_TABLE *ctl, int write, void *buffer,
+			   size_t *lenp, loff_t *ppos)
+{
+	unsigned long *mem = ctl->data, val[3], lo = 0;
+	unsigned long hi = LONG_MAX >> (PAGE_SHIFT + 1);
+	struct ctl_table tmp = {
+		.data	= val,
+		.maxlen	= sizeof(val),
+		.mode	= ctl->mode,
+		.extra1	= &lo,
+		.extra2	= &hi,
+	};
+	int i, err;
+
+	for (i = 0; i < 3; i++)
+		val[i] = READ_ONCE(mem[i]);
+	err = proc_doulongvec_minmax(&tmp, write, buffer, lenp, ppos);
+	if (err || !write)
+		return err;
+	if (val[0] > val[1] || val[1] > val[2])
+		return -EINVAL;
+	for (i = 0; i < 3; i++)
+		WRITE_ONCE(mem[i], val[i]);
+	return 0;
+}
+
 static struct ctl_table table_template[] = {
 	TOYTCP_SYSCTL(tw_timeout_ms, &toytcp_minus_one, SYSCTL_INT_MAX),
 	TOYTCP_SYSCTL(syn_retries, &toytcp_minus_one, &toytcp_max_retries),
@@ -41,6 +74,13 @@ static struct ctl_table table_template[] = {
 	TOYTCP_SYSCTL(rmem_default, SYSCTL_ZERO, SYSCTL_INT_MAX),
 	TOYTCP_SYSCTL(wmem_default, SYSCTL_ZERO, SYSCTL_INT_MAX),
 	TOYTCP_SYSCTL(syncookies, SYSCTL_ZERO, SYSCTL_TWO),
+	{
+		.procname	= "mem",
+		.data		= (void *)offsetof(struct toytcp_sysctl, mem),
+		.maxlen		= sizeof_field(struct toytcp_sysctl, mem),
+		.mode		= 0644,
+		.proc_handler	= toytcp_proc_mem,
+	},
 	{ }
 };
 
@@ -68,6 +108,11 @@ int toytcp_ctrl_init_net(struct net *net)
 	s->rmem_default = 0;
 	s->wmem_default = 0;
 	s->syncookies = 1;
+	if (net_eq(net, &init_net) || !toytcp_pernet(&init_net)->sysctl.mem[2])
+		toytcp_mem_defaults(s->mem);
+	else
+		for (i = 0; i < 3; i++)
+			s->mem[i] = READ_ONCE(toytcp_pernet(&init_net)->sysctl.mem[i]);
 
 	table = kmemdup(table_template,
 			sizeof(table_template), GFP_KERNEL);

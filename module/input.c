@@ -221,13 +221,16 @@ static u8 toytcp_choose_wscale(const struct sock *sk)
 /**
  * toytcp_init_rcv_wnd() - choose the window scale and the first window
  * @sk: a socket about to send its SYN or SYN-ACK
+ *
+ * The scale follows sk_rcvbuf; the window, half of it, or under memory
+ * pressure half of the socket's share (toytcp_rcv_budget()).
  */
 void toytcp_init_rcv_wnd(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	tsk->rcv_wscale = toytcp_choose_wscale(sk);
-	tsk->rcv_wnd = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2,
+	tsk->rcv_wnd = min_t(u32, toytcp_rcv_budget(sk) / 2,
 			     65535U << tsk->rcv_wscale);
 	tsk->rcv_wup = tsk->rcv_nxt;
 }
@@ -519,7 +522,7 @@ static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 	tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
 	tsk->bytes_received += skb->len;
 	if (skb->len) {
-		skb_set_owner_r(skb, sk);
+		/* charged by toytcp_rmem_schedule() */
 		__skb_queue_tail(&sk->sk_receive_queue, skb);
 	} else {
 		consume_skb(skb);
@@ -536,8 +539,7 @@ static void toytcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
 	struct sk_buff *pos;
 
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOQUEUE);
-	toytcp_sk(sk)->ofo_last_seq = seq;
-	skb_set_owner_r(skb, sk);
+	toytcp_sk(sk)->ofo_last_seq = seq;	/* skb charged already */
 	skb_queue_reverse_walk(q, pos) {
 		if (!toytcp_after(TOYTCP_SKB_CB(pos)->seq, seq)) {
 			__skb_queue_after(q, pos, skb);
@@ -573,40 +575,73 @@ static void toytcp_ofo_drain(struct sock *sk)
 	}
 }
 
+/**
+ * toytcp_prune_ofo() - drop the highest skb of the out-of-order queue
+ * @sk: the socket
+ *
+ * As tcp_prune_ofo_queue(), one skb at a time, from the top down: the
+ * data furthest from being read goes first.  The sender learns of it when
+ * its SACKed data is not acknowledged, and resends after a timeout.
+ *
+ * Context: sk lock held.
+ * Return: false when the queue was empty.
+ */
+bool toytcp_prune_ofo(struct sock *sk)
+{
+	struct sk_buff *last = skb_peek_tail(&toytcp_sk(sk)->ooo_queue);
+
+	if (!last)
+		return false;
+	__skb_unlink(last, &toytcp_sk(sk)->ooo_queue);
+	kfree_skb(last);
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOPRUNED);
+	return true;
+}
+
 /*
  * Room in the receive buffer for @skb?  In-sequence data may take the
- * place of out-of-order data, dropped from the highest sequence numbers
- * down (as tcp_prune_ofo_queue()): else a buffer full of data beyond a
- * hole would refuse the very segment that fills it.  The sender learns of
- * it when its SACKed data is not acknowledged, and resends after a timeout.
+ * place of out-of-order data (toytcp_prune_ofo()): else a buffer full of
+ * data beyond a hole would refuse the very segment that fills it.
  */
-static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
+static bool toytcp_rcvbuf_room(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	int limit = READ_ONCE(sk->sk_rcvbuf);
 
-	if (!skb->len ||
-	    atomic_read(&sk->sk_rmem_alloc) + skb->truesize <= limit)
+	if (atomic_read(&sk->sk_rmem_alloc) + skb->truesize <= limit)
 		return true;
 	if (toytcp_after(TOYTCP_SKB_CB(skb)->seq, tsk->rcv_nxt))
 		return false;
 	/* The window promised room for it: the sender did nothing wrong if
 	 * skb overhead (a GSO train's, say) came out above the estimate.
 	 */
-	if (!toytcp_after(TOYTCP_SKB_CB(skb)->end_seq,
-			  tsk->rcv_wup + tsk->rcv_wnd + 1) &&
+	if (toytcp_fits_window(tsk, TOYTCP_SKB_CB(skb)) &&
 	    atomic_read(&sk->sk_rmem_alloc) + skb->truesize <= 2 * limit)
 		return true;
 	while (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > limit) {
-		struct sk_buff *last = skb_peek_tail(&tsk->ooo_queue);
-
-		if (!last)
+		if (!toytcp_prune_ofo(sk))
 			return false;
-		__skb_unlink(last, &tsk->ooo_queue);
-		kfree_skb(last);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOPRUNED);
 	}
 	return true;
+}
+
+/*
+ * Charge @skb to the socket and its namespace before it is queued, or
+ * count why not: the socket's receive buffer (RcvQueueDrops) or the
+ * namespace's net.toytcp.mem (MemoryDrops, toytcp_mem_schedule()).  An
+ * empty in-sequence segment (a bare FIN) is never queued and not charged;
+ * everything bound for the out-of-order queue is.
+ */
+static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
+{
+	if (!skb->len &&
+	    !toytcp_after(TOYTCP_SKB_CB(skb)->seq, toytcp_sk(sk)->rcv_nxt))
+		return true;
+	if (!toytcp_rcvbuf_room(sk, skb)) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_BACKLOGDROPS);
+		return false;
+	}
+	return toytcp_mem_schedule(sk, skb);
 }
 
 /* RFC 9293 3.10.7.4, seventh check: the segment text. */
@@ -620,7 +655,7 @@ static bool toytcp_epollin_ready(const struct sock *sk)
 {
 	const struct toytcp_sock *tsk = toytcp_sk(sk);
 	int avail = tsk->rcv_nxt - READ_ONCE(tsk->copied_seq);
-	int rcvbuf = READ_ONCE(sk->sk_rcvbuf);
+	int rcvbuf = toytcp_rcv_budget(sk);
 
 	if (avail <= 0)
 		return false;
@@ -658,10 +693,10 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 				  min_t(u32, ((u64)skb->len << 8) /
 					skb->truesize, 256)) / 8;
 	if (!toytcp_rmem_schedule(sk, skb)) {
-		/* Over the receive buffer despite the window: drop, the
-		 * sender will retransmit once the reader made room.
+		/* Over the receive buffer (or the namespace's memory)
+		 * despite the window: drop, the sender will retransmit once
+		 * the reader made room.
 		 */
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_BACKLOGDROPS);
 		toytcp_send_ack(sk);
 		kfree_skb(skb);
 		return;
@@ -705,9 +740,10 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 void toytcp_rcv_space_update(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+	int rcvbuf = toytcp_rcv_budget(sk);
+	int space = rcvbuf - atomic_read(&sk->sk_rmem_alloc);
 	s32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
-	u32 step = min_t(u32, 2 * tsk->advmss, READ_ONCE(sk->sk_rcvbuf) / 4);
+	u32 step = min_t(u32, 2 * tsk->advmss, rcvbuf / 4);
 
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				     TCPF_FIN_WAIT2)))

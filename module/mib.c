@@ -40,6 +40,8 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_SYNCOOKIESFAILED]	= "SyncookiesFailed",
 	[TOYTCP_MIB_REQQFULLDOCOOKIES]	= "ReqQFullDoCookies",
 	[TOYTCP_MIB_REQQFULLDROP]	= "ReqQFullDrop",
+	[TOYTCP_MIB_MEMORYPRESSURES]	= "MemoryPressures",
+	[TOYTCP_MIB_MEMORYDROPS]	= "MemoryDrops",
 };
 
 int toytcp_mib_init_net(struct net *net)

@@ -197,7 +197,8 @@ void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
  * overhead eats the rest, much of it on veth, little on loopback), never less
  * than what is left of the window last advertised (RFC 9293 3.8.6.2.2: do
  * not shrink the window) and, against silly windows, grown only in steps of
- * at least one MSS or half the buffer.
+ * at least one MSS or a quarter of the buffer.  Under memory pressure the
+ * buffer is the socket's share of the namespace's (toytcp_rcv_budget()).
  *
  * Context: sk lock held.
  * Return: the window field, scaled down by @rcv_wscale.
@@ -205,14 +206,15 @@ void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
 u32 toytcp_select_window(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	int space = READ_ONCE(sk->sk_rcvbuf) - atomic_read(&sk->sk_rmem_alloc);
+	int rcvbuf = toytcp_rcv_budget(sk);
+	int space = rcvbuf - atomic_read(&sk->sk_rmem_alloc);
 	u32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
 	u32 win, step;
 
 	if ((s32)cur < 0)
 		cur = 0;
 	win = space > 0 ? (u32)(((u64)space * tsk->rcv_ratio) >> 8) : 0;
-	step = min_t(u32, tsk->advmss, READ_ONCE(sk->sk_rcvbuf) / 4);
+	step = min_t(u32, tsk->advmss, rcvbuf / 4);
 	if (win < cur || win - cur < step)
 		win = cur;
 	win = min_t(u32, win, 65535U << tsk->rcv_wscale);

@@ -96,13 +96,19 @@ static const struct seq_operations toytcp_seq_ops = {
 static int toytcp_snmp_show(struct seq_file *seq, void *v)
 {
 	struct net *net = seq->private;
+	struct toytcp_net *tn = toytcp_pernet(net);
 	int i;
 
 	for (i = 0; i < TOYTCP_MIB_MAX; i++)
 		seq_printf(seq, "%s %lu\n", toytcp_mib_names[i],
 			   toytcp_mib_read(net, i));
-	seq_printf(seq, "CurrEstab %d\n",
-		   atomic_read(&toytcp_pernet(net)->curr_estab));
+	seq_printf(seq, "CurrEstab %d\n", atomic_read(&tn->curr_estab));
+	seq_printf(seq, "MemoryAllocated %ld\n",
+		   atomic_long_read(&tn->rmem_alloc));
+	seq_printf(seq, "MemoryAllocatedPeak %ld\n",
+		   atomic_long_read(&tn->rmem_peak));
+	seq_printf(seq, "MemoryPressure %d\n",
+		   test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags));
 	seq_printf(seq, "LiveSockets %d\n", atomic_read(&toytcp_live_socks));
 	return 0;
 }

@@ -335,6 +335,15 @@ static inline bool toytcp_before(u32 seq1, u32 seq2)
 
 #define toytcp_after(seq2, seq1)	toytcp_before(seq1, seq2)
 
+/* Does a received segment end within the window last advertised?  (+1:
+ * a FIN may ride on a segment that fills it.)
+ */
+static inline bool toytcp_fits_window(const struct toytcp_sock *tsk,
+				      const struct toytcp_skb_cb *cb)
+{
+	return !toytcp_after(cb->end_seq, tsk->rcv_wup + tsk->rcv_wnd + 1);
+}
+
 /* seq1 <= seq2 <= seq3 */
 static inline bool toytcp_between(u32 seq1, u32 seq2, u32 seq3)
 {
@@ -377,6 +386,8 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_SYNCOOKIESFAILED,
 	TOYTCP_MIB_REQQFULLDOCOOKIES,
 	TOYTCP_MIB_REQQFULLDROP,
+	TOYTCP_MIB_MEMORYPRESSURES,
+	TOYTCP_MIB_MEMORYDROPS,
 	TOYTCP_MIB_MAX
 };
 
@@ -397,6 +408,9 @@ struct toytcp_mib {
  * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.ipv4.tcp_rmem[2]
  * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.ipv4.tcp_wmem[2]
  * @syncookies: 0 no SYN cookies, 1 when a SYN queue is full, 2 always
+ * @mem:	receive memory of the namespace, in pages, as tcp_mem: below
+ *		[0] pressure ends, above [1] it starts, above [2] new data
+ *		is dropped (mem.c)
  *
  * Read with READ_ONCE(), written by the sysctl handlers.
  */
@@ -412,6 +426,7 @@ struct toytcp_sysctl {
 	int	rmem_default;
 	int	wmem_default;
 	int	syncookies;
+	unsigned long	mem[3];
 };
 
 /**
@@ -420,13 +435,22 @@ struct toytcp_sysctl {
  * @curr_estab:	sockets in ESTABLISHED or CLOSE-WAIT
  * @sysctl:	the tunables
  * @sysctl_hdr:	their registration under net/toytcp
+ * @rmem_alloc:	bytes (skb truesize) in the receive and out-of-order
+ *		queues of all the namespace's sockets (atomic; mem.c)
+ * @rmem_peak:	the highest @rmem_alloc any charge left (atomic)
+ * @mem_flags:	TOYTCP_MEM_PRESSURE: under memory pressure (atomic bitops)
  */
 struct toytcp_net {
 	struct toytcp_mib __percpu	*mib;
 	atomic_t			curr_estab;
+	atomic_long_t			rmem_alloc;
+	atomic_long_t			rmem_peak;
+	unsigned long			mem_flags;
 	struct toytcp_sysctl		sysctl;
 	struct ctl_table_header		*sysctl_hdr;
 };
+
+#define TOYTCP_MEM_PRESSURE	0	/* toytcp_net::mem_flags */
 
 extern unsigned int toytcp_net_id;
 extern atomic_t toytcp_live_socks;
@@ -457,6 +481,14 @@ int toytcp_mib_init_net(struct net *net);
 unsigned long toytcp_mib_read(struct net *net, int field);
 void toytcp_mib_exit_net(struct net *net);
 extern const char * const toytcp_mib_names[TOYTCP_MIB_MAX];
+
+/* mem.c */
+void toytcp_mem_defaults(unsigned long *mem);
+bool toytcp_under_memory_pressure(const struct sock *sk);
+int toytcp_rcv_budget(const struct sock *sk);
+bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb);
+void toytcp_mem_init_net(struct net *net);
+void toytcp_mem_exit_net(struct net *net);
 
 /* af_toytcp.c: module parameters */
 extern unsigned int toytcp_tw_timeout_ms;
@@ -497,6 +529,7 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void toytcp_rcv_space_update(struct sock *sk);
 void toytcp_init_rcv_wnd(struct sock *sk);
+bool toytcp_prune_ofo(struct sock *sk);
 
 /* output.c */
 int toytcp_route(struct sock *sk);

@@ -5,7 +5,7 @@
 #
 # Runs inside the test VM, as root:
 #   TOYTCP_KO=/abs/path/toytcp.ko selftests/run_tests.sh [TEST...]
-# TEST is one of: states interop errors module reliability api (default: all,
+# TEST is one of: states interop errors module reliability api memory (default: all,
 # in that order).
 # Besides the C binaries, a TEST may be a script TEST.sh printing TAP
 # ("ok N TEST: ..."): preload (tools/preload with curl, python3 -m
@@ -26,7 +26,7 @@
 set -u
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ALL="states interop errors module reliability api preload toytcp-ss"
+ALL="states interop errors module reliability api memory preload toytcp-ss"
 TESTS=${*:-$ALL}
 FAMILY=${TOYTCP_FAMILY:-19}
 
@@ -34,7 +34,7 @@ FAMILY=${TOYTCP_FAMILY:-19}
 # each test case).
 # TOYTCP_TIME_SCALE (an integer, default 1) multiplies them, for slow
 # kernels (make check-debug: KASAN and lockdep under TCG).
-declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600
+declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600 [memory]=600
 		  [preload]=600 [toytcp-ss]=300)
 SCALE=${TOYTCP_TIME_SCALE:-1}
 

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: receive memory, charged per network namespace and bounded by
+ * net.toytcp.mem (min, pressure, max, in pages), in the manner of Linux
+ * TCP's tcp_mem (sk_memory_allocated, __sk_mem_raise_allocated(),
+ * tcp_try_rmem_schedule()), but per namespace.
+ *
+ * Every skb that enters a socket's receive or out-of-order queue is
+ * charged, by its truesize in bytes, to both the socket (sk_rmem_alloc, as
+ * before) and the namespace (toytcp_net::rmem_alloc), when toytcp admits
+ * it (toytcp_mem_schedule()); its destructor, toytcp_rfree(), uncharges
+ * both whenever and however it is freed: read, pruned, purged at close or
+ * abort.  An skb that moves from the out-of-order queue to the receive
+ * queue keeps its one charge.
+ *
+ *  - up to "pressure": nothing changes;
+ *  - above "pressure" the namespace is under memory pressure until it
+ *    falls below "min": windows stop growing beyond a fair share of "max"
+ *    per established socket (toytcp_rcv_budget()); what is already
+ *    advertised is never taken back (RFC 9293 3.8.6.2.2);
+ *  - above "max" new data is refused: out-of-order segments at once;
+ *    in-sequence ones after the socket's own out-of-order queue is pruned,
+ *    unless the socket has nothing queued for its reader and the segment
+ *    is within the advertised window, which may take the namespace up to
+ *    TOYTCP_MEM_SLACK beyond "max" (so that a reader that has read
+ *    everything can always make progress, as sk_forced_mem_schedule()).
+ */
+#include <linux/mm.h>
+#include <linux/swap.h>
+
+#include "protocol.h"
+
+/* What in-sequence data of an empty receive queue may take beyond "max". */
+#define TOYTCP_MEM_SLACK	(64UL << PAGE_SHIFT)
+
+/* Under pressure, no socket's window budget falls below this. */
+#define TOYTCP_MEM_MIN_BUDGET	16384
+
+/**
+ * toytcp_mem_defaults() - net.toytcp.mem as Linux sizes tcp_mem
+ * @mem: min, pressure, max, in pages
+ *
+ * As tcp_init_mem(): "max" 1/8 of the free buffer pages, "pressure" 1/16,
+ * "min" 3/4 of that.
+ *
+ * Context: process (namespace setup).
+ */
+void toytcp_mem_defaults(unsigned long *mem)
+{
+	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);
+
+	mem[0] = limit / 4 * 3;
+	mem[1] = limit;
+	mem[2] = mem[0] * 2;
+}
+
+static unsigned long toytcp_mem_limit(const struct toytcp_net *tn, int i)
+{
+	return READ_ONCE(tn->sysctl.mem[i]) << PAGE_SHIFT;
+}
+
+/**
+ * toytcp_under_memory_pressure() - is @sk's namespace under pressure?
+ * @sk: the socket
+ *
+ * Context: any; lockless.
+ * Return: true from the moment receive memory passed "pressure" until it
+ * falls below "min" again.
+ */
+bool toytcp_under_memory_pressure(const struct sock *sk)
+{
+	return test_bit(TOYTCP_MEM_PRESSURE,
+			&toytcp_pernet(sock_net(sk))->mem_flags);
+}
+
+/**
+ * toytcp_rcv_budget() - the receive buffer the window is computed from
+ * @sk: the socket
+ *
+ * sk_rcvbuf, or under memory pressure the socket's share of "max": "max"
+ * divided among the namespace's established sockets, at least 16 KB.  A
+ * socket whose reader is behind has no room left in that and its window
+ * stops growing; one whose reader keeps up still gets a window.
+ *
+ * Context: any; lockless (sk lock held for a stable sk_rcvbuf).
+ * Return: bytes.
+ */
+int toytcp_rcv_budget(const struct sock *sk)
+{
+	const struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
+	int rcvbuf = READ_ONCE(sk->sk_rcvbuf);
+	unsigned long share;
+
+	if (!toytcp_under_memory_pressure(sk))
+		return rcvbuf;
+	share = toytcp_mem_limit(tn, 2) /
+		max(atomic_read(&tn->curr_estab), 1);
+	return clamp_t(unsigned long, share, TOYTCP_MEM_MIN_BUDGET, rcvbuf);
+}
+
+static void toytcp_mem_uncharge(struct toytcp_net *tn, unsigned int size)
+{
+	long alloc = atomic_long_sub_return(size, &tn->rmem_alloc);
+
+	if (alloc < (long)toytcp_mem_limit(tn, 0) &&
+	    test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags))
+		clear_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags);
+}
+
+/* The destructor of every skb toytcp_mem_schedule() admitted. */
+static void toytcp_rfree(struct sk_buff *skb)
+{
+	toytcp_mem_uncharge(toytcp_pernet(sock_net(skb->sk)), skb->truesize);
+	sock_rfree(skb);
+}
+
+/*
+ * Add @size to the namespace's receive memory if that stays within @limit
+ * bytes: a compare-and-exchange, so that the counter never goes above the
+ * limit, not even for a moment, whatever other CPUs charge at the same
+ * time.  *@alloc is the total with @size, charged or not.
+ */
+static bool toytcp_mem_try_charge(struct toytcp_net *tn, unsigned int size,
+				  unsigned long limit, long *alloc)
+{
+	long old = atomic_long_read(&tn->rmem_alloc);
+
+	do {
+		*alloc = old + size;
+		if (*alloc > (long)limit)
+			return false;
+	} while (!atomic_long_try_cmpxchg(&tn->rmem_alloc, &old, *alloc));
+	return true;
+}
+
+/**
+ * toytcp_mem_schedule() - admit @skb into @sk's receive memory, or not
+ * @sk: the socket
+ * @skb: a segment on its way to the receive queue or (when it starts
+ *	beyond RCV.NXT) the out-of-order queue
+ *
+ * On success @skb is charged to the namespace and owned by @sk
+ * (skb_set_owner_r()) with toytcp_rfree() as destructor; the caller must
+ * queue or free it.
+ *
+ * Context: sk lock held (softirq, or the backlog in process context).
+ * Return: true when @skb was charged, false (and counted) when the caller
+ * is to drop it.
+ */
+bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	unsigned int size = skb->truesize;
+	unsigned long max;
+	long alloc, peak;
+
+	if (toytcp_mem_try_charge(tn, size, toytcp_mem_limit(tn, 1), &alloc))
+		goto charged;
+	if (!test_and_set_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags))
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYPRESSURES);
+	max = toytcp_mem_limit(tn, 2);
+	if (toytcp_mem_try_charge(tn, size, max, &alloc))
+		goto charged;
+	if (toytcp_after(cb->seq, toytcp_sk(sk)->rcv_nxt))
+		goto drop;
+	/* In-sequence data goes before out-of-order data. */
+	while (toytcp_prune_ofo(sk)) {
+		if (toytcp_mem_try_charge(tn, size, max, &alloc))
+			goto charged;
+	}
+	if (skb_queue_empty(&sk->sk_receive_queue) &&
+	    toytcp_fits_window(toytcp_sk(sk), cb) &&
+	    toytcp_mem_try_charge(tn, size, max + TOYTCP_MEM_SLACK, &alloc))
+		goto charged;
+drop:
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
+	return false;
+
+charged:
+	peak = atomic_long_read(&tn->rmem_peak);
+	while (alloc > peak &&
+	       !atomic_long_try_cmpxchg(&tn->rmem_peak, &peak, alloc))
+		;
+	skb_set_owner_r(skb, sk);
+	skb->destructor = toytcp_rfree;
+	return true;
+}
+
+/**
+ * toytcp_mem_init_net() - nothing charged yet
+ * @net: the new namespace
+ *
+ * Context: process, the pernet init.
+ */
+void toytcp_mem_init_net(struct net *net)
+{
+	struct toytcp_net *tn = toytcp_pernet(net);
+
+	atomic_long_set(&tn->rmem_alloc, 0);
+	atomic_long_set(&tn->rmem_peak, 0);
+	tn->mem_flags = 0;
+}
+
+/**
+ * toytcp_mem_exit_net() - check that everything was uncharged
+ * @net: the namespace going away
+ *
+ * Every socket holds a reference on its namespace, so all of them, and
+ * all their queues, are gone by now.
+ *
+ * Context: process, the pernet exit.
+ */
+void toytcp_mem_exit_net(struct net *net)
+{
+	WARN_ON_ONCE(atomic_long_read(&toytcp_pernet(net)->rmem_alloc));
+}

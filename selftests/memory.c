@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp's per-namespace receive memory limit, net.toytcp.mem (issue 6).
+ *
+ * Two namespaces side by side, each with NCONN connections over its own
+ * loopback: in A net.toytcp.mem is lowered to MIN/PRESSURE/MAX pages (max
+ * 1 MiB), B keeps the default (about 1/8 of the machine's free buffer
+ * pages).  Every sender writes STREAM bytes of its own seeded pattern as
+ * fast as non-blocking send() lets it, while the receivers first do not
+ * read at all (HOLD_MS), then read everything; both namespaces at once.
+ *
+ * What must hold, from /proc/net/toytcp_snmp of each namespace:
+ *  - A: MemoryAllocated, sampled by the test, and MemoryAllocatedPeak, the
+ *    kernel's own high-water mark, never above max + SLACK (mem.c's
+ *    TOYTCP_MEM_SLACK: 64 pages), and up to at least "pressure" (the
+ *    limit was reached, not just never approached); MemoryPressures and
+ *    MemoryDrops went up;
+ *  - B: unaffected: it held more than A's max + SLACK at once, with no
+ *    pressure and no drops (a limit or a counter shared between
+ *    namespaces would show here);
+ *  - both: every stream arrives complete and byte-exact once read, and
+ *    MemoryAllocated is 0 when all is read and closed (every charge was
+ *    taken back).
+ */
+#include "toytcp_test.h"
+
+#define NCONN		16
+#define STREAM		(2u << 20)	/* bytes per connection */
+#define HOLD_MS		3000		/* receivers do not read */
+#define DONE_MS		180000		/* all streams complete within */
+#define PAGE		4096L
+#define MEM_MIN		128		/* net.toytcp.mem of A, pages */
+#define MEM_PRESSURE	192
+#define MEM_MAX		256
+#define SLACK		(64 * PAGE)	/* TOYTCP_MEM_SLACK */
+#define PORT		5300
+
+struct mem_conn {
+	int c, s;
+	uint64_t seed;
+	size_t sent, rcvd;
+	bool bad;
+};
+
+struct mem_side {
+	int nsfd;			/* -1: the test's own namespace */
+	struct mem_conn k[NCONN];
+	long sampled_max;		/* MemoryAllocated, highest seen */
+};
+
+static long mem_cnt(int nsfd, const char *name)
+{
+	return TT_IN_NS(nsfd, tt_cnt(name));
+}
+
+static int mem_sysctl_write(int nsfd, const char *val)
+{
+	int fd, r = -1, e;
+
+	fd = TT_IN_NS(nsfd, open("/proc/sys/net/toytcp/mem", O_WRONLY));
+	if (fd < 0)
+		return -1;
+	if (write(fd, val, strlen(val)) == (ssize_t)strlen(val))
+		r = 0;
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static int mem_sysctl_read(int nsfd, long v[3])
+{
+	FILE *f;
+	int fd, n;
+
+	fd = TT_IN_NS(nsfd, open("/proc/sys/net/toytcp/mem", O_RDONLY));
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
+	n = fscanf(f, "%ld %ld %ld", &v[0], &v[1], &v[2]);
+	fclose(f);
+	return n == 3 ? 0 : -1;
+}
+
+/* NCONN connections on 127.0.0.1 in side->nsfd, senders non-blocking. */
+static int mem_open(struct mem_side *side, int seedbase)
+{
+	int l, i, err;
+
+	l = tt_listen_in(side->nsfd, tt_fam(), "127.0.0.1", PORT, NCONN);
+	if (l < 0)
+		return errno;
+	for (i = 0; i < NCONN; i++) {
+		struct mem_conn *k = &side->k[i];
+
+		k->seed = seedbase + i;
+		k->c = tt_socket_in(side->nsfd, tt_fam());
+		if (k->c < 0)
+			return errno;
+		err = tt_connect_to(k->c, tt_fam(), "127.0.0.1", PORT, 10000);
+		if (err)
+			return err;
+		k->s = tt_accept_to(l, 10000, NULL);
+		if (k->s < 0)
+			return errno;
+		if (tt_set_nonblock(k->c, true) || tt_set_nonblock(k->s, true))
+			return errno;
+	}
+	close(l);
+	return 0;
+}
+
+static void mem_close(struct mem_side *side)
+{
+	int i;
+
+	for (i = 0; i < NCONN; i++) {
+		if (side->k[i].c >= 0)
+			close(side->k[i].c);
+		if (side->k[i].s >= 0)
+			close(side->k[i].s);
+		side->k[i].c = side->k[i].s = -1;
+	}
+}
+
+/* Send what the socket takes now; false on an error other than EAGAIN. */
+static bool mem_push(struct mem_conn *k)
+{
+	static uint8_t buf[65536];
+
+	while (k->sent < STREAM) {
+		size_t n = STREAM - k->sent;
+		ssize_t r;
+
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		tt_fill(k->seed, k->sent, buf, n);
+		r = send(k->c, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < 0)
+			return errno == EAGAIN;
+		k->sent += r;
+	}
+	return true;
+}
+
+/* Read and check what is there; false on an error or wrong bytes. */
+static bool mem_pull(struct mem_conn *k)
+{
+	static uint8_t buf[65536], want[65536];
+
+	while (k->rcvd < STREAM) {
+		ssize_t r = recv(k->s, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r < 0)
+			return errno == EAGAIN;
+		if (r == 0 || k->rcvd + r > STREAM)
+			return false;
+		tt_fill(k->seed, k->rcvd, want, r);
+		if (memcmp(buf, want, r)) {
+			k->bad = true;
+			return false;
+		}
+		k->rcvd += r;
+	}
+	return true;
+}
+
+/*
+ * One round over both sides: push every sender, read every receiver if
+ * @read, sample MemoryAllocated.  Returns the number of streams not yet
+ * complete, or -1 on an error.
+ */
+static int mem_round(struct mem_side *sides, int nsides, bool read)
+{
+	struct pollfd pfd[2 * NCONN * 2];
+	int left = 0, n = 0, i, j;
+
+	for (j = 0; j < nsides; j++) {
+		struct mem_side *side = &sides[j];
+		long v;
+
+		for (i = 0; i < NCONN; i++) {
+			struct mem_conn *k = &side->k[i];
+
+			if (!mem_push(k) || (read && !mem_pull(k)))
+				return -1;
+			left += k->rcvd < STREAM;
+			if (k->sent < STREAM)
+				pfd[n++] = (struct pollfd){ k->c, POLLOUT };
+			if (read && k->rcvd < STREAM)
+				pfd[n++] = (struct pollfd){ k->s, POLLIN };
+		}
+		v = mem_cnt(side->nsfd, "MemoryAllocated");
+		if (v > side->sampled_max)
+			side->sampled_max = v;
+	}
+	if (n)
+		poll(pfd, n, 20);
+	return left;
+}
+
+FIXTURE(nsmem) {
+	struct tt_ns b;
+	struct mem_side side[2];	/* [0]: A, limited; [1]: B */
+};
+
+FIXTURE_SETUP(nsmem)
+{
+	int i;
+
+	memset(self, 0, sizeof(*self));
+	self->b.fd = -1;
+	for (i = 0; i < NCONN; i++) {
+		self->side[0].k[i].c = self->side[0].k[i].s = -1;
+		self->side[1].k[i].c = self->side[1].k[i].s = -1;
+	}
+	if (tt_is_linux())
+		SKIP(return, "net.toytcp.mem is toytcp's");
+	ASSERT_EQ(0, tt_fresh_netns());
+	TT_REQUIRE_STACK();
+	TT_SET_TW(TT_TW_MS);	/* the closed connections go soon */
+	ASSERT_EQ(0, tt_ns_add(&self->b, "mem"));
+	self->side[0].nsfd = -1;
+	self->side[1].nsfd = self->b.fd;
+}
+
+FIXTURE_TEARDOWN(nsmem)
+{
+	mem_close(&self->side[0]);
+	mem_close(&self->side[1]);
+	tt_ns_del(&self->b);
+}
+
+/* The sysctl: three values, in order, per namespace. */
+TEST_F(nsmem, sysctl_per_namespace_ordered)
+{
+	long a[3], b[3];
+	char buf[64];
+
+	ASSERT_EQ(0, mem_sysctl_read(-1, a));
+	ASSERT_EQ(0, mem_sysctl_read(self->b.fd, b));
+	EXPECT_EQ(a[0], b[0]);
+	EXPECT_EQ(a[2], b[2]);
+	EXPECT_LE(a[0], a[1]);
+	EXPECT_LE(a[1], a[2]);
+	EXPECT_LE(128, a[1]) TH_LOG("default %ld %ld %ld pages", a[0], a[1], a[2]);
+	TH_LOG("default net.toytcp.mem: %ld %ld %ld pages", a[0], a[1], a[2]);
+
+	snprintf(buf, sizeof(buf), "%d %d %d", MEM_MIN, MEM_PRESSURE, MEM_MAX);
+	ASSERT_EQ(0, mem_sysctl_write(-1, buf));
+	ASSERT_EQ(0, mem_sysctl_read(-1, a));
+	EXPECT_EQ(MEM_MIN, a[0]);
+	EXPECT_EQ(MEM_PRESSURE, a[1]);
+	EXPECT_EQ(MEM_MAX, a[2]);
+	/* the other namespace keeps its own */
+	ASSERT_EQ(0, mem_sysctl_read(self->b.fd, a));
+	EXPECT_EQ(b[2], a[2]);
+	/* out of order: refused, nothing changed */
+	EXPECT_EQ(-1, mem_sysctl_write(-1, "300 200 100"));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, mem_sysctl_read(-1, a));
+	EXPECT_EQ(MEM_MAX, a[2]);
+}
+
+/*
+ * The ceiling: A holds no more than max + SLACK while nobody reads; B, in
+ * the same time, more; then everything arrives intact in both.
+ */
+TEST_F_TIMEOUT(nsmem, ceiling_held_streams_intact_other_ns_unaffected, 300)
+{
+	long p0[2], d0[2], o0[2], peak[2], p1[2], d1[2], o1[2], def[3];
+	long long t0, hold_end, end;
+	char buf[64];
+	int j, left;
+
+	snprintf(buf, sizeof(buf), "%d %d %d", MEM_MIN, MEM_PRESSURE, MEM_MAX);
+	ASSERT_EQ(0, mem_sysctl_write(-1, buf));
+	ASSERT_EQ(0, mem_sysctl_read(self->b.fd, def));
+	ASSERT_LT(4 * MEM_MAX, def[2])
+		TH_LOG("B's default max (%ld pages) too small to tell", def[2]);
+
+	ASSERT_EQ(0, mem_open(&self->side[0], 1000));
+	ASSERT_EQ(0, mem_open(&self->side[1], 2000));
+	for (j = 0; j < 2; j++) {
+		p0[j] = mem_cnt(self->side[j].nsfd, "MemoryPressures");
+		d0[j] = mem_cnt(self->side[j].nsfd, "MemoryDrops");
+		o0[j] = mem_cnt(self->side[j].nsfd, "OfoPruned");
+		ASSERT_LE(0, p0[j]) TH_LOG("no MemoryPressures counter");
+		ASSERT_LE(0, d0[j]) TH_LOG("no MemoryDrops counter");
+	}
+
+	/* Phase 1: the receivers do not read. */
+	t0 = tt_now_ms();
+	hold_end = t0 + HOLD_MS;
+	while (tt_now_ms() < hold_end)
+		ASSERT_LE(0, mem_round(self->side, 2, false));
+	for (j = 0; j < 2; j++)
+		peak[j] = mem_cnt(self->side[j].nsfd, "MemoryAllocatedPeak");
+	TH_LOG("after %d ms unread: A holds %ld bytes (peak %ld, sampled %ld), B %ld (peak %ld)",
+	       HOLD_MS, mem_cnt(-1, "MemoryAllocated"), peak[0],
+	       self->side[0].sampled_max,
+	       mem_cnt(self->b.fd, "MemoryAllocated"), peak[1]);
+
+	/* Phase 2: read everything. */
+	end = tt_now_ms() + DONE_MS;
+	do {
+		left = mem_round(self->side, 2, true);
+		ASSERT_LE(0, left) TH_LOG("a stream failed or was corrupted");
+	} while (left && tt_now_ms() < end);
+	for (j = 0; j < 2; j++) {
+		int i;
+
+		for (i = 0; i < NCONN; i++) {
+			struct mem_conn *k = &self->side[j].k[i];
+
+			EXPECT_FALSE(k->bad);
+			EXPECT_EQ(STREAM, k->rcvd)
+				TH_LOG("%s stream %d: %zu of %u bytes",
+				       j ? "B" : "A", i, k->rcvd, STREAM);
+		}
+	}
+	TH_LOG("all %d streams of %u bytes complete after %lld ms", 2 * NCONN,
+	       STREAM, tt_now_ms() - t0);
+
+	for (j = 0; j < 2; j++) {
+		peak[j] = mem_cnt(self->side[j].nsfd, "MemoryAllocatedPeak");
+		p1[j] = mem_cnt(self->side[j].nsfd, "MemoryPressures");
+		d1[j] = mem_cnt(self->side[j].nsfd, "MemoryDrops");
+		o1[j] = mem_cnt(self->side[j].nsfd, "OfoPruned");
+	}
+	TH_LOG("A: peak %ld bytes (max %ld + slack %ld = %ld), sampled %ld; MemoryPressures +%ld, MemoryDrops +%ld, OfoPruned +%ld",
+	       peak[0], MEM_MAX * PAGE, SLACK, MEM_MAX * PAGE + SLACK,
+	       self->side[0].sampled_max, p1[0] - p0[0], d1[0] - d0[0],
+	       o1[0] - o0[0]);
+	TH_LOG("B: peak %ld bytes, sampled %ld; MemoryPressures +%ld, MemoryDrops +%ld",
+	       peak[1], self->side[1].sampled_max, p1[1] - p0[1],
+	       d1[1] - d0[1]);
+
+	/* A: the ceiling held, and was reached. */
+	EXPECT_GE(MEM_MAX * PAGE + SLACK, peak[0]);
+	EXPECT_GE(MEM_MAX * PAGE + SLACK, self->side[0].sampled_max);
+	EXPECT_LE(MEM_PRESSURE * PAGE, peak[0]);
+	EXPECT_LT(0, p1[0] - p0[0]);
+	EXPECT_LT(0, d1[0] - d0[0]);
+	/* B: more than A's ceiling, untouched by A's limit. */
+	EXPECT_LT(MEM_MAX * PAGE + SLACK, peak[1]);
+	EXPECT_EQ(0, p1[1] - p0[1]);
+	EXPECT_EQ(0, d1[1] - d0[1]);
+
+	/* Every charge taken back: all read, then all closed. */
+	for (j = 0; j < 2; j++)
+		EXPECT_EQ(0, mem_cnt(self->side[j].nsfd, "MemoryAllocated"));
+	mem_close(&self->side[0]);
+	mem_close(&self->side[1]);
+	for (j = 0; j < 2; j++)
+		EXPECT_EQ(0, mem_cnt(self->side[j].nsfd, "MemoryAllocated"));
+}
+
+TEST_HARNESS_MAIN
