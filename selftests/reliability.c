@@ -464,6 +464,32 @@ static int rl_topo(struct rl_net *t, const char *netem)
 	return rl_netem(t->b.fd, "vb", netem);
 }
 
+/*
+ * What the fixtures over A and B start with: no connection yet (k, if
+ * given), the namespaces (netem, if given, on both ends), the stack under
+ * test in A (in B with stack_in_b) and TIME-WAIT short.
+ */
+static void rl_fixture_net(struct __test_metadata *_metadata, struct rl_net *t,
+			   struct tt_conn *k, const char *netem, bool stack_in_b)
+{
+	if (k)
+		k->c = k->s = k->l = -1;
+	ASSERT_EQ(0, rl_topo(t, netem))
+		TH_LOG("cannot build the namespaces%s%s",
+		       netem ? " with netem " : "", netem ? netem : "");
+	TT_IN_NS(stack_in_b ? t->b.fd : t->a.fd, ({ TT_REQUIRE_STACK(); 0; }));
+	TT_SET_TW(TT_TW_MS);
+}
+
+/* Connect a socket of family afam in A to a listener of bfam in B. */
+static void rl_fixture_pair(struct __test_metadata *_metadata, struct rl_net *t,
+			    struct tt_conn *k, int afam, int bfam)
+{
+	int err = tt_pair(k, t->a.fd, afam, NULL, 0, t->b.fd, bfam, IP_B, PORT);
+
+	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+}
+
 /* Everything into and out of namespace nsfd is dropped (IP only). */
 static int rl_blackhole(int nsfd)
 {
@@ -743,12 +769,7 @@ RL_NETEM(rate10mbit, "rate 10mbit", K_RATE, 4 * MB, 10000000);
 
 FIXTURE_SETUP(netem)
 {
-	self->k.c = self->k.s = self->k.l = -1;
-	ASSERT_EQ(0, rl_topo(&self->t, variant->qdisc))
-		TH_LOG("cannot build the namespaces with netem %s",
-		       variant->qdisc);
-	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	TT_SET_TW(TT_TW_MS);
+	rl_fixture_net(_metadata, &self->t, &self->k, variant->qdisc, false);
 }
 
 FIXTURE_TEARDOWN(netem)
@@ -919,11 +940,8 @@ FIXTURE_VARIANT_ADD(path, linux_to_toytcp_rcvbuf64k) {
 
 FIXTURE_SETUP(path)
 {
-	self->k.c = self->k.s = self->k.l = -1;
 	rl_gso_allowed = variant->gso;
-	ASSERT_EQ(0, rl_topo(&self->t, NULL));
-	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	TT_SET_TW(TT_TW_MS);
+	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
 }
 
 FIXTURE_TEARDOWN(path)
@@ -1106,10 +1124,7 @@ FIXTURE_VARIANT_ADD(cut, linux_peer) { .peer_tt = false };
 
 FIXTURE_SETUP(cut)
 {
-	self->k.c = self->k.s = self->k.l = -1;
-	ASSERT_EQ(0, rl_topo(&self->t, NULL));
-	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	TT_SET_TW(TT_TW_MS);
+	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
 	ASSERT_EQ(0, rl_param_set(&self->p, "retries", "tcp_retries2",
 				  self->t.a.fd, RL_RETRIES))
 		TH_LOG("cannot set the retry limit");
@@ -1339,15 +1354,9 @@ FIXTURE_VARIANT_ADD(rtt, linux_peer) { .peer_tt = false };
 
 FIXTURE_SETUP(rtt)
 {
-	int err;
-
-	self->k.c = self->k.s = self->k.l = -1;
-	ASSERT_EQ(0, rl_topo(&self->t, NULL));
-	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	TT_SET_TW(TT_TW_MS);
-	err = tt_pair(&self->k, self->t.a.fd, tt_fam(), NULL, 0, self->t.b.fd,
-		      variant->peer_tt ? tt_fam() : AF_INET, IP_B, PORT);
-	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
+	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(),
+			variant->peer_tt ? tt_fam() : AF_INET);
 	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
 }
 
@@ -1478,12 +1487,7 @@ FIXTURE(silence) {
 
 FIXTURE_SETUP(silence)
 {
-	int err;
-
-	self->k.c = self->k.s = self->k.l = -1;
-	ASSERT_EQ(0, rl_topo(&self->t, NULL));
-	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	TT_SET_TW(TT_TW_MS);
+	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
 	ASSERT_EQ(0, rl_param_set(&self->p, "retries", "tcp_retries2",
 				  self->t.a.fd, RL_RETRIES));
 	/* Linux TCP: orphans have their own limit. */
@@ -1491,9 +1495,7 @@ FIXTURE_SETUP(silence)
 		ASSERT_EQ(0, TT_IN_NS(self->t.a.fd,
 				      rl_sysctl_set("tcp_orphan_retries",
 						    RL_RETRIES)));
-	err = tt_pair(&self->k, self->t.a.fd, tt_fam(), NULL, 0, self->t.b.fd,
-		      AF_INET, IP_B, PORT);
-	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(), AF_INET);
 	ASSERT_EQ(0, rl_ping(self->k.c, self->k.s));
 }
 
@@ -1603,15 +1605,9 @@ FIXTURE_VARIANT_ADD(keepalive, linux_peer) { .peer_tt = false };
 
 FIXTURE_SETUP(keepalive)
 {
-	int err;
-
-	self->k.c = self->k.s = self->k.l = -1;
-	ASSERT_EQ(0, rl_topo(&self->t, NULL));
-	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	TT_SET_TW(TT_TW_MS);
-	err = tt_pair(&self->k, self->t.a.fd, tt_fam(), NULL, 0, self->t.b.fd,
-		      variant->peer_tt ? tt_fam() : AF_INET, IP_B, PORT);
-	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
+	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(),
+			variant->peer_tt ? tt_fam() : AF_INET);
 }
 
 FIXTURE_TEARDOWN(keepalive)
@@ -1894,20 +1890,14 @@ FIXTURE_VARIANT_ADD(nagle, linux_peer) { .peer_tt = false };
 
 FIXTURE_SETUP(nagle)
 {
-	int err;
-
-	self->k.c = self->k.s = self->k.l = -1;
+	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
 	/*
 	 * The delay is on the ACK path only: a data segment held in a
 	 * qdisc of the sender's own device would make Linux TCP autocork.
 	 */
-	ASSERT_EQ(0, rl_topo(&self->t, NULL));
 	ASSERT_EQ(0, rl_netem(self->t.b.fd, "vb", "delay 20ms"));
-	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	TT_SET_TW(TT_TW_MS);
-	err = tt_pair(&self->k, self->t.a.fd, tt_fam(), NULL, 0, self->t.b.fd,
-		      variant->peer_tt ? tt_fam() : AF_INET, IP_B, PORT);
-	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(),
+			variant->peer_tt ? tt_fam() : AF_INET);
 	/* Let the handshake's last ACK settle. */
 	tt_msleep(100);
 }
@@ -2113,16 +2103,9 @@ FIXTURE_VARIANT_ADD(delack, linux_sender) { .snd_tt = false };
 
 FIXTURE_SETUP(delack)
 {
-	int err;
-
-	self->k.c = self->k.s = self->k.l = -1;
-	ASSERT_EQ(0, rl_topo(&self->t, NULL));
-	TT_IN_NS(self->t.b.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	TT_SET_TW(TT_TW_MS);
-	err = tt_pair(&self->k, self->t.a.fd,
-		      variant->snd_tt ? tt_fam() : AF_INET, NULL, 0,
-		      self->t.b.fd, tt_fam(), IP_B, PORT);
-	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+	rl_fixture_net(_metadata, &self->t, &self->k, NULL, true);
+	rl_fixture_pair(_metadata, &self->t, &self->k,
+			variant->snd_tt ? tt_fam() : AF_INET, tt_fam());
 	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
 }
 

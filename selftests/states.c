@@ -944,14 +944,25 @@ TEST_F_TIMEOUT(veth, simultaneous_open_both_established, 60)
 	close(b);
 }
 
-/* Connected pair c (A:CPORT) <-> s (B:SPORT) over the delayed veth. */
-static int veth_pair(struct tt_topo *t, struct tt_conn *k,
-		     struct sockaddr_in *la, struct sockaddr_in *ra)
+/*
+ * Connected pair c (A:CPORT) <-> s (B:SPORT) over the veth delayed by
+ * DELAY, with a state recorder on either end (rc on c, rs on s); both
+ * have seen the connection ESTABLISHED before this returns.
+ */
+static void veth_watched_pair(struct __test_metadata *_metadata,
+			      struct tt_topo *t, struct tt_conn *k,
+			      struct tt_rec *rc, struct tt_rec *rs)
 {
-	*la = tt_sin(tt_fam(), TT_IP_A, CPORT);
-	*ra = tt_sin(tt_fam(), TT_IP_B, SPORT);
-	return tt_pair(k, t->a.fd, tt_fam(), TT_IP_A, CPORT, t->b.fd, tt_fam(),
-		       TT_IP_B, SPORT);
+	struct sockaddr_in la = tt_sin(tt_fam(), TT_IP_A, CPORT);
+	struct sockaddr_in ra = tt_sin(tt_fam(), TT_IP_B, SPORT);
+
+	ASSERT_EQ(0, tt_topo_delay(t, DELAY));
+	ASSERT_EQ(0, tt_pair(k, t->a.fd, tt_fam(), TT_IP_A, CPORT, t->b.fd,
+			     tt_fam(), TT_IP_B, SPORT));
+	ASSERT_EQ(0, tt_rec_start(rc, t->a.fd, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(rs, t->b.fd, &ra, &la));
+	ASSERT_TRUE(tt_rec_wait(rc, TT_ESTABLISHED, 3000));
+	ASSERT_TRUE(tt_rec_wait(rs, TT_ESTABLISHED, 3000));
 }
 
 /*
@@ -961,18 +972,11 @@ static int veth_pair(struct tt_topo *t, struct tt_conn *k,
  */
 TEST_F_TIMEOUT(veth, active_close_fin_wait_time_wait_closed, 60)
 {
-	struct sockaddr_in la, ra;
 	struct tt_rec rc, rs;
 	struct tt_conn k;
 	char buf[8];
 
-	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
-	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
-	/* Both recorders running and seeing the connection before acting. */
-	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
-	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+	veth_watched_pair(_metadata, &self->t, &k, &rc, &rs);
 
 	ASSERT_EQ(0, close(k.c));
 	k.c = -1;
@@ -1003,19 +1007,12 @@ TEST_F_TIMEOUT(veth, active_close_fin_wait_time_wait_closed, 60)
  */
 TEST_F_TIMEOUT(veth, passive_close_close_wait_last_ack_closed, 60)
 {
-	struct sockaddr_in la, ra;
 	struct tt_rec rc, rs;
 	struct tt_ep tx, rx;
 	struct tt_conn k;
 	char buf[8];
 
-	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
-	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
-	/* Both recorders running and seeing the connection before acting. */
-	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
-	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+	veth_watched_pair(_metadata, &self->t, &k, &rc, &rs);
 
 	ASSERT_EQ(0, shutdown(k.c, SHUT_WR));
 	EXPECT_EQ(0, tt_recv_to(k.s, buf, sizeof(buf), 5000));
@@ -1049,18 +1046,11 @@ TEST_F_TIMEOUT(veth, passive_close_close_wait_last_ack_closed, 60)
 /* FINs cross: both sides FIN_WAIT1 -> CLOSING -> TIME_WAIT (-> CLOSED). */
 TEST_F_TIMEOUT(veth, simultaneous_close_closing_then_time_wait, 60)
 {
-	struct sockaddr_in la, ra;
 	struct tt_rec rc, rs;
 	struct tt_conn k;
 	char buf[8];
 
-	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
-	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
-	/* Both recorders running and seeing the connection before acting. */
-	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
-	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+	veth_watched_pair(_metadata, &self->t, &k, &rc, &rs);
 
 	ASSERT_EQ(0, shutdown(k.c, SHUT_WR));
 	ASSERT_EQ(0, shutdown(k.s, SHUT_WR));
