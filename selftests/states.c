@@ -31,6 +31,18 @@ FIXTURE_TEARDOWN(lo)
 {
 }
 
+/* This namespace's ip_local_port_range: the ephemeral ports. */
+static void port_range(struct __test_metadata *_metadata, int *lo, int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int n;
+
+	ASSERT_NE(NULL, f);
+	n = fscanf(f, "%d %d", lo, hi);
+	fclose(f);
+	ASSERT_EQ(2, n);
+}
+
 /* connect() without bind() picks a local port from Linux's ephemeral range. */
 TEST_F(lo, ephemeral_port_on_connect_without_bind)
 {
@@ -38,12 +50,8 @@ TEST_F(lo, ephemeral_port_on_connect_without_bind)
 	int l, c1, c2, s1, lo_port = 0, hi_port = 0;
 	socklen_t len = sizeof(acc);
 	struct tt_ent e;
-	FILE *f;
 
-	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	ASSERT_NE(NULL, f);
-	ASSERT_EQ(2, fscanf(f, "%d %d", &lo_port, &hi_port));
-	fclose(f);
+	port_range(_metadata, &lo_port, &hi_port);
 
 	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 8);
 	ASSERT_LE(0, l) TH_LOG("listen: %s", strerror(errno));
@@ -162,12 +170,8 @@ TEST_F(lo, ephemeral_ports_randomized_rfc6056)
 	int cport[EPH_N], bport[EPH_N];
 	struct sockaddr_in a;
 	struct eph_stats st;
-	FILE *f;
 
-	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	ASSERT_NE(NULL, f);
-	ASSERT_EQ(2, fscanf(f, "%d %d", &lo_port, &hi_port));
-	fclose(f);
+	port_range(_metadata, &lo_port, &hi_port);
 	ASSERT_LT(lo_port + 4 * EPH_N, hi_port);
 
 	/* The judgement fails the allocators RFC 6056 replaces. */
