@@ -241,10 +241,20 @@ static size_t parse_size(const char *s)
 	double v = strtod(s, &end);
 
 	switch (*end) {
-	case 'k': case 'K': v *= KiB; break;
-	case 'm': case 'M': v *= MiB; break;
-	case 'g': case 'G': v *= 1024.0 * MiB; break;
-	case '\0': break;
+	case 'k':
+	case 'K':
+		v *= KiB;
+		break;
+	case 'm':
+	case 'M':
+		v *= MiB;
+		break;
+	case 'g':
+	case 'G':
+		v *= 1024.0 * MiB;
+		break;
+	case '\0':
+		break;
 	default:
 		fprintf(stderr, "bad size '%s'\n", s);
 		exit(2);
@@ -1017,25 +1027,63 @@ int main(int argc, char **argv)
 			if (inet_pton(AF_INET, optarg, &cfg.addr) != 1)
 				usage(2);
 			break;
-		case 'p': cfg.port = atoi(optarg); break;
-		case 'S': cfg.server_ns = optarg; break;
-		case 'C': cfg.client_ns = optarg; break;
-		case 't': cfg.timeout = atoi(optarg); break;
-		case 'l': cfg.label = optarg; break;
-		case 'V': cfg.verify = true; break;
-		case 'b': cfg.bytes = parse_size(optarg); break;
-		case 'w': cfg.wsize = parse_size(optarg); break;
-		case 's': cfg.streams = atoi(optarg); break;
-		case 'r': cfg.rounds = cfg.scale_rounds = atol(optarg); break;
-		case 'W': cfg.warmup = atol(optarg); break;
-		case 'q': cfg.req = parse_size(optarg); break;
-		case 'R': cfg.resp = parse_size(optarg); break;
-		case 'd': cfg.duration = atof(optarg); break;
-		case 'n': cfg.count = atol(optarg); break;
-		case 'c': cfg.conns = atol(optarg); break;
-		case 'B': cfg.buf = (int)parse_size(optarg); break;
-		case 'h': usage(0); break;
-		default: usage(2);
+		case 'p':
+			cfg.port = atoi(optarg);
+			break;
+		case 'S':
+			cfg.server_ns = optarg;
+			break;
+		case 'C':
+			cfg.client_ns = optarg;
+			break;
+		case 't':
+			cfg.timeout = atoi(optarg);
+			break;
+		case 'l':
+			cfg.label = optarg;
+			break;
+		case 'V':
+			cfg.verify = true;
+			break;
+		case 'b':
+			cfg.bytes = parse_size(optarg);
+			break;
+		case 'w':
+			cfg.wsize = parse_size(optarg);
+			break;
+		case 's':
+			cfg.streams = atoi(optarg);
+			break;
+		case 'r':
+			cfg.rounds = atol(optarg);
+			cfg.scale_rounds = cfg.rounds;
+			break;
+		case 'W':
+			cfg.warmup = atol(optarg);
+			break;
+		case 'q':
+			cfg.req = parse_size(optarg);
+			break;
+		case 'R':
+			cfg.resp = parse_size(optarg);
+			break;
+		case 'd':
+			cfg.duration = atof(optarg);
+			break;
+		case 'n':
+			cfg.count = atol(optarg);
+			break;
+		case 'c':
+			cfg.conns = atol(optarg);
+			break;
+		case 'B':
+			cfg.buf = (int)parse_size(optarg);
+			break;
+		case 'h':
+			usage(0);
+			break;
+		default:
+			usage(2);
 		}
 	}
 	if (optind != argc - 1)

@@ -31,6 +31,18 @@ FIXTURE_TEARDOWN(lo)
 {
 }
 
+/* This namespace's ip_local_port_range: the ephemeral ports. */
+static void port_range(struct __test_metadata *_metadata, int *lo, int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int n;
+
+	ASSERT_NE(NULL, f);
+	n = fscanf(f, "%d %d", lo, hi);
+	fclose(f);
+	ASSERT_EQ(2, n);
+}
+
 /* connect() without bind() picks a local port from Linux's ephemeral range. */
 TEST_F(lo, ephemeral_port_on_connect_without_bind)
 {
@@ -38,12 +50,8 @@ TEST_F(lo, ephemeral_port_on_connect_without_bind)
 	int l, c1, c2, s1, lo_port = 0, hi_port = 0;
 	socklen_t len = sizeof(acc);
 	struct tt_ent e;
-	FILE *f;
 
-	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	ASSERT_NE(NULL, f);
-	ASSERT_EQ(2, fscanf(f, "%d %d", &lo_port, &hi_port));
-	fclose(f);
+	port_range(_metadata, &lo_port, &hi_port);
 
 	l = tt_listen_in(-1, tt_fam(), LO, SPORT, 8);
 	ASSERT_LE(0, l) TH_LOG("listen: %s", strerror(errno));
@@ -93,6 +101,128 @@ TEST_F(lo, ephemeral_port_on_connect_without_bind)
 	close(c1);
 	close(c2);
 	close(s1);
+	close(l);
+}
+
+/*
+ * RFC 6056: how ephemeral ports are judged random enough.  n ports, all
+ * from [lo, hi]: in range, distinct, not sequential (fewer than a quarter
+ * of successive pairs within 2 of each other: a counter that steps by 1
+ * or 2 has every pair so) and spread (max - min more than a quarter of the
+ * range: a counter with small random steps, 64 of up to 16, spans ~600 of
+ * ~28000).  For 64 ports drawn uniformly from Linux's default range the
+ * chance of failing either is below 1e-30.
+ */
+struct eph_stats {
+	int out_of_range, dups, close_pairs, span;
+};
+
+static bool eph_random(const int *p, int n, int lo, int hi,
+		       struct eph_stats *st)
+{
+	int i, j, min = INT_MAX, max = INT_MIN;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < n; i++) {
+		if (p[i] < lo || p[i] > hi)
+			st->out_of_range++;
+		for (j = 0; j < i; j++)
+			st->dups += p[j] == p[i];
+		if (i && abs(p[i] - p[i - 1]) <= 2)
+			st->close_pairs++;
+		min = p[i] < min ? p[i] : min;
+		max = p[i] > max ? p[i] : max;
+	}
+	st->span = n ? max - min : 0;
+	return n > 1 && !st->out_of_range && !st->dups &&
+	       st->close_pairs * 4 < n - 1 && st->span * 4 > hi - lo;
+}
+
+#define EPH_N 64
+
+static void eph_log(struct __test_metadata *_metadata, const char *what,
+		    const int *p, int lo, int hi, const struct eph_stats *st)
+{
+	char buf[EPH_N * 7 + 1];
+	int i, off = 0;
+
+	for (i = 0; i < EPH_N; i++)
+		off += snprintf(buf + off, sizeof(buf) - off, " %d", p[i]);
+	TH_LOG("%s: range %d-%d, %d out of range, %d duplicates, %d of %d successive pairs within 2, span %d;%s",
+	       what, lo, hi, st->out_of_range, st->dups, st->close_pairs,
+	       EPH_N - 1, st->span, buf);
+}
+
+/*
+ * Ephemeral ports follow RFC 6056: every port connect() without bind() or
+ * bind() to port 0 picks lies in ip_local_port_range, and successive
+ * choices are neither sequential nor bunched.  The connects go to 64
+ * different destinations (127.0.0.1 .. 127.0.0.64, one wildcard listener),
+ * which is what RFC 6056's algorithms randomise over: Linux TCP's own
+ * choice (3.3.4, Algorithm 4) is random per destination but steps by 2 to
+ * 16 for successive connects to the same one.  toytcp reserves its port
+ * with a Linux bind() to port 0, which draws a random start in the range
+ * for every socket (3.3.1).
+ */
+TEST_F(lo, ephemeral_ports_randomized_rfc6056)
+{
+	int lo_port = 0, hi_port = 0, l, i, conn[EPH_N], bnd[EPH_N], seq[EPH_N];
+	int cport[EPH_N], bport[EPH_N];
+	struct sockaddr_in a;
+	struct eph_stats st;
+
+	port_range(_metadata, &lo_port, &hi_port);
+	ASSERT_LT(lo_port + 4 * EPH_N, hi_port);
+
+	/* The judgement fails the allocators RFC 6056 replaces. */
+	for (i = 0; i < EPH_N; i++)
+		seq[i] = lo_port + i;
+	EXPECT_FALSE(eph_random(seq, EPH_N, lo_port, hi_port, &st));
+	for (i = 0; i < EPH_N; i++)
+		seq[i] = hi_port - 2 * i;
+	EXPECT_FALSE(eph_random(seq, EPH_N, lo_port, hi_port, &st));
+	for (i = 0; i < EPH_N; i++)	/* small random steps */
+		seq[i] = lo_port + 1000 + 16 * i - 7 * (i % 2);
+	EXPECT_FALSE(eph_random(seq, EPH_N, lo_port, hi_port, &st));
+	for (i = 0; i < EPH_N; i++)	/* spread, but out of range */
+		seq[i] = (lo_port + (hi_port - lo_port) / EPH_N * i) - 1000;
+	EXPECT_FALSE(eph_random(seq, EPH_N, lo_port, hi_port, &st));
+
+	l = tt_listen_in(-1, tt_fam(), "0.0.0.0", SPORT, 2 * EPH_N);
+	ASSERT_LE(0, l) TH_LOG("listen: %s", strerror(errno));
+
+	/* connect() without bind(), each to another destination. */
+	for (i = 0; i < EPH_N; i++) {
+		char ip[INET_ADDRSTRLEN];
+
+		snprintf(ip, sizeof(ip), "127.0.0.%d", i + 1);
+		conn[i] = tt_socket();
+		ASSERT_LE(0, conn[i]);
+		ASSERT_EQ(0, tt_connect_to(conn[i], tt_fam(), ip, SPORT, 10000))
+			TH_LOG("connect %d to %s", i, ip);
+		ASSERT_EQ(0, tt_sockname(conn[i], &a));
+		cport[i] = ntohs(a.sin_port);
+	}
+	EXPECT_TRUE(eph_random(cport, EPH_N, lo_port, hi_port, &st))
+		eph_log(_metadata, "connect() ports", cport, lo_port, hi_port, &st);
+
+	/* bind() to port 0, all held at once. */
+	for (i = 0; i < EPH_N; i++) {
+		a = tt_sin(tt_fam(), LO, 0);
+		bnd[i] = tt_socket();
+		ASSERT_LE(0, bnd[i]);
+		ASSERT_EQ(0, bind(bnd[i], TT_SA(&a), sizeof(a)))
+			TH_LOG("bind %d: %s", i, strerror(errno));
+		ASSERT_EQ(0, tt_sockname(bnd[i], &a));
+		bport[i] = ntohs(a.sin_port);
+	}
+	EXPECT_TRUE(eph_random(bport, EPH_N, lo_port, hi_port, &st))
+		eph_log(_metadata, "bind(0) ports", bport, lo_port, hi_port, &st);
+
+	for (i = 0; i < EPH_N; i++) {
+		close(conn[i]);
+		close(bnd[i]);
+	}
 	close(l);
 }
 
@@ -1153,14 +1283,25 @@ TEST_F_TIMEOUT(veth, simultaneous_open_both_established, 60)
 	close(b);
 }
 
-/* Connected pair c (A:CPORT) <-> s (B:SPORT) over the delayed veth. */
-static int veth_pair(struct tt_topo *t, struct tt_conn *k,
-		     struct sockaddr_in *la, struct sockaddr_in *ra)
+/*
+ * Connected pair c (A:CPORT) <-> s (B:SPORT) over the veth delayed by
+ * DELAY, with a state recorder on either end (rc on c, rs on s); both
+ * have seen the connection ESTABLISHED before this returns.
+ */
+static void veth_watched_pair(struct __test_metadata *_metadata,
+			      struct tt_topo *t, struct tt_conn *k,
+			      struct tt_rec *rc, struct tt_rec *rs)
 {
-	*la = tt_sin(tt_fam(), TT_IP_A, CPORT);
-	*ra = tt_sin(tt_fam(), TT_IP_B, SPORT);
-	return tt_pair(k, t->a.fd, tt_fam(), TT_IP_A, CPORT, t->b.fd, tt_fam(),
-		       TT_IP_B, SPORT);
+	struct sockaddr_in la = tt_sin(tt_fam(), TT_IP_A, CPORT);
+	struct sockaddr_in ra = tt_sin(tt_fam(), TT_IP_B, SPORT);
+
+	ASSERT_EQ(0, tt_topo_delay(t, DELAY));
+	ASSERT_EQ(0, tt_pair(k, t->a.fd, tt_fam(), TT_IP_A, CPORT, t->b.fd,
+			     tt_fam(), TT_IP_B, SPORT));
+	ASSERT_EQ(0, tt_rec_start(rc, t->a.fd, &la, &ra));
+	ASSERT_EQ(0, tt_rec_start(rs, t->b.fd, &ra, &la));
+	ASSERT_TRUE(tt_rec_wait(rc, TT_ESTABLISHED, 3000));
+	ASSERT_TRUE(tt_rec_wait(rs, TT_ESTABLISHED, 3000));
 }
 
 /*
@@ -1170,18 +1311,11 @@ static int veth_pair(struct tt_topo *t, struct tt_conn *k,
  */
 TEST_F_TIMEOUT(veth, active_close_fin_wait_time_wait_closed, 60)
 {
-	struct sockaddr_in la, ra;
 	struct tt_rec rc, rs;
 	struct tt_conn k;
 	char buf[8];
 
-	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
-	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
-	/* Both recorders running and seeing the connection before acting. */
-	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
-	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+	veth_watched_pair(_metadata, &self->t, &k, &rc, &rs);
 
 	ASSERT_EQ(0, close(k.c));
 	k.c = -1;
@@ -1212,19 +1346,12 @@ TEST_F_TIMEOUT(veth, active_close_fin_wait_time_wait_closed, 60)
  */
 TEST_F_TIMEOUT(veth, passive_close_close_wait_last_ack_closed, 60)
 {
-	struct sockaddr_in la, ra;
 	struct tt_rec rc, rs;
 	struct tt_ep tx, rx;
 	struct tt_conn k;
 	char buf[8];
 
-	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
-	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
-	/* Both recorders running and seeing the connection before acting. */
-	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
-	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+	veth_watched_pair(_metadata, &self->t, &k, &rc, &rs);
 
 	ASSERT_EQ(0, shutdown(k.c, SHUT_WR));
 	EXPECT_EQ(0, tt_recv_to(k.s, buf, sizeof(buf), 5000));
@@ -1258,18 +1385,11 @@ TEST_F_TIMEOUT(veth, passive_close_close_wait_last_ack_closed, 60)
 /* FINs cross: both sides FIN_WAIT1 -> CLOSING -> TIME_WAIT (-> CLOSED). */
 TEST_F_TIMEOUT(veth, simultaneous_close_closing_then_time_wait, 60)
 {
-	struct sockaddr_in la, ra;
 	struct tt_rec rc, rs;
 	struct tt_conn k;
 	char buf[8];
 
-	ASSERT_EQ(0, tt_topo_delay(&self->t, DELAY));
-	ASSERT_EQ(0, veth_pair(&self->t, &k, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rc, self->t.a.fd, &la, &ra));
-	ASSERT_EQ(0, tt_rec_start(&rs, self->t.b.fd, &ra, &la));
-	/* Both recorders running and seeing the connection before acting. */
-	ASSERT_TRUE(tt_rec_wait(&rc, TT_ESTABLISHED, 3000));
-	ASSERT_TRUE(tt_rec_wait(&rs, TT_ESTABLISHED, 3000));
+	veth_watched_pair(_metadata, &self->t, &k, &rc, &rs);
 
 	ASSERT_EQ(0, shutdown(k.c, SHUT_WR));
 	ASSERT_EQ(0, shutdown(k.s, SHUT_WR));

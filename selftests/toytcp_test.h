@@ -137,6 +137,19 @@ static TT_UNUSED long long tt_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/*
+ * TOYTCP_TIME_SCALE (run_tests.sh; make check-debug sets 4): how many
+ * times slower than usual the kernel under test runs.  Only for limits
+ * that are pure time limits, never for the timing a test judges.
+ */
+static TT_UNUSED int tt_time_scale(void)
+{
+	const char *e = getenv("TOYTCP_TIME_SCALE");
+	int s = e ? atoi(e) : 1;
+
+	return s > 1 ? s : 1;
+}
+
 static TT_UNUSED void tt_msleep(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
