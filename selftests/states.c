@@ -833,22 +833,6 @@ static long cookie_cnt(const char *name)
 	return lnx_tcp_cnt(lname);
 }
 
-/* Sockets listed for local port @port in state @st. */
-static int count_state(int port, int st)
-{
-	struct tt_ent *e;
-	int i, n, c = 0;
-
-	n = tt_proc_read(&e);
-	if (n < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (e[i].lp == port && e[i].st == st)
-			c++;
-	free(e);
-	return c;
-}
-
 /*
  * A SYN flood: SYNs with an MSS option from random spoofed sources in
  * 10.99.0.0/16 and random ports and sequence numbers to 127.0.0.1:@port,
@@ -1057,8 +1041,8 @@ TEST_F(lo, syncookie_forged_ack_reset_and_no_child)
 	ASSERT_EQ(0, tt_set_nonblock(l, true));
 	EXPECT_EQ(-1, accept(l, NULL, NULL));
 	EXPECT_EQ(EAGAIN, errno);
-	EXPECT_EQ(0, count_state(SPORT, TT_SYN_RECV));
-	EXPECT_EQ(0, count_state(SPORT, TT_ESTABLISHED));
+	EXPECT_EQ(0, tt_count_port_state(SPORT, TT_SYN_RECV));
+	EXPECT_EQ(0, tt_count_port_state(SPORT, TT_ESTABLISHED));
 	close(l);
 }
 
@@ -1093,7 +1077,7 @@ TEST_F_TIMEOUT(lo, syn_flood_queue_bounded_cookies_let_clients_in, 180)
 			ok++;
 		else
 			TH_LOG("client %d: %s", n, strerror(err));
-		st = count_state(SPORT, TT_SYN_RECV);
+		st = tt_count_port_state(SPORT, TT_SYN_RECV);
 		if (st > max_rq)
 			max_rq = st;
 	}

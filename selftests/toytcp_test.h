@@ -545,8 +545,10 @@ static TT_UNUSED int tt_lookup_ino(unsigned long ino, struct tt_ent *out)
 	return st;
 }
 
-/* Number of listed entries with this local port (any state but CLOSE). */
-static TT_UNUSED int tt_count_port(int lport)
+/* Number of listed entries with this local port in state st (-1: any state
+ * but CLOSE).
+ */
+static TT_UNUSED int tt_count_port_state(int lport, int st)
 {
 	struct tt_ent *e;
 	int i, n, c = 0;
@@ -555,10 +557,16 @@ static TT_UNUSED int tt_count_port(int lport)
 	if (n < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (e[i].lp == lport && e[i].st != TT_CLOSE)
+		if (e[i].lp == lport &&
+		    (st < 0 ? e[i].st != TT_CLOSE : e[i].st == st))
 			c++;
 	free(e);
 	return c;
+}
+
+static TT_UNUSED int tt_count_port(int lport)
+{
+	return tt_count_port_state(lport, -1);
 }
 
 /* Local/remote tuple of a connected fd. */
