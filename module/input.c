@@ -394,17 +394,21 @@ static bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 			continue;
 		if (toytcp_after(end, tsk->high_sack))
 			tsk->high_sack = end;
+		/* Everything below SND.NXT was sent once, including what a
+		 * timeout put back behind send_head: go-back-N skips what
+		 * the receiver reports now.
+		 */
 		skb_queue_walk(&sk->sk_write_queue, q) {
 			struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
 
-			if (q == tsk->send_head || !toytcp_before(cb->seq, end))
+			if (!toytcp_before(cb->seq, end))
 				break;
 			if (cb->sacked || toytcp_before(cb->seq, start) ||
 			    toytcp_after(cb->end_seq, end))
 				continue;
 			cb->sacked = 1;
 			tsk->sacked_bytes += cb->end_seq - cb->seq;
-			if (!cb->retrans) {
+			if (!cb->retrans && !cb->nosample) {
 				toytcp_rack_update(tsk, cb);
 				rtt_us = (u32)div_u64(ktime_get_ns(),
 						      NSEC_PER_USEC) - cb->when;

@@ -77,8 +77,9 @@
  * @retrans:	sent segments: number of retransmissions
  * @sacked:	sent segments: the peer has SACKed all of it;
  *		received SYNs: the peer offered SACK
- * @nosample:	sent segments: SACKed once, before a timeout cleared the
- *		marks; delivered long ago, so no RTT sample from its ACK
+ * @nosample:	sent segments: in flight when the retransmission timer
+ *		expired; its ACK or SACK may answer a transmission from
+ *		before the timeout, so it gives no RTT sample (Karn)
  *
  * Received segments reach toytcp with their TCP header already pulled, so
  * skb->data is the payload; sent segments carry only payload until

@@ -166,7 +166,8 @@ static void toytcp_clear_sacks(struct sock *sk)
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 
-		cb->nosample |= cb->sacked;
+		if (toytcp_before(cb->seq, tsk->snd_nxt))
+			cb->nosample = 1;
 		cb->sacked = 0;
 	}
 	tsk->sacked_bytes = 0;
@@ -275,7 +276,8 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 		tsk->backoff++;
 
 	/* The receiver may have dropped what it SACKed (RFC 2018 8):
-	 * after a timeout, trust only cumulative ACKs.
+	 * forget the marks; what it SACKs from now on counts again.  And
+	 * no RTT sample from anything sent before the timeout.
 	 */
 	toytcp_clear_sacks(sk);
 	tsk->send_head = head;
