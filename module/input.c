@@ -1144,7 +1144,9 @@ static bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb)
  * net.toytcp.syncookies = 0.  An ACK that matched no child may return a
  * cookie: it gets its child then; any other ACK a reset.  Both queues are
  * bounded by the backlog, so neither a flood nor a slow accept() makes a
- * listener hold more than that many children.
+ * listener hold more than that many children; and every child is charged
+ * to net.toytcp.mem until accept() takes it, which bounds all listeners
+ * of the namespace together.
  */
 static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 {
@@ -1188,10 +1190,22 @@ static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 		return toytcp_drop(skb);
 	}
 
+	/* The namespace holds net.toytcp.mem already: no state for this
+	 * peer, but a cookie keeps none.
+	 */
+	if (!toytcp_mem_charge_child(sk)) {
+		if (!cookie_mss && toytcp_cookie_wanted(sk, true))
+			toytcp_cookie_send(sk, skb);
+		else
+			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
+		return toytcp_drop(skb);
+	}
+
 	local_bh_disable();
 	child = toytcp_create_child(sk, skb, cookie_mss);
 	if (!child) {
 		local_bh_enable();
+		toytcp_mem_uncharge_child(sk);
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
 		return toytcp_drop(skb);
 	}

@@ -11,14 +11,18 @@
  * it (toytcp_mem_schedule()); its destructor, toytcp_rfree(), uncharges
  * both whenever and however it is freed: read, pruned, purged at close or
  * abort.  An skb that moves from the out-of-order queue to the receive
- * queue keeps its one charge.
+ * queue keeps its one charge.  So is every child a listener holds in its
+ * SYN or accept queue, by the size of a socket, until accept() takes it
+ * (toytcp_mem_charge_child()): a peer grows those queues too.
  *
  *  - up to "pressure": nothing changes;
  *  - above "pressure" the namespace is under memory pressure until it
  *    falls below "min": windows stop growing beyond a fair share of "max"
  *    per established socket (toytcp_rcv_budget()); what is already
  *    advertised is never taken back (RFC 9293 3.8.6.2.2);
- *  - above "max" new data is refused: out-of-order segments at once;
+ *  - above "max" listeners make no new children (a SYN gets a cookie
+ *    instead, or nothing with net.toytcp.syncookies 0), and new data is
+ *    refused: out-of-order segments at once;
  *    in-sequence ones after the socket's own out-of-order queue is pruned,
  *    unless the socket has nothing queued for its reader and the segment
  *    is within the advertised window, which may take the namespace up to
@@ -133,6 +137,27 @@ static bool toytcp_mem_try_charge(struct toytcp_net *tn, unsigned int size,
 	return true;
 }
 
+/* Charge @size up to "max"; beyond "pressure" the namespace is under it. */
+static bool toytcp_mem_charge(struct net *net, unsigned int size, long *alloc)
+{
+	struct toytcp_net *tn = toytcp_pernet(net);
+
+	if (toytcp_mem_try_charge(tn, size, toytcp_mem_limit(tn, 1), alloc))
+		return true;
+	if (!test_and_set_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags))
+		TOYTCP_INC_STATS(net, TOYTCP_MIB_MEMORYPRESSURES);
+	return toytcp_mem_try_charge(tn, size, toytcp_mem_limit(tn, 2), alloc);
+}
+
+static void toytcp_mem_peak(struct toytcp_net *tn, long alloc)
+{
+	long peak = atomic_long_read(&tn->rmem_peak);
+
+	while (alloc > peak &&
+	       !atomic_long_try_cmpxchg(&tn->rmem_peak, &peak, alloc))
+		;
+}
+
 /**
  * toytcp_mem_schedule() - admit @skb into @sk's receive memory, or not
  * @sk: the socket
@@ -151,16 +176,11 @@ bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	unsigned long max = toytcp_mem_limit(tn, 2);
 	unsigned int size = skb->truesize;
-	unsigned long max;
-	long alloc, peak;
+	long alloc;
 
-	if (toytcp_mem_try_charge(tn, size, toytcp_mem_limit(tn, 1), &alloc))
-		goto charged;
-	if (!test_and_set_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags))
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYPRESSURES);
-	max = toytcp_mem_limit(tn, 2);
-	if (toytcp_mem_try_charge(tn, size, max, &alloc))
+	if (toytcp_mem_charge(sock_net(sk), size, &alloc))
 		goto charged;
 	if (toytcp_after(cb->seq, toytcp_sk(sk)->rcv_nxt))
 		goto drop;
@@ -178,13 +198,51 @@ drop:
 	return false;
 
 charged:
-	peak = atomic_long_read(&tn->rmem_peak);
-	while (alloc > peak &&
-	       !atomic_long_try_cmpxchg(&tn->rmem_peak, &peak, alloc))
-		;
+	toytcp_mem_peak(tn, alloc);
 	skb_set_owner_r(skb, sk);
 	skb->destructor = toytcp_rfree;
 	return true;
+}
+
+/**
+ * toytcp_mem_charge_child() - charge a listener's new child
+ * @sk: the listener
+ *
+ * A child in a listener's SYN or accept queue is memory that a peer made
+ * the kernel keep, as received data is: it is charged to the namespace,
+ * by the size of a socket, from its SYN (or the ACK that returned a
+ * cookie) until accept() hands it to the application or it dies in the
+ * queue (toytcp_mem_uncharge_child()).  Beyond "pressure" it puts the
+ * namespace under pressure; beyond "max" there is no new child.
+ *
+ * Context: the listener's sk lock.
+ * Return: true when charged; false (and counted) when the namespace holds
+ * "max" already.
+ */
+bool toytcp_mem_charge_child(struct sock *sk)
+{
+	long alloc;
+
+	if (!toytcp_mem_charge(sock_net(sk), sk->sk_prot->obj_size, &alloc)) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
+		return false;
+	}
+	toytcp_mem_peak(toytcp_pernet(sock_net(sk)), alloc);
+	return true;
+}
+
+/**
+ * toytcp_mem_uncharge_child() - a child left its listener's queues
+ * @sk: the child (or its listener: the same size)
+ *
+ * Exactly once per toytcp_mem_charge_child(), by whoever unlinks the
+ * child from the listener.
+ *
+ * Context: any.
+ */
+void toytcp_mem_uncharge_child(struct sock *sk)
+{
+	toytcp_mem_uncharge(toytcp_pernet(sock_net(sk)), sk->sk_prot->obj_size);
 }
 
 /**

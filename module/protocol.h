@@ -437,7 +437,8 @@ struct toytcp_sysctl {
  * @sysctl:	the tunables
  * @sysctl_hdr:	their registration under net/toytcp
  * @rmem_alloc:	bytes (skb truesize) in the receive and out-of-order
- *		queues of all the namespace's sockets (atomic; mem.c)
+ *		queues of all the namespace's sockets, and the sockets in
+ *		listeners' SYN and accept queues (atomic; mem.c)
  * @rmem_peak:	the highest @rmem_alloc any charge left (atomic)
  * @mem_flags:	TOYTCP_MEM_PRESSURE: under memory pressure (atomic bitops)
  */
@@ -488,6 +489,8 @@ void toytcp_mem_defaults(unsigned long *mem);
 bool toytcp_under_memory_pressure(const struct sock *sk);
 int toytcp_rcv_budget(const struct sock *sk);
 bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb);
+bool toytcp_mem_charge_child(struct sock *sk);
+void toytcp_mem_uncharge_child(struct sock *sk);
 void toytcp_mem_init_net(struct net *net);
 void toytcp_mem_exit_net(struct net *net);
 

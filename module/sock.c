@@ -467,6 +467,7 @@ static struct sock *toytcp_accept_dequeue(struct sock *sk)
 		tsk->accept_count--;
 		child = &ctsk->inet.sk;
 		sock_hold(child);
+		toytcp_mem_uncharge_child(child);
 	}
 	spin_unlock_bh(&tsk->accept_lock);
 	return child;
@@ -543,6 +544,7 @@ static void toytcp_listen_stop(struct sock *sk)
 		local_bh_disable();
 		bh_lock_sock(child);
 		list_del_init(&ctsk->child_node);
+		toytcp_mem_uncharge_child(child);
 		ctsk->parent = NULL;
 		sock_set_flag(child, SOCK_DEAD);
 		if (child->sk_state != TCP_CLOSE) {
@@ -587,6 +589,7 @@ static bool toytcp_unlink_child(struct sock *sk)
 			ptsk->syn_count--;
 		else
 			ptsk->accept_count--;
+		toytcp_mem_uncharge_child(sk);
 	}
 	spin_unlock_bh(&ptsk->accept_lock);
 	if (ours) {

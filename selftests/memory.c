@@ -360,4 +360,96 @@ TEST_F_TIMEOUT(nsmem, ceiling_held_streams_intact_other_ns_unaffected, 300)
 		EXPECT_EQ(0, mem_cnt(self->side[j].nsfd, "MemoryAllocated"));
 }
 
+/*
+ * A listener's children count too: clients that connect to a listener
+ * that does not accept() are memory a peer made A keep.  With A's max at
+ * CHILD_MAX pages and no SYN cookies, NCLIENT connects to a listener whose
+ * queues would take them all: the children stop where the memory does,
+ * the rest of the SYNs are dropped; accepting frees the charge, and the
+ * retransmitted SYNs get in then.
+ */
+#define NCLIENT		128
+#define CHILD_MIN	8		/* net.toytcp.mem of A, pages */
+#define CHILD_PRESSURE	12
+#define CHILD_MAX	16
+
+static int children_now(void)
+{
+	return tt_count_port_state(PORT, TT_SYN_RECV) +
+	       tt_count_port_state(PORT, TT_ESTABLISHED);
+}
+
+TEST_F_TIMEOUT(nsmem, listener_children_charged_until_accepted, 120)
+{
+	long d0, d1, held, peak, per_child;
+	int c[NCLIENT], l, i, n = 0, acc = 0, kids;
+	long long end;
+	char buf[64];
+
+	for (i = 0; i < NCLIENT; i++)
+		c[i] = -1;
+	snprintf(buf, sizeof(buf), "%d %d %d", CHILD_MIN, CHILD_PRESSURE,
+		 CHILD_MAX);
+	ASSERT_EQ(0, mem_sysctl_write(-1, buf));
+	ASSERT_EQ(0, tt_sh("sysctl -qw net.toytcp.syncookies=0"));
+	l = tt_listen_in(-1, tt_fam(), "127.0.0.1", PORT, 4 * NCLIENT);
+	ASSERT_LE(0, l);
+	d0 = mem_cnt(-1, "MemoryDrops");
+
+	for (i = 0; i < NCLIENT; i++) {
+		struct sockaddr_in a = tt_sin(tt_fam(), "127.0.0.1", PORT);
+
+		c[i] = tt_socket();
+		ASSERT_LE(0, c[i]);
+		ASSERT_EQ(0, tt_set_nonblock(c[i], true));
+		ASSERT_TRUE(!connect(c[i], TT_SA(&a), sizeof(a)) ||
+			    errno == EINPROGRESS);
+	}
+	/* Every SYN has had its answer: a child, or nothing. */
+	end = tt_now_ms() + 3000;
+	do {
+		tt_msleep(100);
+		kids = children_now();
+		d1 = mem_cnt(-1, "MemoryDrops");
+	} while (tt_now_ms() < end && kids + d1 - d0 < NCLIENT);
+	held = mem_cnt(-1, "MemoryAllocated");
+	peak = mem_cnt(-1, "MemoryAllocatedPeak");
+	ASSERT_LT(0, kids);
+	ASSERT_LT(0, held) TH_LOG("%d children, none of them charged", kids);
+	per_child = held / kids;
+	TH_LOG("%d clients, net.toytcp.mem max %d pages: %d children held (%ld bytes, %ld each, peak %ld), MemoryDrops +%ld",
+	       NCLIENT, CHILD_MAX, kids, held, per_child, peak, d1 - d0);
+	/* Bounded by the memory, not by the backlog, and all charged. */
+	EXPECT_LT(kids, NCLIENT);
+	EXPECT_EQ(held, kids * per_child);
+	EXPECT_GE(CHILD_MAX * PAGE, held);
+	EXPECT_GE(CHILD_MAX * PAGE, peak);
+	EXPECT_LT(CHILD_MAX * PAGE - per_child, held);
+	EXPECT_LE(kids, CHILD_MAX * PAGE / per_child);
+	EXPECT_LT(0, d1 - d0);
+
+	/* accept() takes the children off the charge; the SYNs that were
+	 * dropped come again (1 s, 3 s, 7 s ...) and get in.
+	 */
+	end = tt_now_ms() + 30000 * tt_time_scale();
+	while (acc < NCLIENT && tt_now_ms() < end) {
+		int s = tt_accept_to(l, 200, NULL);
+
+		if (s < 0)
+			continue;
+		acc++;
+		close(s);
+	}
+	EXPECT_EQ(NCLIENT, acc);
+	for (i = 0; i < NCLIENT; i++)
+		n += tt_so_error(c[i]) == 0 && tt_poll1(c[i], POLLOUT, 0) > 0;
+	EXPECT_EQ(NCLIENT, n);
+	EXPECT_EQ(0, mem_cnt(-1, "MemoryAllocated"));
+	TH_LOG("all %d accepted, %d clients connected, MemoryAllocated %ld",
+	       acc, n, mem_cnt(-1, "MemoryAllocated"));
+	for (i = 0; i < NCLIENT; i++)
+		close(c[i]);
+	close(l);
+}
+
 TEST_HARNESS_MAIN
