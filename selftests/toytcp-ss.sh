@@ -52,8 +52,9 @@ if ! ip netns add "$NS" || ! ip -n "$NS" link set lo up; then
 fi
 # A shorter TIME-WAIT (it also bounds an orphan's FIN-WAIT-2), so the
 # test need not wait out the default 60 s; long enough for a few runs of
-# toytcp-ss (a second or two each under TCG) to see each state.
-TW_MS=15000
+# toytcp-ss (a second or two each under TCG, several on the debug kernel,
+# hence TOYTCP_TIME_SCALE) to see each state.
+TW_MS=$((15000 * ${TOYTCP_TIME_SCALE:-1}))
 if [ -w "$TWP" ]; then
 	TW0=$(cat "$TWP")
 	echo "$TW_MS" > "$TWP"
