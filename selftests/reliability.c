@@ -1691,8 +1691,12 @@ TEST_F_TIMEOUT(keepalive, live_peer_answers_probes_connection_survives, 60)
 	rl_snap(self->t.a.fd, true, &a);
 	rl_log_snap(_metadata, "idle with keepalive", &b, &a);
 	RL_EXPECT("idle with keepalive", &b, &a, "KeepaliveProbes", >=, 3);
-	/* Each probe was answered, and the answers counted as input. */
-	EXPECT_GE(rl_d(&b, &a, "InSegs"), rl_d(&b, &a, "KeepaliveProbes"));
+	/* Each probe was answered, and the answers counted as input; the
+	 * last probe's answer may still be on its way (make check-debug
+	 * once saw 6 probes and 5 answers).
+	 */
+	EXPECT_GE(rl_d(&b, &a, "InSegs") + 1,
+		  rl_d(&b, &a, "KeepaliveProbes"));
 	RL_EXPECT("idle with keepalive", &b, &a, "AbortOnTimeout", ==, 0);
 	RL_EXPECT("idle with keepalive", &b, &a, "EstabResets", ==, 0);
 	EXPECT_EQ(0, tt_so_error(self->k.c));
