@@ -17,6 +17,12 @@ cd "$REPO"
 k=$(resolve_kver "${KERNEL:-6.12}")
 out=build/$k
 export FUZZ_DURATION=${FUZZ_DURATION:-600}
+# Single-threaded TCG: sysfuzz turns SO_TIMESTAMP on and off, which flips
+# the kernel's netstamp static key, and under multi-threaded TCG the other
+# vCPU once ran the stale int3 of that code patching in
+# __netif_receive_skb_core() ("Oops: int3", 2026-12-06, 60 s into a
+# 10-minute sysfuzz run), as the debug kernel did before (check.sh).
+export VM_TCG_THREAD=${VM_TCG_THREAD:-single}
 seg=${SEGFUZZ_DURATION:-$FUZZ_DURATION}
 sys=${SYSFUZZ_DURATION:-$FUZZ_DURATION}
 mkdir -p "$out"
