@@ -176,12 +176,13 @@ bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-	unsigned long max = toytcp_mem_limit(tn, 2);
 	unsigned int size = skb->truesize;
+	unsigned long max;
 	long alloc;
 
 	if (toytcp_mem_charge(sock_net(sk), size, &alloc))
 		goto charged;
+	max = toytcp_mem_limit(tn, 2);
 	if (toytcp_after(cb->seq, toytcp_sk(sk)->rcv_nxt))
 		goto drop;
 	/* In-sequence data goes before out-of-order data. */

@@ -748,13 +748,12 @@ static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
 		for (i = 0; i < skb_shinfo(q)->nr_frags; i++) {
 			const skb_frag_t *src = &skb_shinfo(q)->frags[i];
 			struct skb_shared_info *sh = skb_shinfo(nskb);
-			skb_frag_t *f = NULL;
+			skb_frag_t *f = sh->nr_frags ?
+					&sh->frags[sh->nr_frags - 1] : NULL;
 
 			/* Segments filled one after another from the same
 			 * page frag are contiguous: one fragment for them.
 			 */
-			if (sh->nr_frags)
-				f = &sh->frags[sh->nr_frags - 1];
 			if (f && skb_frag_page(f) == skb_frag_page(src) &&
 			    skb_frag_off(f) + skb_frag_size(f) ==
 			    skb_frag_off(src)) {
