@@ -26,6 +26,8 @@
  */
 #include "toytcp_test.h"
 
+#include <net/if_arp.h>
+
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -398,6 +400,48 @@ static int rl_if_setup(const char *ifname, const char *ip)
 	return r | tt_link_up(ifname);
 }
 
+/* The MAC address of ifname, in the calling thread's namespace. */
+static int rl_if_hwaddr(const char *ifname, struct sockaddr *mac)
+{
+	struct ifreq ifr;
+	int s, r;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	r = ioctl(s, SIOCGIFHWADDR, &ifr);
+	if (!r)
+		*mac = ifr.ifr_hwaddr;
+	close(s);
+	return r;
+}
+
+/* A permanent ARP entry on ifname: ip is at mac. */
+static int rl_arp_perm(const char *ifname, const char *ip,
+		       const struct sockaddr *mac)
+{
+	struct sockaddr_in a = tt_sin(AF_INET, ip, 0);
+	struct arpreq req;
+	int s, r;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	memcpy(&req.arp_pa, &a, sizeof(a));
+	req.arp_ha = *mac;
+	req.arp_flags = ATF_PERM | ATF_COM;
+	strncpy(req.arp_dev, ifname, sizeof(req.arp_dev) - 1);
+	r = ioctl(s, SIOCSARP, &req);
+	if (r)
+		fprintf(stderr, "# SIOCSARP %s on %s: %s\n", ip, ifname,
+			strerror(errno));
+	close(s);
+	return r;
+}
+
 /* netem with these arguments (space separated) on device dev of nsfd. */
 static int rl_netem(int nsfd, const char *dev, const char *args)
 {
@@ -445,9 +489,17 @@ static void rl_net_down(struct rl_net *t)
 	t->a.fd = t->b.fd = -1;
 }
 
-/* A <-> B, offloads off, netem (if given) on both ends. */
+/*
+ * A <-> B, offloads off, netem (if given) on both ends.  With netem, each
+ * end knows the other's MAC address from a permanent ARP entry: ARP has no
+ * checksum, and a reply that "corrupt" flipped a bit of the sender's
+ * address in would send every frame to a MAC nobody has until the entry
+ * ages out, 15 to 45 s later (a connect() timed out that way once).
+ */
 static int rl_topo(struct rl_net *t, const char *netem)
 {
+	struct sockaddr mac_a, mac_b;
+
 	t->a.fd = rl_netns_new();
 	t->b.fd = rl_netns_new();
 	if (t->a.fd < 0 || t->b.fd < 0)
@@ -459,6 +511,11 @@ static int rl_topo(struct rl_net *t, const char *netem)
 		return -1;
 	if (!netem)
 		return 0;
+	if (TT_IN_NS(t->a.fd, rl_if_hwaddr("va", &mac_a)) ||
+	    TT_IN_NS(t->b.fd, rl_if_hwaddr("vb", &mac_b)) ||
+	    TT_IN_NS(t->a.fd, rl_arp_perm("va", IP_B, &mac_b)) ||
+	    TT_IN_NS(t->b.fd, rl_arp_perm("vb", IP_A, &mac_a)))
+		return -1;
 	if (rl_netem(t->a.fd, "va", netem))
 		return -1;
 	return rl_netem(t->b.fd, "vb", netem);
