@@ -275,8 +275,18 @@ static void toytcp_clean_acked(struct sock *sk)
 	while ((skb = skb_peek(&sk->sk_write_queue))) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 
-		if (toytcp_after(cb->end_seq, tsk->snd_una))
+		if (toytcp_after(cb->end_seq, tsk->snd_una)) {
+			u32 acked = tsk->snd_una - cb->seq;
+
+			/* Acknowledged up to the middle of the skb: keep the
+			 * rest only (a retransmission sends no byte twice).
+			 */
+			if (toytcp_after(tsk->snd_una, cb->seq) &&
+			    acked < skb->len &&
+			    !toytcp_trim_head(sk, skb, acked) && cb->sacked)
+				tsk->sacked_bytes -= acked;
 			break;
+		}
 		/* Karn: no samples from retransmitted segments; nor from
 		 * SACKed ones, which arrived when their SACK did, perhaps
 		 * long before this cumulative ACK.
@@ -403,8 +413,20 @@ static bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 
 			if (!toytcp_before(cb->seq, end))
 				break;
-			if (cb->sacked || toytcp_before(cb->seq, start) ||
-			    toytcp_after(cb->end_seq, end))
+			if (cb->sacked || !toytcp_after(cb->end_seq, start))
+				continue;
+			/* A block that covers part of an skb of several
+			 * segments: split it at the block's edges.  The part
+			 * before the block stays; the walk goes on to the rest.
+			 */
+			if (toytcp_before(cb->seq, start)) {
+				if (start - cb->seq < q->len)
+					toytcp_fragment(sk, q, start - cb->seq);
+				continue;
+			}
+			if (toytcp_after(cb->end_seq, end) &&
+			    (end - cb->seq >= q->len ||
+			     toytcp_fragment(sk, q, end - cb->seq)))
 				continue;
 			cb->sacked = 1;
 			tsk->sacked_bytes += cb->end_seq - cb->seq;

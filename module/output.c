@@ -24,6 +24,19 @@ static u32 toytcp_now_us(void)
 	return (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC);
 }
 
+/* Segments one GSO skb may carry on this socket's route: 1 without GSO. */
+static u32 toytcp_gso_segs(const struct sock *sk)
+{
+	u32 mss = toytcp_sk(sk)->mss_cache;
+
+	if (!sk_can_gso(sk) || !mss)
+		return 1;
+	return clamp_t(u32, min_t(u32, READ_ONCE(sk->sk_gso_max_segs),
+				  (READ_ONCE(sk->sk_gso_max_size) -
+				   MAX_TCP_HEADER) / mss),
+		       1, TOYTCP_GSO_MAX_SEGS);
+}
+
 /*
  * GSO in software where the device has none, as Linux TCP gets from
  * sk_setup_caps() (which does it for sk_is_tcp() sockets only, AF_INET and
@@ -378,6 +391,16 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	trace_toytcp_segment_sent(sk, seq, ntohl(th->ack_seq), flags,
 				  skb->len - th->doff * 4, ntohs(th->window));
 	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	/* ip_queue_xmit() routes again when the cached route went stale (a
+	 * route or an address changed), and its sk_setup_caps() takes the
+	 * software GSO away again: give it back.
+	 */
+	if (unlikely(!sk_can_gso(sk))) {
+		const struct dst_entry *dst = __sk_dst_get(sk);
+
+		if (dst)
+			toytcp_force_gso(sk, dst);
+	}
 	return net_xmit_eval(err);
 }
 
@@ -386,8 +409,10 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
  * @sk: the socket
  * @skb: the segment; it stays queued until it is acknowledged
  *
- * The queued skb keeps the payload; a clone (or a copy while an earlier
- * clone is still in flight) carries the header to IP.
+ * Sends one segment: an skb of more than one MSS is split first, and the
+ * rest waits in the queue right after it.  The queued skb keeps the
+ * payload; a clone (or a copy while an earlier clone is still in flight)
+ * carries the header to IP.
  *
  * Context: sk lock held.
  * Return: 0 or a negative errno.
@@ -397,7 +422,13 @@ int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *c;
-	u8 flags = cb->flags;
+	u8 flags;
+
+	/* One segment: the rest of a larger skb stays queued behind it. */
+	if (skb->len > tsk->mss_cache &&
+	    toytcp_fragment(sk, skb, tsk->mss_cache))
+		return -ENOMEM;
+	flags = cb->flags;
 
 	if (sk->sk_state != TCP_SYN_SENT)
 		flags |= TOYTCP_ACK;
@@ -607,15 +638,45 @@ void toytcp_send_fin(struct sock *sk)
 }
 
 /*
- * Split @skb so that it keeps its first @len bytes; the rest moves to a new
- * skb queued right after it (as tcp_fragment() does).
+ * Give a queued skb its own fragment array (a clone of it may be in
+ * flight): as skb_unclone_keeptruesize(), which modules cannot call; the
+ * change of truesize goes to sk_wmem_queued.
  */
-static int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
+static int toytcp_unclone(struct sock *sk, struct sk_buff *skb)
+{
+	unsigned int truesize = skb->truesize;
+
+	if (!skb_cloned(skb))
+		return 0;
+	if (pskb_expand_head(skb, 0, 0, GFP_ATOMIC))
+		return -ENOMEM;
+	sk_wmem_queued_add(sk, (int)(skb->truesize - truesize));
+	return 0;
+}
+
+/**
+ * toytcp_fragment() - split an skb of the send queue in two
+ * @sk: its socket
+ * @skb: the skb; it keeps its first @len bytes
+ * @len: bytes of payload to keep, less than skb->len
+ *
+ * The rest moves to a new skb queued right after it, which inherits what
+ * is known about its transmissions (as tcp_fragment()).  A clone of @skb
+ * still in flight shares its fragment array, so @skb gets its own first.
+ *
+ * Context: sk lock held (or softirq owning the socket).
+ * Return: 0 or -ENOMEM.
+ */
+int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 {
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb), *ncb;
 	u32 nlen = skb->len - len;
 	struct sk_buff *nskb;
 
+	if (WARN_ON_ONCE(!len || len >= skb->len))
+		return -EINVAL;
+	if (toytcp_unclone(sk, skb))
+		return -ENOMEM;
 	nskb = toytcp_alloc_skb(sk, GFP_ATOMIC);
 	if (!nskb)
 		return -ENOMEM;
@@ -626,10 +687,79 @@ static int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	ncb->seq = cb->seq + len;
 	ncb->end_seq = cb->end_seq;
 	ncb->flags = cb->flags & ~TOYTCP_SYN;
+	ncb->when = cb->when;
+	ncb->retrans = cb->retrans;
+	ncb->sacked = cb->sacked;
+	ncb->nosample = cb->nosample;
 	cb->end_seq = ncb->seq;
 	cb->flags &= ~(TOYTCP_FIN | TOYTCP_PSH);
 	__skb_queue_after(&sk->sk_write_queue, skb, nskb);
 	return 0;
+}
+
+/**
+ * toytcp_trim_head() - drop the acknowledged head of an skb of the queue
+ * @sk: its socket
+ * @skb: an skb whose payload is all in page fragments
+ * @len: bytes to drop, less than skb->len
+ *
+ * As tcp_trim_head(): the peer acknowledged part of a segment (a
+ * retransmission cut differently, or a peer that acknowledges mid-way).
+ *
+ * Context: sk lock held (or softirq owning the socket).
+ * Return: 0 or -ENOMEM.
+ */
+int toytcp_trim_head(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	struct skb_shared_info *sh;
+	int i, k = 0, eat = len;
+
+	if (WARN_ON_ONCE(!len || len >= skb->len || skb_headlen(skb)))
+		return -EINVAL;
+	if (toytcp_unclone(sk, skb))
+		return -ENOMEM;
+	sh = skb_shinfo(skb);
+	for (i = 0; i < sh->nr_frags; i++) {
+		int size = skb_frag_size(&sh->frags[i]);
+
+		if (size <= eat) {
+			skb_frag_unref(skb, i);
+			eat -= size;
+			continue;
+		}
+		sh->frags[k] = sh->frags[i];
+		if (eat) {
+			skb_frag_off_add(&sh->frags[k], eat);
+			skb_frag_size_sub(&sh->frags[k], eat);
+			eat = 0;
+		}
+		k++;
+	}
+	sh->nr_frags = k;
+	skb->len -= len;
+	skb->data_len -= len;
+	skb->truesize -= len;
+	sk_wmem_queued_add(sk, -(int)len);
+	TOYTCP_SKB_CB(skb)->seq += len;
+	return 0;
+}
+
+/**
+ * toytcp_size_goal() - how much payload one skb of the send queue holds
+ * @sk: the socket
+ *
+ * As many full segments as one GSO skb may carry (tcp_size_goal()): data
+ * is copied into skbs of up to 64 KB, each sent as one GSO skb and cut
+ * into segments by the device or just before it.  One MSS where the route
+ * allows no GSO.
+ *
+ * Context: sk lock held.
+ */
+u32 toytcp_size_goal(const struct sock *sk)
+{
+	u32 mss = toytcp_sk(sk)->mss_cache;
+
+	return mss * toytcp_gso_segs(sk);
 }
 
 static void __toytcp_write_xmit(struct sock *sk, bool one);
@@ -697,9 +827,11 @@ static int toytcp_gso_new_frags(const struct sk_buff *q,
  * GSO: one skb carries several new full-sized segments of the send queue,
  * and the device (with TSO), or skb_gso_segment() before one without, cuts
  * it into MSS-sized TCP segments (tcp4_gso_segment() fixes up sequence
- * numbers, flags and checksums) as it does for Linux TCP.  The send queue
- * keeps one skb per segment, so SACK, RACK and retransmission still work
- * per segment; the GSO skb only references their pages.
+ * numbers, flags and checksums) as it does for Linux TCP.  The skbs of the
+ * send queue hold whole segments here (one, or up to toytcp_size_goal()
+ * bytes as sendmsg() filled them); the GSO skb only references their
+ * pages, and the queue keeps them for SACK, RACK and retransmission, which
+ * split them where they need to (toytcp_fragment()).
  * Returns the number of segments sent, 0 when fewer than two qualify (the
  * caller sends one the usual way), or a negative errno.
  */
@@ -713,15 +845,13 @@ static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
 	unsigned int max_segs;
 	u32 now;
 
-	if (!sk_can_gso(sk))
-		return 0;
-	max_segs = min3(TOYTCP_GSO_MAX_SEGS, READ_ONCE(sk->sk_gso_max_segs),
-			(READ_ONCE(sk->sk_gso_max_size) - MAX_TCP_HEADER) / mss);
+	max_segs = toytcp_gso_segs(sk);
 	while (q && n < max_segs) {
 		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
 		int more;
 
-		if (q->len != mss || skb_headlen(q) ||
+		if (!q->len || q->len % mss || q->len / mss > max_segs - n ||
+		    skb_headlen(q) ||
 		    (cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) ||
 		    toytcp_after(cb->end_seq, wnd_end))
 			break;
@@ -734,7 +864,7 @@ static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
 			break;
 		nfrags += more;
 		last = q;
-		n++;
+		n += q->len / mss;
 		q = skb_queue_is_last(&sk->sk_write_queue, q) ? NULL : q->next;
 	}
 	if (n < 2)
@@ -790,7 +920,7 @@ static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
 static void __toytcp_write_xmit(struct sock *sk, bool one)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	u32 nxt = tsk->snd_nxt;
+	u32 nxt = tsk->snd_nxt, mss = tsk->mss_cache;
 	struct sk_buff *skb;
 
 	while ((skb = tsk->send_head)) {
@@ -804,11 +934,29 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 							   skb) ? NULL : skb->next;
 			continue;
 		}
+		/* Several segments in one skb go out as one GSO skb: the
+		 * last one goes on its own when it is short (Nagle decides
+		 * on it) or carries the FIN (toytcp_xmit_gso() sends none);
+		 * and no more than the route's GSO takes (it may have
+		 * changed since the skb was filled).
+		 */
+		if (!resend && skb->len > mss) {
+			u32 keep = 0, goal = toytcp_size_goal(sk);
+
+			if (skb->len > goal)
+				keep = goal;
+			else if (skb->len % mss)
+				keep = rounddown(skb->len, mss);
+			else if (cb->flags & TOYTCP_FIN)
+				keep = skb->len - mss;
+			if (keep && toytcp_fragment(sk, skb, keep))
+				break;
+		}
 		/* Nagle (RFC 9293 3.7.4) and TCP_CORK: a small segment at
 		 * the tail waits while data is unacknowledged (Nagle) or
 		 * until uncorked, so that it can fill up.
 		 */
-		if (!resend && !one && skb->len < tsk->mss_cache &&
+		if (!resend && !one && skb->len < mss &&
 		    !(cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
 		    skb_queue_is_last(&sk->sk_write_queue, skb) &&
 		    (tsk->cork || (!tsk->nodelay &&
@@ -816,17 +964,23 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 			break;
 
 		/* SACKed bytes have left the network (RFC 6675 "pipe"). */
-		cwnd_bytes = tsk->cwnd * tsk->mss_cache + tsk->sacked_bytes;
+		cwnd_bytes = tsk->cwnd * mss + tsk->sacked_bytes;
 		if (one)
 			cwnd_bytes = U32_MAX;
 		wnd_end = tsk->snd_una + min(tsk->snd_wnd, cwnd_bytes);
 		if (!(cb->flags & TOYTCP_SYN) &&
 		    toytcp_after(cb->seq + skb->len, wnd_end)) {
-			u32 room = wnd_end - cb->seq;
+			u32 room = toytcp_after(wnd_end, cb->seq) ?
+				   wnd_end - cb->seq : 0;
 
-			if (tsk->snd_nxt != tsk->snd_una ||
-			    !toytcp_after(wnd_end, cb->seq) ||
-			    toytcp_fragment(sk, skb, room))
+			/* The whole segments that fit go now; less than one
+			 * only when nothing is in flight.
+			 */
+			if (room >= mss)
+				room = rounddown(room, mss);
+			else if (tsk->snd_nxt != tsk->snd_una || !room)
+				break;
+			if (toytcp_fragment(sk, skb, room))
 				break;
 		}
 		if (!resend && !one) {
@@ -956,8 +1110,14 @@ void toytcp_send_loss_probe(struct sock *sk)
 		skb = skb_queue_prev(q, tsk->send_head);
 	else
 		return;
-	if (skb)
-		toytcp_transmit_skb(sk, skb);
+	if (!skb)
+		return;
+	/* The last segment sent, not the first of its skb. */
+	if (skb->len > tsk->mss_cache &&
+	    !toytcp_fragment(sk, skb, rounddown(skb->len - 1,
+						tsk->mss_cache)))
+		skb = skb->next;
+	toytcp_transmit_skb(sk, skb);
 }
 
 /**

@@ -65,7 +65,9 @@
 #define TOYTCP_URG	0x20
 
 /**
- * struct toytcp_skb_cb - what toytcp keeps per segment in skb->cb
+ * struct toytcp_skb_cb - what toytcp keeps per skb in skb->cb: a received
+ * segment, or in the send queue one or more segments (up to
+ * toytcp_size_goal() bytes; split with toytcp_fragment())
  * @seq:	first sequence number of the segment
  * @end_seq:	@seq + payload length + SYN + FIN
  * @ack_seq:	received segments: the acknowledgment number
@@ -556,6 +558,9 @@ void toytcp_send_fin(struct sock *sk);
 u32 toytcp_select_window(struct sock *sk);
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
+int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len);
+int toytcp_trim_head(struct sock *sk, struct sk_buff *skb, u32 len);
+u32 toytcp_size_goal(const struct sock *sk);
 
 /* timer.c */
 void toytcp_init_timers(struct sock *sk);

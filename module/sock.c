@@ -950,17 +950,18 @@ static void toytcp_push(struct sock *sk, int flags)
  * segment, and a sent tail must keep the bytes it went out with.
  */
 static bool toytcp_can_append(const struct toytcp_sock *tsk,
-			      const struct sk_buff *skb)
+			      const struct sk_buff *skb, u32 size_goal)
 {
 	return skb && !toytcp_before(TOYTCP_SKB_CB(skb)->seq, tsk->snd_nxt) &&
 	       !(TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
-	       skb->len < tsk->mss_cache &&
+	       skb->len < size_goal &&
 	       skb_shinfo(skb)->nr_frags < MAX_SKB_FRAGS;
 }
 
 /*
  * write(): copy from the application's buffer into the kernel send buffer,
- * a queue of skbs of at most one MSS each, their payload in page fragments.
+ * a queue of skbs of up to toytcp_size_goal() bytes (one GSO skb's worth
+ * of segments, or one MSS without GSO), their payload in page fragments.
  */
 /*
  * sendmsg() queues a new skb before it copies into it; when the copy fails
@@ -1000,6 +1001,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 
 	while (msg_data_left(msg)) {
 		struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+		u32 size_goal = toytcp_size_goal(sk);
 		struct page_frag *pfrag;
 		bool merge;
 		int copy, i;
@@ -1008,7 +1010,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
 			goto do_error;
 
-		if (!toytcp_can_append(tsk, skb)) {
+		if (!toytcp_can_append(tsk, skb, size_goal)) {
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
 			skb = toytcp_alloc_skb(sk, sk->sk_allocation);
@@ -1027,7 +1029,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 			goto wait_for_space;
 		i = skb_shinfo(skb)->nr_frags;
 		merge = skb_can_coalesce(skb, i, pfrag->page, pfrag->offset);
-		copy = min_t(int, tsk->mss_cache - skb->len, msg_data_left(msg));
+		copy = min_t(int, size_goal - skb->len, msg_data_left(msg));
 		copy = min_t(int, copy, pfrag->size - pfrag->offset);
 		err = skb_copy_to_page_nocache(sk, &msg->msg_iter, skb,
 					       pfrag->page, pfrag->offset, copy);
@@ -1047,7 +1049,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		/* Send in batches that can go out as one GSO skb, not one
 		 * segment at a time as each fills.
 		 */
-		if (skb->len >= tsk->mss_cache &&
+		if (skb->len >= size_goal &&
 		    tsk->write_seq - tsk->snd_nxt >=
 		    TOYTCP_XMIT_BATCH * tsk->mss_cache)
 			toytcp_write_xmit(sk);

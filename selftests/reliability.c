@@ -1158,6 +1158,135 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 
 /* ------------------------------------------------------------------ */
 /*
+ * 2b. Send-queue skbs of many segments.  GSO is allowed on the pair, so
+ * toytcp's sender queues skbs of up to 44 segments and hands each to IP
+ * whole; the veth has no GSO of its own, so the segments are cut in
+ * software before they cross it and B sees each one alone.  A segment
+ * lost on its own leaves a hole in the middle of such an skb: SACKs and
+ * cumulative ACKs must split it there, and only the holes go again.
+ */
+FIXTURE(gso) {
+	struct rl_net t;
+	struct tt_conn k;
+};
+
+FIXTURE_VARIANT(gso) {
+	bool rcv_tt;		/* the receiver in B is the stack under test too */
+	bool exact_resends;	/* each hole resent once, give or take a probe */
+};
+
+/*
+ * Between two toytcp ends on 6.1, 1.5 to 2.7 times as many segments go
+ * again as were dropped, in fast recoveries that follow the duplicate ACK
+ * a needless retransmission draws; one skb per segment (before the skbs
+ * of many segments) did the same (196 and 201 for 76).  Not yet
+ * understood; with tracing on it does not happen.  Linux as the receiver,
+ * and 6.12 either way: one resend per drop.
+ */
+FIXTURE_VARIANT_ADD(gso, toytcp_to_toytcp) { .rcv_tt = true };
+FIXTURE_VARIANT_ADD(gso, toytcp_to_linux) {
+	.rcv_tt = false, .exact_resends = true,
+};
+
+FIXTURE_SETUP(gso)
+{
+	rl_gso_allowed = true;
+	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
+	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(),
+			variant->rcv_tt ? tt_fam() : AF_INET);
+}
+
+FIXTURE_TEARDOWN(gso)
+{
+	rl_unblock(&self->t);
+	tt_conn_close(&self->k);
+	rl_net_down(&self->t);
+}
+
+/* Packets the first DROP rule of INPUT in nsfd dropped, -1 if unknown. */
+static long rl_drop_count(int nsfd)
+{
+	char *const argv[] = { "iptables", "-w", "-nvxL", "INPUT", NULL };
+	char out[4096], *line;
+	long n;
+
+	if (rl_run_io(nsfd, NULL, out, sizeof(out), argv))
+		return -1;
+	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, "DROP") && sscanf(line, "%ld", &n) == 1)
+			return n;
+	return -1;
+}
+
+/*
+ * Bytes queued but not acknowledged cost their skbs' overhead on top
+ * (sk_wmem_queued counts truesize): about 1 KB per skb, 70% more than
+ * the data with one 1448-byte segment per skb, 2% with 44.
+ */
+TEST_F_TIMEOUT(gso, send_queue_holds_many_segments_per_skb, 60)
+{
+	static char buf[1 << 20];
+	struct toytcp_info info;
+	socklen_t len = sizeof(info);
+	ssize_t n;
+
+	if (tt_is_linux())
+		SKIP(return, "TOYTCP_INFO is toytcp's");
+	/* Nothing from A reaches B: everything stays queued. */
+	ASSERT_EQ(0, rl_iptables(self->t.b.fd, "-A INPUT -p tcp -j DROP\n"));
+	memset(buf, 'q', sizeof(buf));
+	n = send(self->k.c, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
+	ASSERT_LT(64 * 1024, n) TH_LOG("send: %zd (%s)", n, strerror(errno));
+	ASSERT_EQ(0, getsockopt(self->k.c, SOL_TOYTCP, TOYTCP_INFO, &info,
+				&len));
+	TH_LOG("%zd bytes queued, %u bytes of send buffer used, MSS %u",
+	       n, info.sndbuf_used, info.mss);
+	EXPECT_EQ(info.snd_una + (__u32)n, info.write_seq);
+	EXPECT_LT(info.sndbuf_used, n + n / 10)
+		TH_LOG("over 10%% overhead: skbs of a few segments each");
+}
+
+TEST_F_TIMEOUT(gso, single_segment_loss_resends_only_the_holes, 120)
+{
+	const size_t len = 4 * MB;
+	struct rl_snap sb, sa;
+	struct rl_xfer x;
+	char rule[160];
+	long drops, re;
+
+	/* Every 40th segment to B, once: a retransmission falls elsewhere
+	 * in the count.
+	 */
+	snprintf(rule, sizeof(rule),
+		 "-A INPUT -p tcp --dport %d -m statistic --mode nth --every 40 --packet 39 -j DROP\n",
+		 PORT);
+	ASSERT_EQ(0, rl_iptables(self->t.b.fd, rule));
+	rl_snap(self->t.a.fd, true, &sb);
+	rl_xfer_init(&x, self->k.c, self->k.s, len, 0x6501, 60000);
+	rl_xfer_run(&x);
+	RL_EXPECT_XFER(&x, len);
+	tt_msleep(200);
+	rl_snap(self->t.a.fd, true, &sa);
+	drops = rl_drop_count(self->t.b.fd);
+	re = rl_d(&sb, &sa, "RetransSegs");
+	TH_LOG("%zu bytes in %lld ms, %ld segments dropped, %ld resent",
+	       len, x.ms, drops, re);
+	rl_log_snap(_metadata, "sender", &sb, &sa);
+	ASSERT_LT(len / 1448 / 50, drops) TH_LOG("the rule dropped too little");
+	/* Each hole once (a retransmission the rule drops is one drop
+	 * more), give or take a loss probe.  Without the splits, what SACKs
+	 * cover in the middle of an skb counts for nothing, and whole skbs
+	 * go again: 125 and 140 resent for 74 and 75 drops, measured.
+	 */
+	EXPECT_LE(drops, re);
+	if (variant->exact_resends)
+		EXPECT_LE(re, drops + drops / 10 + 3);
+	RL_EXPECT("sender", &sb, &sa, "SackRecovery", >, 0);
+	RL_EXPECT("sender", &sb, &sa, "Timeouts", <=, 3);
+}
+
+/* ------------------------------------------------------------------ */
+/*
  * 3. The peer vanishes mid-transfer: the stack under test (the sender in
  * A) retransmits `retries` times with exponential backoff, then reports
  * ETIMEDOUT.  Fixture "cut": the sender is under test, the peer either.
