@@ -490,9 +490,13 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 		tsk->retrans_stamp = 0;
 		tsk->retries = 0;
 		tsk->backoff = 0;
+		toytcp_cong_on_ack(sk, acked);
+		/* Counted again from zero after new data is acknowledged, also
+		 * when this ACK ended recovery: a count left over from it
+		 * made the next lone duplicate ACK look like the third.
+		 */
 		if (!tsk->in_recovery)
 			tsk->dupacks = 0;
-		toytcp_cong_on_ack(sk, acked);
 		if (tsk->snd_una == tsk->snd_nxt)
 			sk_stop_timer(sk, &tsk->retrans_timer);
 		else
