@@ -973,15 +973,19 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 			u32 room = toytcp_after(wnd_end, cb->seq) ?
 				   wnd_end - cb->seq : 0;
 
-			/* The whole segments that fit go now; less than one
-			 * only when nothing is in flight.
+			/* The whole segments that fit go now (a resend and
+			 * "one" send only the first: toytcp_transmit_skb()
+			 * cuts it off); less than one only when nothing is in
+			 * flight.
 			 */
-			if (room >= mss)
-				room = rounddown(room, mss);
-			else if (tsk->snd_nxt != tsk->snd_una || !room)
+			if (room >= mss) {
+				if (!resend && !one &&
+				    toytcp_fragment(sk, skb, rounddown(room, mss)))
+					break;
+			} else if (tsk->snd_nxt != tsk->snd_una || !room ||
+				   toytcp_fragment(sk, skb, room)) {
 				break;
-			if (toytcp_fragment(sk, skb, room))
-				break;
+			}
 		}
 		if (!resend && !one) {
 			int n = toytcp_xmit_gso(sk, skb, wnd_end);
