@@ -123,6 +123,22 @@ err:
 
 static bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb);
 
+/*
+ * How much the backlog may hold, with what the receive queue holds, while
+ * the user owns the socket: tcp_add_backlog()'s limit.  The backlog's
+ * count is reset only when release_sock() finds it empty, so against a
+ * sender that keeps it busy it counts everything since then, segments
+ * moved to the receive queue meanwhile included.
+ */
+static u32 toytcp_backlog_limit(const struct sock *sk)
+{
+	u64 limit = (u64)READ_ONCE(sk->sk_rcvbuf) << 1;
+
+	limit += READ_ONCE(sk->sk_sndbuf) >> 1;
+	limit += 64 * 1024;
+	return min_t(u64, limit, UINT_MAX);
+}
+
 /**
  * toytcp_nf_hook() - take the segments addressed to toytcp sockets
  * @priv: unused
@@ -172,8 +188,7 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 	bh_lock_sock_nested(sk);
 	if (!sock_owned_by_user(sk)) {
 		toytcp_do_rcv(sk, skb);
-	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
-				  READ_ONCE(sk->sk_sndbuf))) {
+	} else if (sk_add_backlog(sk, skb, toytcp_backlog_limit(sk))) {
 		bh_unlock_sock(sk);
 		TOYTCP_INC_STATS(state->net, TOYTCP_MIB_BACKLOGDROPS);
 		goto drop;
@@ -543,20 +558,49 @@ static void toytcp_fin(struct sock *sk)
 	}
 }
 
+/*
+ * As tcp_try_coalesce(): append the data of @from to @to, the skb just
+ * before it in sequence, so that a run of segments costs the overhead of
+ * one skb.  Where nothing merged them on the way (no GRO), a 1460-byte
+ * segment arrives in an skb of about 2400 bytes of truesize; merged, the
+ * run costs little more than its data, and the reader finds it in one skb.
+ * @from, charged already, is freed: its destructor gives its charge back,
+ * and what @to gained is charged instead (toytcp_mem_grow()).
+ * Return: true when @from was merged into @to (and is gone).
+ */
+static bool toytcp_try_coalesce(struct sock *sk, struct sk_buff *to,
+				struct sk_buff *from)
+{
+	const struct toytcp_skb_cb *fcb = TOYTCP_SKB_CB(from);
+	struct toytcp_skb_cb *tcb = TOYTCP_SKB_CB(to);
+	bool fragstolen;
+	int delta;
+
+	if (fcb->seq != tcb->end_seq || (tcb->flags & TOYTCP_FIN) || !from->len)
+		return false;
+	if (!skb_try_coalesce(to, from, &fragstolen, &delta))
+		return false;
+	toytcp_mem_grow(sk, delta);
+	tcb->end_seq = fcb->end_seq;
+	tcb->flags |= fcb->flags & TOYTCP_FIN;
+	kfree_skb_partial(from, fragstolen);
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RCVCOALESCE);
+	return true;
+}
+
 /* In-sequence data: into the receive buffer (the end of phase 1). */
 static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 {
+	struct sk_buff *tail = skb_peek_tail(&sk->sk_receive_queue);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	bool fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
 
 	tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
 	tsk->bytes_received += skb->len;
-	if (skb->len) {
-		/* charged by toytcp_rmem_schedule() */
-		__skb_queue_tail(&sk->sk_receive_queue, skb);
-	} else {
+	if (!skb->len)
 		consume_skb(skb);
-	}
+	else if (!tail || !toytcp_try_coalesce(sk, tail, skb))
+		__skb_queue_tail(&sk->sk_receive_queue, skb);	/* charged */
 	if (fin)
 		toytcp_fin(sk);
 }
@@ -572,7 +616,8 @@ static void toytcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
 	toytcp_sk(sk)->ofo_last_seq = seq;	/* skb charged already */
 	skb_queue_reverse_walk(q, pos) {
 		if (!toytcp_after(TOYTCP_SKB_CB(pos)->seq, seq)) {
-			__skb_queue_after(q, pos, skb);
+			if (!toytcp_try_coalesce(sk, pos, skb))
+				__skb_queue_after(q, pos, skb);
 			return;
 		}
 	}
@@ -583,7 +628,8 @@ static void toytcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
 static void toytcp_ofo_drain(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff *skb;
+	struct sk_buff *skb, *tail;
+	bool fin;
 
 	while ((skb = skb_peek(&tsk->ooo_queue)) &&
 	       !toytcp_after(TOYTCP_SKB_CB(skb)->seq, tsk->rcv_nxt)) {
@@ -596,12 +642,14 @@ static void toytcp_ofo_drain(struct sock *sk)
 		tsk->bytes_received += TOYTCP_SKB_CB(skb)->end_seq - tsk->rcv_nxt -
 				       !!(TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN);
 		tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
-		if (TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN) {
+		fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
+		tail = skb_peek_tail(&sk->sk_receive_queue);
+		if (!tail || !toytcp_try_coalesce(sk, tail, skb))
 			__skb_queue_tail(&sk->sk_receive_queue, skb);
+		if (fin) {
 			toytcp_fin(sk);
 			return;
 		}
-		__skb_queue_tail(&sk->sk_receive_queue, skb);
 	}
 }
 
@@ -668,7 +716,7 @@ static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
 	    !toytcp_after(TOYTCP_SKB_CB(skb)->seq, toytcp_sk(sk)->rcv_nxt))
 		return true;
 	if (!toytcp_rcvbuf_room(sk, skb)) {
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_BACKLOGDROPS);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RCVQDROPS);
 		return false;
 	}
 	return toytcp_mem_schedule(sk, skb);
@@ -746,13 +794,22 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	toytcp_queue_rcv(sk, skb);
 	if (hole)
 		toytcp_ofo_drain(sk);
-	if (hole || (sk->sk_shutdown & RCV_SHUTDOWN) || tsk->quickack ||
-	    tsk->rcv_unacked >= 2 * tsk->rcv_mss) {
+	if (hole || (sk->sk_shutdown & RCV_SHUTDOWN) || tsk->quickack) {
 		if (tsk->quickack)
 			tsk->quickack--;
 		toytcp_send_ack(sk);
-	} else {
+	} else if (tsk->rcv_unacked < 2 * tsk->rcv_mss) {
 		toytcp_schedule_ack(sk);
+	} else if (sock_owned_by_user_nocheck(sk)) {
+		/* From the backlog, in release_sock(): one ACK for all of
+		 * it, once it is done (toytcp_release_cb()), as Linux TCP
+		 * does since 6.7 (tcp_backlog_ack_defer).  The window then
+		 * moves on once per backlog, and so does what the backlog
+		 * can take in before release_sock() finds it empty.
+		 */
+		set_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred);
+	} else {
+		toytcp_send_ack(sk);
 	}
 	if (!sock_flag(sk, SOCK_DEAD) && toytcp_epollin_ready(sk))
 		sk->sk_data_ready(sk);

@@ -206,6 +206,26 @@ charged:
 }
 
 /**
+ * toytcp_mem_grow() - charge the growth of an skb already charged
+ * @sk: the socket that owns @skb
+ * @delta: bytes of truesize @skb gained (skb_try_coalesce() moved another
+ *	skb's data into it; that one's destructor gives back its own charge)
+ *
+ * Charged whatever the limits: what @skb gained, the other skb frees, and
+ * more than that.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_mem_grow(struct sock *sk, int delta)
+{
+	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
+
+	atomic_add(delta, &sk->sk_rmem_alloc);
+	sk_mem_charge(sk, delta);
+	atomic_long_add(delta, &tn->rmem_alloc);
+}
+
+/**
  * toytcp_mem_charge_child() - charge a listener's new child
  * @sk: the listener
  *

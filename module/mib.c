@@ -19,7 +19,8 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_INRSTS]		= "InRsts",
 	[TOYTCP_MIB_LISTENOVERFLOWS]	= "ListenOverflows",
 	[TOYTCP_MIB_LISTENDROPS]	= "ListenDrops",
-	[TOYTCP_MIB_BACKLOGDROPS]	= "RcvQueueDrops",
+	[TOYTCP_MIB_RCVQDROPS]		= "RcvQueueDrops",
+	[TOYTCP_MIB_BACKLOGDROPS]	= "BacklogDrops",
 	[TOYTCP_MIB_RTOTIMEOUTS]	= "Timeouts",
 	[TOYTCP_MIB_FASTRETRANS]	= "FastRetrans",
 	[TOYTCP_MIB_OFOQUEUE]		= "OfoQueue",
@@ -42,6 +43,7 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_REQQFULLDROP]	= "ReqQFullDrop",
 	[TOYTCP_MIB_MEMORYPRESSURES]	= "MemoryPressures",
 	[TOYTCP_MIB_MEMORYDROPS]	= "MemoryDrops",
+	[TOYTCP_MIB_RCVCOALESCE]	= "RcvCoalesce",
 };
 
 int toytcp_mib_init_net(struct net *net)

@@ -111,6 +111,7 @@ enum toytcp_deferred {
 	TOYTCP_TW_DEFERRED,		/* the TIME-WAIT/FIN-WAIT-2 timer fired */
 	TOYTCP_DELACK_DEFERRED,		/* the delayed-ACK timer fired */
 	TOYTCP_KEEPALIVE_DEFERRED,	/* the keepalive timer fired */
+	TOYTCP_ACK_DEFERRED,		/* the backlog held data to ACK */
 };
 
 /**
@@ -368,6 +369,7 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_INRSTS,
 	TOYTCP_MIB_LISTENOVERFLOWS,
 	TOYTCP_MIB_LISTENDROPS,
+	TOYTCP_MIB_RCVQDROPS,
 	TOYTCP_MIB_BACKLOGDROPS,
 	TOYTCP_MIB_RTOTIMEOUTS,
 	TOYTCP_MIB_FASTRETRANS,
@@ -391,6 +393,7 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_REQQFULLDROP,
 	TOYTCP_MIB_MEMORYPRESSURES,
 	TOYTCP_MIB_MEMORYDROPS,
+	TOYTCP_MIB_RCVCOALESCE,
 	TOYTCP_MIB_MAX
 };
 
@@ -491,6 +494,7 @@ void toytcp_mem_defaults(unsigned long *mem);
 bool toytcp_under_memory_pressure(const struct sock *sk);
 int toytcp_rcv_budget(const struct sock *sk);
 bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb);
+void toytcp_mem_grow(struct sock *sk, int delta);
 bool toytcp_mem_charge_child(struct sock *sk);
 void toytcp_mem_uncharge_child(struct sock *sk);
 void toytcp_mem_init_net(struct net *net);

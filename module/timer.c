@@ -470,6 +470,10 @@ void toytcp_release_cb(struct sock *sk)
 		toytcp_keepalive_timer_handler(sk);
 		__sock_put(sk);
 	}
+	/* Unless a segment sent since carried it. */
+	if (test_and_clear_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred) &&
+	    tsk->rcv_unacked)
+		toytcp_send_ack(sk);
 }
 
 void toytcp_init_timers(struct sock *sk)
