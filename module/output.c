@@ -917,6 +917,35 @@ static int toytcp_xmit_gso(struct sock *sk, struct sk_buff *first, u32 wnd_end)
 	return n;
 }
 
+/*
+ * As tcp_tso_should_defer(): the window ends inside @skb, @room bytes
+ * before its end, with data in flight.  Rather than send that part now,
+ * wait for the next ACK, which opens the window further: one larger GSO
+ * skb then goes where ACK clocking would send a train of two-segment ones
+ * (and a qdisc or link that drops packets meets fewer of them).  Not when
+ * a full GSO skb or a third of the window fits anyway, in recovery, when
+ * the last new data left more than 1 ms ago (a burst after a pause), when
+ * the ACK of the oldest data in flight is not due within half an RTT, or
+ * when nothing can follow (a FIN).
+ */
+static bool toytcp_tso_should_defer(struct sock *sk, struct sk_buff *skb,
+				    u32 room)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 win = min(tsk->snd_wnd, tsk->cwnd * tsk->mss_cache);
+	struct sk_buff *head = skb_peek(&sk->sk_write_queue);
+	u32 now = toytcp_now_us();
+
+	if (tsk->snd_nxt == tsk->snd_una || tsk->in_recovery || !head ||
+	    head == skb || (TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN))
+		return false;
+	if (room >= toytcp_size_goal(sk) || room >= win / 3)
+		return false;
+	if (now - TOYTCP_SKB_CB(skb->prev)->when > USEC_PER_MSEC)
+		return false;
+	return now - TOYTCP_SKB_CB(head)->when >= tsk->srtt_us / 2;
+}
+
 static void __toytcp_write_xmit(struct sock *sk, bool one)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
@@ -980,7 +1009,8 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 			 */
 			if (room >= mss) {
 				if (!resend && !one &&
-				    toytcp_fragment(sk, skb, rounddown(room, mss)))
+				    (toytcp_tso_should_defer(sk, skb, room) ||
+				     toytcp_fragment(sk, skb, rounddown(room, mss))))
 					break;
 			} else if (tsk->snd_nxt != tsk->snd_una || !room ||
 				   toytcp_fragment(sk, skb, room)) {
