@@ -97,6 +97,8 @@ want loss && {
 	row loss_0 "goodput, veth, 0% loss, $LOSS_BYTES (netem, no offloads)"
 	row loss_1 "goodput, veth, 1% loss each way, $LOSS_BYTES"
 	row loss_5 "goodput, veth, 5% loss each way, $LOSS5_BYTES"
+	row loss_1i "goodput, veth, 1% of packets lost each way (netem at ingress), $LOSS_BYTES"
+	row loss_5i "goodput, veth, 5% of packets lost each way (netem at ingress), $LOSS5_BYTES"
 }
 
 # ---- environment --------------------------------------------------------------
@@ -138,6 +140,38 @@ modprobe sch_netem 2>/dev/null || true
 netem() { # LOSS%
 	tc -n ttb-ls qdisc replace dev veth-ls root netem loss "$1" &&
 	tc -n ttb-lc qdisc replace dev veth-lc root netem loss "$1"
+}
+# The same loss where the packets are single segments already: at the
+# ingress of each end, redirected through an ifb device with netem on it.
+# On the way out, netem meets the GSO skbs that the stacks build (they are
+# cut into segments after the qdisc) and drops each whole, so a stack that
+# sends larger bursts meets fewer loss events for the same bytes; here each
+# packet on the wire is lost with the same probability.
+netem_ingress() { # LOSS%
+	local ns dev
+
+	modprobe ifb numifbs=0 2>/dev/null || true
+	for ns in ttb-ls ttb-lc; do
+		dev=veth-${ns#ttb-}
+		tc -n "$ns" qdisc del dev "$dev" root 2>/dev/null
+		ip -n "$ns" link show ifb0 >/dev/null 2>&1 || {
+			ip -n "$ns" link add ifb0 type ifb &&
+			ip -n "$ns" link set ifb0 up &&
+			tc -n "$ns" qdisc add dev "$dev" handle ffff: ingress &&
+			tc -n "$ns" filter add dev "$dev" parent ffff: protocol ip \
+				u32 match u32 0 0 action mirred egress redirect dev ifb0
+		} || return 1
+		tc -n "$ns" qdisc replace dev ifb0 root netem loss "$1" || return 1
+	done
+}
+# Packets netem dropped so far on the way from the client to the server:
+# at the client's veth (netem) or at the server's ifb0 (netem_ingress).
+netem_drops() {
+	{
+		tc -n ttb-lc -s qdisc show dev veth-lc
+		tc -n ttb-ls -s qdisc show dev ifb0 2>/dev/null
+	} | awk '$1 == "qdisc" { on = ($2 == "netem") }
+		 on && /dropped/ { sub(",", "", $7); n += $7 } END { print n + 0 }'
 }
 
 {
@@ -195,7 +229,7 @@ snmp() {
 klog_mark=0
 run() {
 	local key=$1 stack=$2 net=$3 rep=$4 log rc=0 t0 secs reason metrics m unit better v n
-	local tmo=${RUN_TMO:-$TMO} snmp0=
+	local tmo=${RUN_TMO:-$TMO} snmp0= drops0=0
 	local -a nsargs pin=()
 
 	shift 4
@@ -205,6 +239,7 @@ run() {
 	port=$((port + 1))
 	# shellcheck disable=SC2046 # a list of namespaces
 	[ "$stack" != toytcp ] || snmp0=$(snmp $(net_ns "$net"))
+	[ "$net" != lossy ] || drops0=$(netem_drops)
 	t0=$(date +%s.%N)
 	timeout -k 5 $((tmo + 30)) "${pin[@]}" "$TTBENCH" --family "$stack" --label "$key" \
 		--port "$port" --timeout "$tmo" "${nsargs[@]}" "$@" > "$log" 2>&1 || rc=$?
@@ -217,6 +252,8 @@ run() {
 		esac
 		reason="${reason:-exit status $rc} (exit $rc after ${secs}s)"
 	fi
+	[ "$net" != lossy ] ||
+		echo "---- packets netem dropped on the way to the receiver: $(($(netem_drops) - drops0))" >> "$log"
 	if [ "$stack" = toytcp ]; then
 		# What toytcp counted during the run, for the log.
 		{
@@ -315,6 +352,17 @@ if want loss; then
 		else
 			for s in toytcp linux; do
 				printf 'loss_%s\t%s\tfail\t\tMB/s\thigher\ttc netem failed\n' "$l" "$s" >> "$out/results.tsv"
+			done
+		fi
+	done
+	for l in 1 5; do
+		bytes=$LOSS_BYTES
+		[ "$l" != 5 ] || bytes=$LOSS5_BYTES
+		if netem_ingress "$l%"; then
+			RUN_TMO=$LOSS_TMO pair "loss_${l}i" lossy bulk --bytes "$bytes" --write "$WRITE"
+		else
+			for s in toytcp linux; do
+				printf 'loss_%si\t%s\tfail\t\tMB/s\thigher\ttc netem (ifb) failed\n' "$l" "$s" >> "$out/results.tsv"
 			done
 		fi
 	done
