@@ -137,6 +137,7 @@ ip -n ttb-lc link set veth-lc up
 ip netns exec ttb-ls ethtool -K veth-ls tso off gso off gro off >/dev/null 2>&1 || true
 ip netns exec ttb-lc ethtool -K veth-lc tso off gso off gro off >/dev/null 2>&1 || true
 modprobe sch_netem 2>/dev/null || true
+# shellcheck disable=SC2317 # called through loss_pairs
 netem() { # LOSS%
 	tc -n ttb-ls qdisc replace dev veth-ls root netem loss "$1" &&
 	tc -n ttb-lc qdisc replace dev veth-lc root netem loss "$1"
@@ -147,6 +148,7 @@ netem() { # LOSS%
 # cut into segments after the qdisc) and drops each whole, so a stack that
 # sends larger bursts meets fewer loss events for the same bytes; here each
 # packet on the wire is lost with the same probability.
+# shellcheck disable=SC2317 # called through loss_pairs
 netem_ingress() { # LOSS%
 	local ns dev
 
@@ -229,7 +231,7 @@ snmp() {
 klog_mark=0
 run() {
 	local key=$1 stack=$2 net=$3 rep=$4 log rc=0 t0 secs reason metrics m unit better v n
-	local tmo=${RUN_TMO:-$TMO} snmp0= drops0=0
+	local tmo=${RUN_TMO:-$TMO} snmp0='' drops0=0
 	local -a nsargs pin=()
 
 	shift 4
@@ -343,29 +345,28 @@ want pingpong && pair pingpong lo pingpong --rounds "$ROUNDS"
 want rr && pair rr lo rr --req 4K --resp 64K --duration "$DURATION"
 want crr && pair crr lo crr --duration "$DURATION"
 RUN_PIN=
+# loss_pairs SETUP SUFFIX LOSS...: per loss (in %), SETUP it (netem or
+# netem_ingress) and run the pair of bulk runs "loss_LOSS$SUFFIX".
+loss_pairs() {
+	local setup=$1 sfx=$2 l bytes s
+
+	shift 2
+	for l in "$@"; do
+		bytes=$LOSS_BYTES
+		[ "$l" != 5 ] || bytes=$LOSS5_BYTES
+		if "$setup" "$l%"; then
+			RUN_TMO=$LOSS_TMO pair "loss_$l$sfx" lossy bulk --bytes "$bytes" --write "$WRITE"
+		else
+			for s in toytcp linux; do
+				printf 'loss_%s\t%s\tfail\t\tMB/s\thigher\t%s failed\n' \
+					"$l$sfx" "$s" "$setup" >> "$out/results.tsv"
+			done
+		fi
+	done
+}
 if want loss; then
-	for l in 0 1 5; do
-		bytes=$LOSS_BYTES
-		[ "$l" != 5 ] || bytes=$LOSS5_BYTES
-		if netem "$l%"; then
-			RUN_TMO=$LOSS_TMO pair "loss_$l" lossy bulk --bytes "$bytes" --write "$WRITE"
-		else
-			for s in toytcp linux; do
-				printf 'loss_%s\t%s\tfail\t\tMB/s\thigher\ttc netem failed\n' "$l" "$s" >> "$out/results.tsv"
-			done
-		fi
-	done
-	for l in 1 5; do
-		bytes=$LOSS_BYTES
-		[ "$l" != 5 ] || bytes=$LOSS5_BYTES
-		if netem_ingress "$l%"; then
-			RUN_TMO=$LOSS_TMO pair "loss_${l}i" lossy bulk --bytes "$bytes" --write "$WRITE"
-		else
-			for s in toytcp linux; do
-				printf 'loss_%si\t%s\tfail\t\tMB/s\thigher\ttc netem (ifb) failed\n' "$l" "$s" >> "$out/results.tsv"
-			done
-		fi
-	done
+	loss_pairs netem "" 0 1 5
+	loss_pairs netem_ingress i 1 5
 fi
 
 say "all runs done"
