@@ -588,10 +588,18 @@ static bool toytcp_try_coalesce(struct sock *sk, struct sk_buff *to,
 	return true;
 }
 
+/* Onto the receive queue, charged already: merged into its tail if it can. */
+static void toytcp_rcv_enqueue(struct sock *sk, struct sk_buff *skb)
+{
+	struct sk_buff *tail = skb_peek_tail(&sk->sk_receive_queue);
+
+	if (!tail || !toytcp_try_coalesce(sk, tail, skb))
+		__skb_queue_tail(&sk->sk_receive_queue, skb);
+}
+
 /* In-sequence data: into the receive buffer (the end of phase 1). */
 static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 {
-	struct sk_buff *tail = skb_peek_tail(&sk->sk_receive_queue);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	bool fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
 
@@ -599,8 +607,8 @@ static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 	tsk->bytes_received += skb->len;
 	if (!skb->len)
 		consume_skb(skb);
-	else if (!tail || !toytcp_try_coalesce(sk, tail, skb))
-		__skb_queue_tail(&sk->sk_receive_queue, skb);	/* charged */
+	else
+		toytcp_rcv_enqueue(sk, skb);
 	if (fin)
 		toytcp_fin(sk);
 }
@@ -628,7 +636,7 @@ static void toytcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
 static void toytcp_ofo_drain(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff *skb, *tail;
+	struct sk_buff *skb;
 	bool fin;
 
 	while ((skb = skb_peek(&tsk->ooo_queue)) &&
@@ -643,9 +651,7 @@ static void toytcp_ofo_drain(struct sock *sk)
 				       !!(TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN);
 		tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
 		fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
-		tail = skb_peek_tail(&sk->sk_receive_queue);
-		if (!tail || !toytcp_try_coalesce(sk, tail, skb))
-			__skb_queue_tail(&sk->sk_receive_queue, skb);
+		toytcp_rcv_enqueue(sk, skb);
 		if (fin) {
 			toytcp_fin(sk);
 			return;
