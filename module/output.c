@@ -934,13 +934,14 @@ static bool toytcp_tso_should_defer(struct sock *sk, struct sk_buff *skb,
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 win = min(tsk->snd_wnd, tsk->cwnd * tsk->mss_cache);
 	struct sk_buff *head = skb_peek(&sk->sk_write_queue);
-	u32 now = toytcp_now_us();
+	u32 now;
 
 	if (tsk->snd_nxt == tsk->snd_una || tsk->in_recovery || !head ||
 	    head == skb || (TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN))
 		return false;
 	if (room >= toytcp_size_goal(sk) || room >= win / 3)
 		return false;
+	now = toytcp_now_us();	/* only once the cheap tests passed */
 	if (now - TOYTCP_SKB_CB(skb->prev)->when > USEC_PER_MSEC)
 		return false;
 	return now - TOYTCP_SKB_CB(head)->when >= tsk->srtt_us / 2;
