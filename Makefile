@@ -15,6 +15,8 @@
 #   make bench-smoke  the benchmark at tiny sizes, in a VM (bench/smoke.sh)
 #   make tools        build tools/preload/libtoytcp-preload.so (LD_PRELOAD)
 #   make fuzz         the fuzzers in a 6.12 VM, 10 minutes each (fuzz/)
+#   make install      install toytcp.ko (modules_install) and linux/toytcp.h
+#   make dkms-src     copy the module's sources to /usr/src/toytcp-VERSION
 #   make clean
 #
 # W=1 (extra warnings) and C=1/C=2 (sparse) pass through to Kbuild.  The
@@ -31,7 +33,14 @@ KDIR_612	= /usr/src/linux-headers-$(KVER_612)
 .DEFAULT_GOAL	:= module
 .NOTPARALLEL:
 .PHONY: all module modules setup run check check-debug checkpatch sparse examples \
-	clean help bench bench-smoke tools fuzz
+	clean help bench bench-smoke tools fuzz install dkms-src
+
+# make install: the module under /lib/modules/KVER/updates (INSTALL_MOD_PATH
+# prefixes it, as for the kernel's own modules_install) and the uapi header
+# under PREFIX/include (DESTDIR prefixes that).
+PREFIX		?= /usr/local
+VERSION		:= $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC	?= $(DESTDIR)/usr/src/toytcp-$(VERSION)
 
 all module modules:
 	@if [ ! -d "$(KDIR)" ]; then \
@@ -44,6 +53,21 @@ all module modules:
 
 setup:
 	@scripts/setup.sh
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	@# Debian's header packages have no System.map, so Kbuild skips depmod.
+	@if [ -z "$(INSTALL_MOD_PATH)" ]; then \
+		echo "depmod -a $$(cat $(KDIR)/include/config/kernel.release)"; \
+		depmod -a "$$(cat $(KDIR)/include/config/kernel.release)"; \
+	fi
+	install -D -m 0644 uapi/linux/toytcp.h $(DESTDIR)$(PREFIX)/include/linux/toytcp.h
+
+# What DKMS builds from (dkms.conf): the module's sources, nothing else.
+dkms-src:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild dkms.conf module uapi $(DKMS_SRC)/
 
 examples:
 	$(MAKE) -C examples
@@ -114,4 +138,4 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,21s/^# \{0,1\}//p' Makefile
+	@sed -n '3,23s/^# \{0,1\}//p' Makefile

@@ -160,11 +160,31 @@ fi
 summary=()
 t_all=$(date +%s)
 
+# Checks of the host-side scripts themselves, once: setup.sh must stop,
+# changing nothing, on a system that is not Debian 12.
+mkdir -p build
+: > build/host.tap
+printf 'PRETTY_NAME="Ubuntu 24.04 LTS"\nID=ubuntu\nVERSION_ID="24.04"\n' > build/os-release.test
+if msg=$(TOYTCP_OS_RELEASE=build/os-release.test SETUP_FORCE=1 scripts/setup.sh 2>&1); then
+	host_result build/host.tap fail "setup.sh stops on a system that is not Debian 12" \
+		"it exited 0: $msg"
+elif ! grep -q 'not Debian 12' <<< "$msg"; then
+	host_result build/host.tap fail "setup.sh stops on a system that is not Debian 12" \
+		"no explanation: $msg"
+else
+	host_result build/host.tap ok "setup.sh stops on a system that is not Debian 12"
+fi
+rm -f build/os-release.test
+read -r p f < <(count_tap build/host.tap)
+total_p=$((total_p + p))
+total_f=$((total_f + f))
+
 for k in "${kernels[@]}"; do
 	out=build/$k
 	mkdir -p "$out"
 	rm -f "$out"/{results.tap,host.tap,failed.txt,dmesg.txt,dmesg-live.txt,done} \
-		"$out"/{console.log,build.log,toytcp.ko,kmemleak.txt}
+		"$out"/{console.log,build.log,toytcp.ko,kmemleak.txt,dkms.log,dkms-guest.log}
+	rm -rf "$out/dkms" "$out/install"
 	host=$out/host.tap
 	: > "$host"
 	ran_vm=0
@@ -174,6 +194,13 @@ for k in "${kernels[@]}"; do
 		host_result "$host" ok "build toytcp.ko ($k)"
 	else
 		host_result "$host" fail "build toytcp.ko ($k)" "see $out/build.log"
+	fi
+
+	# make install and DKMS (add, build) as a user would run them, into
+	# private trees under $out; the VM installs and loads the result.
+	if [ "$debug" = 0 ] && [ -e "$out/toytcp.ko" ]; then
+		hdr "$k: make install, dkms add and build"
+		scripts/dkms.sh host "$k" "$out" | tee -a "$host" || true
 	fi
 
 	hdr "$k: building the selftests"

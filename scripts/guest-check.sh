@@ -18,6 +18,8 @@
 #   dmesg.txt       the kernel log from just before the load to the end
 #   dmesg-live.txt  the same, streamed while it runs (survives a crash)
 #   kmemleak.txt    with kmemleak: every leak it suspected after the unload
+#   dkms-guest.log  the DKMS install and modprobe of what the host built
+#                   (scripts/dkms.sh), when OUTDIR/dkms exists
 #   done            written last: "status N"
 #
 # The host counts every line of results.tap that starts with "ok" or
@@ -207,6 +209,13 @@ if [ -w "$kml" ]; then
 	else
 		result ok "kmemleak: no leaks from toytcp"
 	fi
+fi
+
+# 6. DKMS: install what scripts/dkms.sh built on the host for this kernel
+# into the guest's /lib/modules (an overlay), modprobe it, remove it.
+if [ -d "$out/dkms" ] && [ -x scripts/dkms.sh ]; then
+	say "dkms: install, modprobe, remove"
+	scripts/dkms.sh guest "$out" 2>&1 | tee -a "$tap" || failed=1
 fi
 
 kill "$live" 2>/dev/null || true

@@ -10,7 +10,7 @@ PKGS="build-essential bc flex bison libelf-dev libssl-dev kmod cpio
       qemu-system-x86 qemu-utils busybox-static iproute2 sparse python3
       python3-argcomplete python3-pkg-resources python3-requests file
       procps psmisc coreutils xz-utils ethtool iptables gnuplot-nox
-      liburing-dev curl iperf3"
+      liburing-dev curl iperf3 dkms"
 
 log() { echo "setup: $*" >&2; }
 apt_q() { DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0 \
@@ -42,6 +42,26 @@ complete() {
 }
 if [ "${SETUP_FORCE:-0}" = 0 ] && complete; then
 	exit 0
+fi
+
+# Debian 12 (bookworm) only: the sources, kernels and packages below are
+# that release's, and writing them into another system's apt would break
+# it.  Stop before touching anything.  (TOYTCP_OS_RELEASE: another
+# os-release file, for testing this check.)
+osr=${TOYTCP_OS_RELEASE:-/etc/os-release}
+os_id=$(. "$osr" 2>/dev/null && echo "${ID:-}")
+os_ver=$(. "$osr" 2>/dev/null && echo "${VERSION_ID:-}")
+if [ "$os_id" != debian ] || [ "$os_ver" != 12 ]; then
+	os_name=$(. "$osr" 2>/dev/null && echo "${PRETTY_NAME:-}")
+	cat >&2 <<MSG
+setup: this system is ${os_name:-unknown (no $osr)}, not Debian 12 (bookworm).
+setup: scripts/setup.sh installs Debian 12's kernels and packages (and adds
+setup: bookworm-backports to apt's sources), so it stops here and changes nothing.
+setup: To build the module for your own kernel you need only its headers:
+setup:   make KDIR=/lib/modules/\$(uname -r)/build
+setup: The VM targets (make run, make check) need Debian 12.
+MSG
+	exit 1
 fi
 
 # 1. apt sources: bookworm (already there on Debian 12) and bookworm-backports.
