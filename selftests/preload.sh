@@ -15,8 +15,7 @@
 # up and Linux TCP's did not.
 #
 # Needs curl, iperf3 and python3 (scripts/setup.sh installs them); a
-# missing one makes its tests fail, not skip.  TOYTCP_FAMILY=2 (the
-# run over Linux TCP) skips everything.
+# missing one makes its tests fail, not skip.
 # shellcheck disable=SC2016 # awk programs in single quotes
 set -u
 
@@ -55,14 +54,6 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-
-if [ "${TOYTCP_FAMILY:-19}" = 2 ]; then
-	for t in "socket module" "curl and http.server" "iperf3"; do
-		ok "$t # SKIP toytcp only (TOYTCP_FAMILY=2)"
-	done
-	echo "1..$n"
-	exit 0
-fi
 
 # Not for background jobs: "inns ... &" forks a subshell, and $! would be
 # the subshell's pid, not the program's (kill would leave the program
