@@ -18,8 +18,10 @@
 #
 # Output: "TAP version 13", one "ok N <test>: <fixture>.<variant>.<name>"
 # or "not ok N ..." line per test case (with the harness's "# ..."
-# diagnostics in between), a final "kernel_log_clean" case, then "1..N".
-# Exit status: 0 if every case passed (or was skipped), 1 otherwise.
+# diagnostics in between); a case that skipped keeps its reason, as TAP
+# writes it: "ok N <test>: <name> # SKIP <reason>".  Then a final
+# "kernel_log_clean" case, "# N passed, N failed, N skipped" and "1..N".
+# Exit status: 0 if no case failed (skips are not failures), 1 otherwise.
 
 set -u
 
@@ -36,12 +38,27 @@ declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliabi
 SCALE=${TOYTCP_TIME_SCALE:-1}
 
 n=0
+passed=0
 failed=0
+skipped=0
+
+# A TAP directive "# SKIP" (any case) after the description.
+is_skip() {
+	local d=${1,,}
+
+	[[ $d =~ \#[[:space:]]*skip([^[:alnum:]_]|$) ]]
+}
 
 emit() { # "ok"|"not ok" description
 	n=$((n + 1))
 	echo "$1 $n $2"
-	[ "$1" = "ok" ] || failed=$((failed + 1))
+	if [ "$1" != "ok" ]; then
+		failed=$((failed + 1))
+	elif is_skip "$2"; then
+		skipped=$((skipped + 1))
+	else
+		passed=$((passed + 1))
+	fi
 }
 
 echo "TAP version 13"
@@ -173,5 +190,6 @@ fi
 restore_params
 [ -d /sys/module/toytcp ] || echo "# toytcp is NOT loaded at the end"
 
+echo "# $passed passed, $failed failed, $skipped skipped"
 echo "1..$n"
 [ "$failed" = 0 ]
