@@ -326,7 +326,7 @@ static TT_UNUSED void tt_log_delta(struct __test_metadata *_metadata,
 		long d = tt_delta(b, a, tt_snap_names[i]);
 
 		if (d != TT_NONE && d != 0)
-			o += snprintf(buf + o, sizeof(buf) - o, " %s+%ld",
+			o += snprintf(buf + o, sizeof(buf) - o, " %s%+ld",
 				      tt_snap_names[i], d);
 	}
 	TH_LOG("%s (%s):%s", tt_snap_who(b), tt_stack_name(b->stack),
