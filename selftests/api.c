@@ -1905,16 +1905,6 @@ TEST_F_TIMEOUT(api, rcvlowat_reader_not_woken_per_segment, 60)
 	tt_conn_close(&k);
 }
 
-/* Kernels before 6.12 give a protocol no say in SOL_SOCKET options. */
-static bool kernel_before_6_12(void)
-{
-	struct utsname u;
-	int maj = 0, min = 0;
-
-	return !uname(&u) && sscanf(u.release, "%d.%d", &maj, &min) == 2 &&
-	       (maj < 6 || (maj == 6 && min < 12));
-}
-
 /*
  * SO_REUSEPORT: two listeners of one owner share a port and the
  * connections spread over both; a socket without the option cannot bind
@@ -1931,8 +1921,11 @@ TEST_F_TIMEOUT(api, so_reuseport_listeners_share_port_and_load, 120)
 		ASSERT_LE(0, l[k]);
 		r = setsockopt(l[k], SOL_SOCKET, SO_REUSEPORT, &one,
 			       sizeof(one));
+		/* Kernels before 6.12 give a protocol no say in SOL_SOCKET
+		 * options.
+		 */
 		if (r && errno == EOPNOTSUPP && stk == TT_TOYTCP &&
-		    kernel_before_6_12())
+		    tt_kernel_before(6, 12))
 			SKIP(return, "SO_REUSEPORT: 6.1 refuses it for families other than AF_INET/AF_INET6 before toytcp sees it");
 		EXPECT_OK(stk, r);
 		ASSERT_EQ(0, bind(l[k], TT_SA(&a), sizeof(a)))

@@ -471,18 +471,30 @@ FIXTURE(gso) {
 	struct tt_conn k;
 };
 
+/*
+ * How many more resends and fast recoveries than holes a test below
+ * allows, by receiver (and kernel): a little over the most measured with
+ * main's module (five to nine runs of each test per kernel, 2026-12-07).
+ * Between toytcp ends on 6.1 the sender resent up to 32 more than the
+ * holes and entered up to 7 more recoveries: duplicate ACKs from the
+ * toytcp receiver that nothing lost (they do not come from Linux's, nor
+ * from toytcp's on 6.12; issue 14's ACK after a small read looks like
+ * one).  That bound stays loose until they are gone.
+ */
 FIXTURE_VARIANT(gso) {
 	enum tt_stack rcv;	/* the receiver, in B */
-	int slack;	/* resends allowed beyond the drops, in % of them */
+	int extra, recoveries;
+	int extra_61, recoveries_61;
 };
 
-/*
- * Between two toytcp ends on 6.1 a few more go again than were dropped:
- * 73 to 84 for 73 (a fast recovery or two more than drops; the cause
- * not looked into); to Linux, 73 or 74.
- */
-FIXTURE_VARIANT_ADD(gso, toytcp) { .rcv = TT_TOYTCP, .slack = 25 };
-FIXTURE_VARIANT_ADD(gso, linux_receiver_toytcp) { .rcv = TT_LINUX, .slack = 10 };
+FIXTURE_VARIANT_ADD(gso, toytcp) {
+	.rcv = TT_TOYTCP, .extra = 16, .recoveries = 3,
+	.extra_61 = 40, .recoveries_61 = 10,
+};
+FIXTURE_VARIANT_ADD(gso, linux_receiver_toytcp) {
+	.rcv = TT_LINUX, .extra = 12, .recoveries = 1,
+	.extra_61 = 12, .recoveries_61 = 1,
+};
 
 FIXTURE_SETUP(gso)
 {
@@ -526,21 +538,35 @@ TEST_F_TIMEOUT(gso, send_queue_holds_many_segments_per_skb, 60)
 		TH_LOG("over 10%% overhead: skbs of a few segments each");
 }
 
-TEST_F_TIMEOUT(gso, single_segment_loss_resends_only_the_holes, 120)
+/*
+ * 4 MB from toytcp in A to B with every 40th segment dropped at B, once
+ * (a retransmission falls elsewhere in the count): about 73 holes.  With
+ * dup_acks, netem duplicates that many percent of B's ACKs.  Each hole
+ * starts one fast recovery and goes again once, give or take the
+ * variant's allowance (a loss probe, a timeout's go-back).
+ */
+static void rl_holes_resent_once(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(gso) *self,
+				 const FIXTURE_VARIANT(gso) *variant,
+				 int dup_acks)
 {
+	bool k61 = tt_kernel_before(6, 12);
+	long extra = k61 ? variant->extra_61 : variant->extra;
+	long recs = k61 ? variant->recoveries_61 : variant->recoveries;
 	const size_t len = 4 * MB;
 	struct tt_snap sb, sa;
 	struct tt_xfer x;
 	char rule[160];
-	long drops, re;
+	long drops, re, fr;
 
-	/* Every 40th segment to B, once: a retransmission falls elsewhere
-	 * in the count.
-	 */
 	snprintf(rule, sizeof(rule),
 		 "-A INPUT -p tcp --dport %d -m statistic --mode nth --every 40 --packet 39 -j DROP\n",
 		 PORT);
 	ASSERT_EQ(0, tt_net_iptables(&self->t, self->t.b.fd, rule));
+	if (dup_acks) {
+		snprintf(rule, sizeof(rule), "duplicate %d%%", dup_acks);
+		ASSERT_EQ(0, tt_netem_cmd(self->t.b.fd, "add", "vb", rule));
+	}
 	tt_snap_in(self->t.a.fd, TT_TOYTCP, &sb);
 	sb.who = "sender";
 	tt_xfer_init(&x, self->k.c, self->k.s, len, 0x6501, 60000);
@@ -550,22 +576,44 @@ TEST_F_TIMEOUT(gso, single_segment_loss_resends_only_the_holes, 120)
 	tt_snap_in(self->t.a.fd, TT_TOYTCP, &sa);
 	drops = tt_iptables_drops(self->t.b.fd);
 	re = tt_delta(&sb, &sa, "RetransSegs");
-	TH_LOG("%zu bytes in %lld ms, %ld segments dropped, %ld resent",
-	       len, x.ms, drops, re);
+	fr = tt_delta(&sb, &sa, "FastRetrans");
+	TH_LOG("%zu bytes in %lld ms, %ld segments dropped, %ld resent (%ld more), %ld fast recoveries",
+	       len, x.ms, drops, re, re - drops, fr);
 	tt_log_delta(_metadata, &sb, &sa);
 	ASSERT_LT(len / 1448 / 50, drops) TH_LOG("the rule dropped too little");
-	/* Each hole once (a retransmission the rule drops is one drop
-	 * more), give or take a loss probe or a needless recovery.  Without the
-	 * splits, what SACKs cover in the middle of an skb counts for
-	 * nothing, and whole skbs go again: 175 resent for 76 drops to
-	 * Linux (94 for 74 between toytcp ends), measured.  With the
-	 * duplicate-ACK count left over from the last recovery, two toytcp
-	 * ends on 6.1 resent 115 to 243 for 74 to 77.
-	 */
 	EXPECT_LE(drops, re);
-	EXPECT_LE(re, drops + drops * variant->slack / 100 + 3);
+	EXPECT_LE(re, drops + extra);
+	EXPECT_LE(fr, drops + recs) TH_LOG("more fast recoveries than holes");
 	TT_EXPECT_DELTA(&sb, &sa, "SackRecovery", >, 0);
 	TT_EXPECT_DELTA(&sb, &sa, "Timeouts", <=, 3);
+}
+
+/*
+ * Measured (6.12): 73 to 77 resent for 73 drops between toytcp ends, 73
+ * to Linux, a recovery per hole; 6.1: 73 to 106 for 73 or 74 (76 to 81
+ * recoveries) between toytcp ends, 73 to Linux.  The bug this was written
+ * for resent whole skbs where SACKs covered the middle: 175 for 76 drops
+ * to Linux, 94 for 74 between toytcp ends (the old bound, 25% + 3, let
+ * 95 pass).
+ */
+TEST_F_TIMEOUT(gso, single_segment_loss_resends_only_the_holes, 120)
+{
+	rl_holes_resent_once(_metadata, self, variant, 0);
+}
+
+/*
+ * The same with 5% of B's ACKs duplicated.  A duplicated ACK is one
+ * duplicate ACK, also when it is the copy of the ACK that ended a
+ * recovery.  A sender that kept counting duplicate ACKs across the end of
+ * a recovery (6b7eb13 reverted) takes it for the third and starts a
+ * recovery without a hole; the segment it resends arrives twice, and the
+ * copy draws another duplicate ACK.  Measured (6.12): 72 or 73 recoveries
+ * for 73 holes between toytcp ends, 73 to Linux; with 6b7eb13 reverted 86
+ * to 92, and 75 to 83 to Linux.
+ */
+TEST_F_TIMEOUT(gso, duplicated_acks_do_not_start_recoveries, 120)
+{
+	rl_holes_resent_once(_metadata, self, variant, 5);
 }
 
 /* ------------------------------------------------------------------ */

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -373,6 +374,16 @@ static TT_UNUSED void tt_ns_leave(int old)
 static TT_UNUSED int tt_socket_in(int nsfd, enum tt_stack s)
 {
 	return TT_IN_NS(nsfd, tt_socket(s));
+}
+
+/* Is the running kernel older than maj.min? */
+static TT_UNUSED bool tt_kernel_before(int maj, int min)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	return !uname(&u) && sscanf(u.release, "%d.%d", &a, &b) == 2 &&
+	       (a < maj || (a == maj && b < min));
 }
 
 /* ------------------------------------------------------------------ */
