@@ -43,6 +43,11 @@ FIXTURE_SETUP(api)
 {
 	ASSERT_EQ(0, tt_fresh_netns());
 	TT_REQUIRE_STACK(variant->stack);
+	/* Closed connections go soon (tests that need a long TIME-WAIT
+	 * set it themselves).
+	 */
+	if (variant->stack == TT_TOYTCP)
+		TT_SET_TW(TT_TW_MS);
 	/* PROT_NONE rather than unmapped: a later malloc cannot reuse it. */
 	self->bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 			 -1, 0);

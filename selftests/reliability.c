@@ -1166,8 +1166,14 @@ TEST_F_TIMEOUT(keepalive, dead_peer_times_out_after_probes, 60)
 	EXPECT_EQ(ETIMEDOUT, e) TH_LOG("recv after %lld ms: %s (EAGAIN: the 20 s SO_RCVTIMEO)",
 				       ms, strerror(e));
 	TH_LOG("recv returned %lld ms after keepalive was switched on", ms);
-	/* Probes at 1, 2 and 3 s, the third unanswered at 4 s. */
-	EXPECT_GE(ms, 3500) TH_LOG("gave up before the third probe had its interval to be answered");
+	/*
+	 * Probes at 1, 2 and 3 s, the third unanswered at 4 s.  Linux TCP
+	 * counts the idle time from the last segment it received (the ping,
+	 * here up to half a second before keepalive went on), so it may end
+	 * that much sooner: 3478 ms once.  How many probes went out is
+	 * KeepaliveProbes' to say.
+	 */
+	EXPECT_GE(ms, 3000) TH_LOG("gave up before the third probe was sent");
 	EXPECT_LE(ms, 8000) TH_LOG("idle 1 + 3 x 1 s took %lld ms", ms);
 	TT_EXPECT_DELTA(&b, &a, "KeepaliveProbes", >=, 3);
 	TT_EXPECT_DELTA(&b, &a, "KeepaliveProbes", <=, 4);
