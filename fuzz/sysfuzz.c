@@ -19,11 +19,14 @@
  * watchdog interrupts calls blocked for more than 2 s (SIGUSR1) and
  * reports one that stays blocked for 30 s as a hang.
  *
- * Checks: no call fails with a kernel-internal errno (512 and above:
- * ERESTARTSYS, ENOIOCTLCMD ...) or returns -1 without an errno, and no
- * call hangs; at the end, with every descriptor closed, the namespace's
- * toytcp sockets must all be gone within WAIT_S (60) seconds, and no
- * multicast group joined through a toytcp socket may remain.
+ * Checks: the fuzzing reached toytcp (every thread ran its calls and
+ * ended, sockets were made and connections opened: a fuzzer whose
+ * socket() always fails tests nothing); no call fails with a
+ * kernel-internal errno (512 and above: ERESTARTSYS, ENOIOCTLCMD ...) or
+ * returns -1 without an errno, and no call hangs; at the end, with every
+ * descriptor closed, the namespace's toytcp sockets must all be gone
+ * within WAIT_S (60) seconds, and no multicast group joined through a
+ * toytcp socket may remain.
  *
  * Runs in a private network namespace; TAP output; exit status 0 when
  * every check passed.  SYSFUZZ_SKIP=name,... leaves out operations (by
@@ -711,8 +714,9 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
 	uint64_t seed = fz_default_seed();
 	double dur = 30, t0, el, waited;
-	long calls = 0, fails = 0, hangs = 0, kerr = 0;
-	int opt, i, j, left, mc, wait_s = 60, fail = 0, n = 0;
+	long calls = 0, fails = 0, hangs = 0, kerr = 0, made = 0, opens0, opens;
+	int opt, i, j, left, mc, wait_s = 60, fail = 0, n = 0, stuck = 0;
+	bool reached;
 	const char *bad = NULL;
 
 	while ((opt = getopt(argc, argv, "s:t:d:n:w:vh")) != -1) {
@@ -746,6 +750,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < NSLOTS; i++)
 		atomic_store(&slots[i], -1);
+	opens0 = fz_cnt("ActiveOpens");
 
 	t0 = fz_now();
 	for (i = 0; i < nthreads; i++) {
@@ -774,6 +779,7 @@ int main(int argc, char **argv)
 			fz_msleep(100);
 			if (fz_now() - t0 > dur + 120) {
 				printf("# thread %d does not end\n", i);
+				stuck++;
 				break;
 			}
 		}
@@ -788,9 +794,23 @@ int main(int argc, char **argv)
 		kerr += workers[i].kerrno;
 		if (workers[i].bad[0] && !bad)
 			bad = workers[i].bad;
+		made += workers[i].calls[OP_SOCKET] - workers[i].fails[OP_SOCKET];
+		made += workers[i].calls[OP_SETUP] - workers[i].fails[OP_SETUP];
 	}
-	printf("ok %d sysfuzz: %ld calls in %.1f s, %.0f/s, %ld failed (seed %llu)\n",
-	       ++n, calls, el, calls / el, fails, (unsigned long long)seed);
+	opens = fz_cnt("ActiveOpens") - opens0;
+	/*
+	 * The fuzzing reached toytcp: every thread ended, and unless the
+	 * operations were left out, sockets were made and connections
+	 * opened (toytcp's ActiveOpens in this namespace).
+	 */
+	reached = calls > 0 && !stuck && opens0 >= 0 &&
+		  (made > 0 || (op_skip[OP_SOCKET] && op_skip[OP_SETUP])) &&
+		  (opens > 0 || (op_skip[OP_CONNECT] && op_skip[OP_SETUP]));
+	if (!reached)
+		fail = 1;
+	printf("%s %d sysfuzz: %ld calls in %.1f s, %.0f/s, %ld failed, reached toytcp: %ld sockets made, %ld connections opened, %d threads stuck (seed %llu)\n",
+	       reached ? "ok" : "not ok", ++n, calls, el, calls / el, fails,
+	       made, opens, stuck, (unsigned long long)seed);
 	if (verbose)
 		for (j = 0; j < OP_N; j++) {
 			long c = 0, f = 0;

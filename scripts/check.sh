@@ -9,12 +9,14 @@
 #     selftests/run_tests.sh, unload, collect the kernel log,
 #   - count the TAP results the guest left in build/KVER/results.tap and
 #     judge the kernel log with scripts/scan-log.sh.
-# The last line printed is "N passed, N failed" over all kernels; the exit
-# status is 1 if anything failed.
+# The last line printed is "N passed, N failed, N skipped" over all
+# kernels; the exit status is 1 if anything failed (a skip is not a
+# failure).
 #
 # Every line starting "ok" / "not ok" in build/KVER/results.tap (written by
 # the guest) or build/KVER/host.tap (written here: builds, "guest finished"
-# when it did not, "kernel log clean") is one test case.
+# when it did not, "kernel log clean") is one test case; an "ok" line with
+# a TAP SKIP directive ("ok 12 api: ... # SKIP reason") is a skipped one.
 #
 # VM_TIMEOUT (seconds, default 2100) bounds each VM; the selftests get
 # VM_TIMEOUT - 180 of it (TESTS_TIMEOUT in the guest).
@@ -59,13 +61,14 @@ if [ "$debug" = 1 ]; then
 fi
 total_p=0
 total_f=0
+total_s=0
 finished=0
 
 hdr() { printf '\n==== %s\n' "$*"; }
 
-# Print the last line, "N passed, N failed", and exit.
+# Print the last line, "N passed, N failed, N skipped", and exit.
 finish() {
-	local final="$total_p passed, $total_f failed"
+	local final="$total_p passed, $total_f failed, $total_s skipped"
 
 	finished=1
 	# Under make, a failure makes make print "make: *** [Makefile:N:
@@ -118,13 +121,14 @@ host_result() {
 	done
 }
 
-# count_tap FILE... -> "PASSED FAILED"
+# count_tap FILE... -> "PASSED FAILED SKIPPED"
 count_tap() {
-	local p f
+	local ok s f
 
-	p=$(cat "$@" 2>/dev/null | grep -c -E '^ok\b' || true)
+	ok=$(cat "$@" 2>/dev/null | grep -c -E '^ok\b' || true)
+	s=$(cat "$@" 2>/dev/null | grep -c -i -E '^ok\b.*#[[:space:]]*skip([^[:alnum:]_]|$)' || true)
 	f=$(cat "$@" 2>/dev/null | grep -c -E '^not ok\b' || true)
-	echo "${p:-0} ${f:-0}"
+	echo "$((${ok:-0} - ${s:-0})) ${f:-0} ${s:-0}"
 }
 
 if ! scripts/setup.sh; then
@@ -248,12 +252,18 @@ for k in "${kernels[@]}"; do
 		host_result "$host" fail "kernel log clean ($k)" "no VM run: toytcp.ko did not build"
 	fi
 
-	read -r p f < <(count_tap "$out/results.tap" "$host")
+	read -r p f s < <(count_tap "$out/results.tap" "$host")
 	total_p=$((total_p + p))
 	total_f=$((total_f + f))
-	summary+=("$k: $p passed, $f failed")
-	cat "$out/results.tap" "$host" 2>/dev/null | grep -E '^not ok\b' |
-		sed 's/^/    /' > "$out/failed.txt" || true
+	total_s=$((total_s + s))
+	summary+=("$k: $p passed, $f failed, $s skipped")
+	{
+		cat "$out/results.tap" "$host" 2>/dev/null | grep -E '^not ok\b' |
+			sed 's/^/    /'
+		cat "$out/results.tap" "$host" 2>/dev/null |
+			grep -i -E '^ok\b.*#[[:space:]]*skip([^[:alnum:]_]|$)' |
+			sed 's/^/    skipped: /'
+	} > "$out/failed.txt" || true
 done
 
 hdr "summary ($(($(date +%s) - t_all))s)"

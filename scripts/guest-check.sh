@@ -23,7 +23,9 @@
 #   done            written last: "status N"
 #
 # The host counts every line of results.tap that starts with "ok" or
-# "not ok" as one test case, and judges the kernel log (scripts/scan-log.sh).
+# "not ok" as one test case ("ok ... # SKIP reason": a skipped one), and
+# judges the kernel log (scripts/scan-log.sh).  The last thing the guest
+# says is its own count: "guest-check: N passed, N failed, N skipped".
 # TESTS_TIMEOUT (seconds, default 2100) bounds run_tests.sh.
 set -euo pipefail
 exec 2>&1
@@ -222,5 +224,9 @@ kill "$live" 2>/dev/null || true
 wait "$live" 2>/dev/null || true
 dmesg > "$out/dmesg.txt"
 say "kernel log: $(wc -l < "$out/dmesg.txt") lines in $out/dmesg.txt"
+n_ok=$(grep -c -E '^ok\b' "$tap" || true)
+n_skip=$(grep -c -i -E '^ok\b.*#[[:space:]]*skip([^[:alnum:]_]|$)' "$tap" || true)
+n_fail=$(grep -c -E '^not ok\b' "$tap" || true)
+say "$((n_ok - n_skip)) passed, $n_fail failed, $n_skip skipped"
 echo "status $failed" > "$out/done"
 exit "$failed"

@@ -3,6 +3,8 @@
  * toytcp against itself and against Linux TCP, over loopback and over a
  * veth pair between two network namespaces: 8 MB each way at once,
  * byte-exact, and a clean close (EOF on both ends, no RST anywhere).
+ * Variants (tt_linux.h): toytcp at both ends, or a Linux TCP client or
+ * server opposite toytcp.
  * Also: sockets belong to their network namespace.
  */
 #include "toytcp_test.h"
@@ -11,94 +13,105 @@
 #define PORT 5000
 
 FIXTURE(interop) {
-	struct tt_topo t;
+	struct tt_net t;
 	int cns, sns;
-	const char *cip, *sip;
+	const char *sip;
 };
 
 FIXTURE_VARIANT(interop) {
-	bool c_tt;	/* client is toytcp (else Linux TCP) */
-	bool s_tt;	/* server is toytcp */
+	enum tt_stack client;
+	enum tt_stack server;
 	bool netns;	/* veth between two namespaces (else loopback) */
 };
 
-FIXTURE_VARIANT_ADD(interop, toytcp_to_toytcp_lo) {
-	.c_tt = true, .s_tt = true, .netns = false,
+FIXTURE_VARIANT_ADD(interop, lo_toytcp) {
+	.client = TT_TOYTCP, .server = TT_TOYTCP, .netns = false,
 };
 
-FIXTURE_VARIANT_ADD(interop, toytcp_to_linux_lo) {
-	.c_tt = true, .s_tt = false, .netns = false,
+FIXTURE_VARIANT_ADD(interop, lo_linux_server_toytcp) {
+	.client = TT_TOYTCP, .server = TT_LINUX, .netns = false,
 };
 
-FIXTURE_VARIANT_ADD(interop, linux_to_toytcp_lo) {
-	.c_tt = false, .s_tt = true, .netns = false,
+FIXTURE_VARIANT_ADD(interop, lo_linux_client_toytcp) {
+	.client = TT_LINUX, .server = TT_TOYTCP, .netns = false,
 };
 
-FIXTURE_VARIANT_ADD(interop, toytcp_to_toytcp_veth) {
-	.c_tt = true, .s_tt = true, .netns = true,
+FIXTURE_VARIANT_ADD(interop, veth_toytcp) {
+	.client = TT_TOYTCP, .server = TT_TOYTCP, .netns = true,
 };
 
-FIXTURE_VARIANT_ADD(interop, toytcp_to_linux_veth) {
-	.c_tt = true, .s_tt = false, .netns = true,
+FIXTURE_VARIANT_ADD(interop, veth_linux_server_toytcp) {
+	.client = TT_TOYTCP, .server = TT_LINUX, .netns = true,
 };
 
-FIXTURE_VARIANT_ADD(interop, linux_to_toytcp_veth) {
-	.c_tt = false, .s_tt = true, .netns = true,
+FIXTURE_VARIANT_ADD(interop, veth_linux_client_toytcp) {
+	.client = TT_LINUX, .server = TT_TOYTCP, .netns = true,
 };
 
 FIXTURE_SETUP(interop)
 {
-	memset(&self->t, 0, sizeof(self->t));
+	/* The veth as containers have it: offloads on. */
+	struct tt_net_opts o = { .offloads_on = true };
+
 	self->t.a.fd = self->t.b.fd = -1;
 	if (variant->netns) {
-		ASSERT_EQ(0, tt_topo_up(&self->t, 1500, 1500))
+		ASSERT_EQ(0, tt_net_up(&self->t, &o))
 			TH_LOG("cannot build the two namespaces");
 		self->cns = self->t.a.fd;
 		self->sns = self->t.b.fd;
-		self->cip = TT_IP_A;
 		self->sip = TT_IP_B;
 	} else {
 		ASSERT_EQ(0, tt_fresh_netns());
 		self->cns = self->sns = -1;
-		self->cip = self->sip = "127.0.0.1";
+		self->sip = TT_LO;
 	}
-	TT_IN_NS(self->cns, ({ TT_REQUIRE_STACK(); 0; }));
+	TT_IN_NS(self->cns, ({ TT_REQUIRE_STACK(TT_TOYTCP); 0; }));
 	TT_SET_TW(TT_TW_MS);
 }
 
 FIXTURE_TEARDOWN(interop)
 {
-	tt_topo_down(&self->t);
+	tt_net_down(&self->t);
+}
+
+/* The counters of both stacks in a namespace. */
+struct both {
+	struct tt_snap tt, lnx;
+};
+
+static void both_in(int nsfd, struct both *b, const char *who)
+{
+	tt_snap_in(nsfd, TT_TOYTCP, &b->tt);
+	tt_snap_in(nsfd, TT_LINUX, &b->lnx);
+	b->tt.who = b->lnx.who = who;
 }
 
 TEST_F_TIMEOUT(interop, transfer_8mb_both_ways_clean_close, 300)
 {
-	int cfam = variant->c_tt ? tt_fam() : AF_INET;
-	int sfam = variant->s_tt ? tt_fam() : AF_INET;
-	struct tt_snap cb, sb, ca, sa;
+	struct both cb, sb, ca, sa;
 	struct sockaddr_in cn, sn;
 	struct tt_ep ec, es;
 	struct tt_conn k;
 	long long t0, dt;
 	int err;
 
-	tt_snap_in(self->cns, &cb);
-	tt_snap_in(self->sns, &sb);
-	err = tt_pair(&k, self->cns, cfam, NULL, 0, self->sns, sfam,
-		      self->sip, PORT);
+	both_in(self->cns, &cb, "client's namespace");
+	both_in(self->sns, &sb, "server's namespace");
+	err = tt_pair(&k, self->cns, variant->client, NULL, 0, self->sns,
+		      variant->server, self->sip, PORT);
 	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
 	ASSERT_EQ(0, tt_sockname(k.c, &cn));
 	ASSERT_EQ(0, tt_sockname(k.s, &sn));
-	EXPECT_EQ(cfam, cn.sin_family);
-	EXPECT_EQ(sfam, sn.sin_family);
+	EXPECT_EQ(tt_family(variant->client), cn.sin_family);
+	EXPECT_EQ(tt_family(variant->server), sn.sin_family);
 
 	/* Each stack sees the connection as its own. */
-	if (variant->c_tt)
-		EXPECT_EQ(TT_ESTABLISHED,
-			  TT_IN_NS(self->cns, tt_lookup_ino(tt_ino(k.c), NULL)));
-	if (variant->s_tt)
-		EXPECT_EQ(TT_ESTABLISHED,
-			  TT_IN_NS(self->sns, tt_lookup_ino(tt_ino(k.s), NULL)));
+	EXPECT_EQ(TT_ESTABLISHED,
+		  TT_IN_NS(self->cns, tt_lookup_ino(variant->client,
+						    tt_ino(k.c), NULL)));
+	EXPECT_EQ(TT_ESTABLISHED,
+		  TT_IN_NS(self->sns, tt_lookup_ino(variant->server,
+						    tt_ino(k.s), NULL)));
 
 	tt_ep_init(&ec, k.c, 0xc11e, XFER, 0x5e7, XFER);
 	tt_ep_init(&es, k.s, 0x5e7, XFER, 0xc11e, XFER);
@@ -120,86 +133,97 @@ TEST_F_TIMEOUT(interop, transfer_8mb_both_ways_clean_close, 300)
 	EXPECT_EQ(0, close(k.l));
 	/* Let the last ACKs land, then count. */
 	tt_msleep(500);
-	tt_snap_in(self->cns, &ca);
-	tt_snap_in(self->sns, &sa);
+	both_in(self->cns, &ca, "client's namespace");
+	both_in(self->sns, &sa, "server's namespace");
 
-	EXPECT_DELTA(&cb, &ca, "OutRsts", ==, 0);
-	EXPECT_DELTA(&cb, &ca, "InRsts", ==, 0);
-	EXPECT_DELTA(&sb, &sa, "OutRsts", ==, 0);
-	EXPECT_DELTA(&sb, &sa, "InRsts", ==, 0);
-	EXPECT_DELTA(&cb, &ca, "EstabResets", ==, 0);
-	EXPECT_DELTA(&sb, &sa, "EstabResets", ==, 0);
-	EXPECT_DELTA(&cb, &ca, "CurrEstab", ==, 0);
-	EXPECT_DELTA(&sb, &sa, "CurrEstab", ==, 0);
-	EXPECT_EQ(cb.lnx_outrsts, ca.lnx_outrsts) TH_LOG("Linux TCP sent a RST");
-	EXPECT_EQ(sb.lnx_outrsts, sa.lnx_outrsts) TH_LOG("Linux TCP sent a RST");
+	/* No reset from or to either stack, nothing left established. */
+	TT_EXPECT_DELTA(&cb.tt, &ca.tt, "OutRsts", ==, 0);
+	TT_EXPECT_DELTA(&cb.tt, &ca.tt, "InRsts", ==, 0);
+	TT_EXPECT_DELTA(&sb.tt, &sa.tt, "OutRsts", ==, 0);
+	TT_EXPECT_DELTA(&sb.tt, &sa.tt, "InRsts", ==, 0);
+	TT_EXPECT_DELTA(&cb.lnx, &ca.lnx, "OutRsts", ==, 0);
+	TT_EXPECT_DELTA(&sb.lnx, &sa.lnx, "OutRsts", ==, 0);
+	TT_EXPECT_DELTA(&cb.tt, &ca.tt, "EstabResets", ==, 0);
+	TT_EXPECT_DELTA(&sb.tt, &sa.tt, "EstabResets", ==, 0);
+	TT_EXPECT_DELTA(&cb.lnx, &ca.lnx, "EstabResets", ==, 0);
+	TT_EXPECT_DELTA(&sb.lnx, &sa.lnx, "EstabResets", ==, 0);
+	TT_EXPECT_DELTA(&cb.tt, &ca.tt, "CurrEstab", ==, 0);
+	TT_EXPECT_DELTA(&sb.tt, &sa.tt, "CurrEstab", ==, 0);
 
-	/* The right stack did each open (one stack in Linux mode). */
-	EXPECT_DELTA(&cb, &ca, "ActiveOpens", ==,
-		     tt_is_linux() || variant->c_tt ? 1 : 0);
-	EXPECT_DELTA(&sb, &sa, "PassiveOpens", ==,
-		     tt_is_linux() || variant->s_tt ? 1 : 0);
-	if (!tt_is_linux()) {
-		EXPECT_EQ(variant->c_tt ? 0 : 1, ca.lnx_active - cb.lnx_active);
-		EXPECT_EQ(variant->s_tt ? 0 : 1, sa.lnx_passive - sb.lnx_passive);
-	}
+	/* The right stack did each open, the other none. */
+	TT_EXPECT_DELTA(&cb.tt, &ca.tt, "ActiveOpens", ==,
+			variant->client == TT_TOYTCP);
+	TT_EXPECT_DELTA(&cb.lnx, &ca.lnx, "ActiveOpens", ==,
+			variant->client == TT_LINUX);
+	TT_EXPECT_DELTA(&sb.tt, &sa.tt, "PassiveOpens", ==,
+			variant->server == TT_TOYTCP);
+	TT_EXPECT_DELTA(&sb.lnx, &sa.lnx, "PassiveOpens", ==,
+			variant->server == TT_LINUX);
 }
 
 /* ------------------------------------------------------------------ */
+/* toytcp's sockets belong to their network namespace. */
 FIXTURE(isolation) {
-	struct tt_ns a, b;
+	int a, b;	/* two namespaces with only lo */
 };
 
 FIXTURE_SETUP(isolation)
 {
-	ASSERT_EQ(0, tt_ns_add(&self->a, "a"));
-	ASSERT_EQ(0, tt_ns_add(&self->b, "b"));
-	TT_IN_NS(self->a.fd, ({ TT_REQUIRE_STACK(); 0; }));
+	self->a = tt_netns_new();
+	self->b = tt_netns_new();
+	ASSERT_LE(0, self->a);
+	ASSERT_LE(0, self->b);
+	TT_IN_NS(self->a, ({ TT_REQUIRE_STACK(TT_TOYTCP); 0; }));
 }
 
 FIXTURE_TEARDOWN(isolation)
 {
-	tt_ns_del(&self->a);
-	tt_ns_del(&self->b);
+	if (self->a >= 0)
+		close(self->a);
+	if (self->b >= 0)
+		close(self->b);
 }
 
 /* A listener in namespace A is neither listed in nor reachable from B. */
 TEST_F(isolation, listener_invisible_from_other_netns)
 {
-	struct sockaddr_in la = tt_sin(tt_fam(), "127.0.0.1", PORT);
+	struct sockaddr_in la = tt_sin(AF_TOYTCP, TT_LO, PORT);
 	struct tt_snap ab, bb, aa, ba;
 	int l, lb, c, ca, s;
 
-	l = tt_listen_in(self->a.fd, tt_fam(), "127.0.0.1", PORT, 8);
+	l = tt_listen_in(self->a, TT_TOYTCP, TT_LO, PORT, 8);
 	ASSERT_LE(0, l) TH_LOG("listen: %s", strerror(errno));
-	EXPECT_EQ(TT_LISTEN, TT_IN_NS(self->a.fd, tt_lookup(&la, NULL, NULL)));
-	EXPECT_EQ(1, TT_IN_NS(self->a.fd, tt_count_port(PORT)));
-	EXPECT_EQ(0, TT_IN_NS(self->b.fd, tt_count_port(PORT)));
+	EXPECT_EQ(TT_LISTEN, TT_IN_NS(self->a, tt_lookup(TT_TOYTCP, &la, NULL,
+							  NULL)));
+	EXPECT_EQ(1, TT_IN_NS(self->a, tt_count_port(TT_TOYTCP, PORT)));
+	EXPECT_EQ(0, TT_IN_NS(self->b, tt_count_port(TT_TOYTCP, PORT)));
 
-	tt_snap_in(self->a.fd, &ab);
-	tt_snap_in(self->b.fd, &bb);
-	c = tt_socket_in(self->b.fd, tt_fam());
+	tt_snap_in(self->a, TT_TOYTCP, &ab);
+	tt_snap_in(self->b, TT_TOYTCP, &bb);
+	ab.who = "A";
+	bb.who = "B";
+	c = tt_socket_in(self->b, TT_TOYTCP);
 	ASSERT_LE(0, c);
-	EXPECT_EQ(ECONNREFUSED, tt_connect_to(c, tt_fam(), "127.0.0.1", PORT, 5000));
+	EXPECT_EQ(ECONNREFUSED, tt_connect_to(c, AF_TOYTCP, TT_LO, PORT, 5000));
 
 	/* The same connection from inside A works. */
-	ca = tt_socket_in(self->a.fd, tt_fam());
+	ca = tt_socket_in(self->a, TT_TOYTCP);
 	ASSERT_LE(0, ca);
-	EXPECT_EQ(0, tt_connect_to(ca, tt_fam(), "127.0.0.1", PORT, 5000));
+	EXPECT_EQ(0, tt_connect_to(ca, AF_TOYTCP, TT_LO, PORT, 5000));
 	s = tt_accept_to(l, 5000, NULL);
 	EXPECT_LE(0, s);
 
 	/* Ports are per namespace too: B can listen on the same one. */
-	lb = tt_listen_in(self->b.fd, tt_fam(), "127.0.0.1", PORT, 8);
+	lb = tt_listen_in(self->b, TT_TOYTCP, TT_LO, PORT, 8);
 	EXPECT_LE(0, lb) TH_LOG("listen in B: %s", strerror(errno));
-	EXPECT_EQ(1, TT_IN_NS(self->b.fd, tt_count_port(PORT)));
+	EXPECT_EQ(1, TT_IN_NS(self->b, tt_count_port(TT_TOYTCP, PORT)));
 
-	tt_snap_in(self->a.fd, &aa);
-	tt_snap_in(self->b.fd, &ba);
-	EXPECT_DELTA(&bb, &ba, "AttemptFails", ==, 1);
-	EXPECT_DELTA(&ab, &aa, "AttemptFails", ==, 0);
-	EXPECT_DELTA(&ab, &aa, "PassiveOpens", ==, 1);
-	EXPECT_DELTA(&bb, &ba, "PassiveOpens", ==, 0);
+	tt_snap_in(self->a, TT_TOYTCP, &aa);
+	tt_snap_in(self->b, TT_TOYTCP, &ba);
+	TT_EXPECT_DELTA(&bb, &ba, "AttemptFails", ==, 1);
+	TT_EXPECT_DELTA(&ab, &aa, "AttemptFails", ==, 0);
+	TT_EXPECT_DELTA(&ab, &aa, "PassiveOpens", ==, 1);
+	TT_EXPECT_DELTA(&bb, &ba, "PassiveOpens", ==, 0);
 	close(c);
 	close(ca);
 	close(s);

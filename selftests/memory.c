@@ -50,7 +50,7 @@ struct mem_side {
 
 static long mem_cnt(int nsfd, const char *name)
 {
-	return TT_IN_NS(nsfd, tt_cnt(name));
+	return tt_cnt_in(nsfd, TT_TOYTCP, name);
 }
 
 static int mem_sysctl_write(int nsfd, const char *val)
@@ -91,17 +91,17 @@ static int mem_open(struct mem_side *side, int seedbase)
 {
 	int l, i, err;
 
-	l = tt_listen_in(side->nsfd, tt_fam(), "127.0.0.1", PORT, NCONN);
+	l = tt_listen_in(side->nsfd, TT_TOYTCP, TT_LO, PORT, NCONN);
 	if (l < 0)
 		return errno;
 	for (i = 0; i < NCONN; i++) {
 		struct mem_conn *k = &side->k[i];
 
 		k->seed = seedbase + i;
-		k->c = tt_socket_in(side->nsfd, tt_fam());
+		k->c = tt_socket_in(side->nsfd, TT_TOYTCP);
 		if (k->c < 0)
 			return errno;
-		err = tt_connect_to(k->c, tt_fam(), "127.0.0.1", PORT, 10000);
+		err = tt_connect_to(k->c, AF_TOYTCP, TT_LO, PORT, 10000);
 		if (err)
 			return err;
 		k->s = tt_accept_to(l, 10000, NULL);
@@ -204,7 +204,7 @@ static int mem_round(struct mem_side *sides, int nsides, bool read)
 }
 
 FIXTURE(nsmem) {
-	struct tt_ns b;
+	int b;				/* B's namespace */
 	struct mem_side side[2];	/* [0]: A, limited; [1]: B */
 };
 
@@ -213,26 +213,26 @@ FIXTURE_SETUP(nsmem)
 	int i;
 
 	memset(self, 0, sizeof(*self));
-	self->b.fd = -1;
+	self->b = -1;
 	for (i = 0; i < NCONN; i++) {
 		self->side[0].k[i].c = self->side[0].k[i].s = -1;
 		self->side[1].k[i].c = self->side[1].k[i].s = -1;
 	}
-	if (tt_is_linux())
-		SKIP(return, "net.toytcp.mem is toytcp's");
 	ASSERT_EQ(0, tt_fresh_netns());
-	TT_REQUIRE_STACK();
+	TT_REQUIRE_STACK(TT_TOYTCP);
 	TT_SET_TW(TT_TW_MS);	/* the closed connections go soon */
-	ASSERT_EQ(0, tt_ns_add(&self->b, "mem"));
+	self->b = tt_netns_new();
+	ASSERT_LE(0, self->b);
 	self->side[0].nsfd = -1;
-	self->side[1].nsfd = self->b.fd;
+	self->side[1].nsfd = self->b;
 }
 
 FIXTURE_TEARDOWN(nsmem)
 {
 	mem_close(&self->side[0]);
 	mem_close(&self->side[1]);
-	tt_ns_del(&self->b);
+	if (self->b >= 0)
+		close(self->b);
 }
 
 /* The sysctl: three values, in order, per namespace. */
@@ -242,7 +242,7 @@ TEST_F(nsmem, sysctl_per_namespace_ordered)
 	char buf[64];
 
 	ASSERT_EQ(0, mem_sysctl_read(-1, a));
-	ASSERT_EQ(0, mem_sysctl_read(self->b.fd, b));
+	ASSERT_EQ(0, mem_sysctl_read(self->b, b));
 	EXPECT_EQ(a[0], b[0]);
 	EXPECT_EQ(a[2], b[2]);
 	EXPECT_LE(a[0], a[1]);
@@ -257,7 +257,7 @@ TEST_F(nsmem, sysctl_per_namespace_ordered)
 	EXPECT_EQ(MEM_PRESSURE, a[1]);
 	EXPECT_EQ(MEM_MAX, a[2]);
 	/* the other namespace keeps its own */
-	ASSERT_EQ(0, mem_sysctl_read(self->b.fd, a));
+	ASSERT_EQ(0, mem_sysctl_read(self->b, a));
 	EXPECT_EQ(b[2], a[2]);
 	/* out of order: refused, nothing changed */
 	EXPECT_EQ(-1, mem_sysctl_write(-1, "300 200 100"));
@@ -279,7 +279,7 @@ TEST_F_TIMEOUT(nsmem, ceiling_held_streams_intact_other_ns_unaffected, 300)
 
 	snprintf(buf, sizeof(buf), "%d %d %d", MEM_MIN, MEM_PRESSURE, MEM_MAX);
 	ASSERT_EQ(0, mem_sysctl_write(-1, buf));
-	ASSERT_EQ(0, mem_sysctl_read(self->b.fd, def));
+	ASSERT_EQ(0, mem_sysctl_read(self->b, def));
 	ASSERT_LT(4 * MEM_MAX, def[2])
 		TH_LOG("B's default max (%ld pages) too small to tell", def[2]);
 
@@ -303,7 +303,7 @@ TEST_F_TIMEOUT(nsmem, ceiling_held_streams_intact_other_ns_unaffected, 300)
 	TH_LOG("after %d ms unread: A holds %ld bytes (peak %ld, sampled %ld), B %ld (peak %ld)",
 	       HOLD_MS, mem_cnt(-1, "MemoryAllocated"), peak[0],
 	       self->side[0].sampled_max,
-	       mem_cnt(self->b.fd, "MemoryAllocated"), peak[1]);
+	       mem_cnt(self->b, "MemoryAllocated"), peak[1]);
 
 	/* Phase 2: read everything. */
 	end = tt_now_ms() + DONE_MS;
@@ -375,8 +375,8 @@ TEST_F_TIMEOUT(nsmem, ceiling_held_streams_intact_other_ns_unaffected, 300)
 
 static int children_now(void)
 {
-	return tt_count_port_state(PORT, TT_SYN_RECV) +
-	       tt_count_port_state(PORT, TT_ESTABLISHED);
+	return tt_count_port_state(TT_TOYTCP, PORT, TT_SYN_RECV) +
+	       tt_count_port_state(TT_TOYTCP, PORT, TT_ESTABLISHED);
 }
 
 TEST_F_TIMEOUT(nsmem, listener_children_charged_until_accepted, 120)
@@ -391,15 +391,15 @@ TEST_F_TIMEOUT(nsmem, listener_children_charged_until_accepted, 120)
 	snprintf(buf, sizeof(buf), "%d %d %d", CHILD_MIN, CHILD_PRESSURE,
 		 CHILD_MAX);
 	ASSERT_EQ(0, mem_sysctl_write(-1, buf));
-	ASSERT_EQ(0, tt_sh("sysctl -qw net.toytcp.syncookies=0"));
-	l = tt_listen_in(-1, tt_fam(), "127.0.0.1", PORT, 4 * NCLIENT);
+	ASSERT_EQ(0, tt_set_syncookies(TT_TOYTCP, 0));
+	l = tt_listen_in(-1, TT_TOYTCP, TT_LO, PORT, 4 * NCLIENT);
 	ASSERT_LE(0, l);
 	d0 = mem_cnt(-1, "MemoryDrops");
 
 	for (i = 0; i < NCLIENT; i++) {
-		struct sockaddr_in a = tt_sin(tt_fam(), "127.0.0.1", PORT);
+		struct sockaddr_in a = tt_sin(AF_TOYTCP, TT_LO, PORT);
 
-		c[i] = tt_socket();
+		c[i] = tt_socket(TT_TOYTCP);
 		ASSERT_LE(0, c[i]);
 		ASSERT_EQ(0, tt_set_nonblock(c[i], true));
 		ASSERT_TRUE(!connect(c[i], TT_SA(&a), sizeof(a)) ||

@@ -48,7 +48,7 @@ static long live_wait(long want, int timeout_ms)
 	long v;
 
 	for (;;) {
-		v = tt_cnt("LiveSockets");
+		v = tt_cnt(TT_TOYTCP, "LiveSockets");
 		if (v == want || tt_now_ms() > end)
 			return v;
 		tt_msleep(20);
@@ -243,8 +243,6 @@ FIXTURE_SETUP(mod)
 {
 	long v;
 
-	if (tt_is_linux())
-		SKIP(return, "module tests need toytcp");
 	ASSERT_NE(NULL, ko()) TH_LOG("TOYTCP_KO is not set");
 	ASSERT_EQ(0, access(ko(), R_OK)) TH_LOG("%s: %s", ko(), strerror(errno));
 	ASSERT_EQ(0, tt_fresh_netns());
@@ -260,8 +258,6 @@ FIXTURE_SETUP(mod)
 
 FIXTURE_TEARDOWN(mod)
 {
-	if (tt_is_linux())
-		return;
 	if (!loaded() && mod_load(""))
 		TH_LOG("cannot reload %s: %s", ko(), strerror(errno));
 	if (self->tw0 > 0)
@@ -272,12 +268,12 @@ FIXTURE_TEARDOWN(mod)
 /* An open socket pins the module; once closed, rmmod and insmod work. */
 TEST_F_TIMEOUT(mod, rmmod_fails_while_socket_open, 120)
 {
-	struct sockaddr_in a = tt_sin(tt_fam(), LO, 5000);
+	struct sockaddr_in a = tt_sin(AF_TOYTCP, LO, 5000);
 	const char *log;
 	char name[128];
 	int s, r;
 
-	s = tt_socket();
+	s = tt_socket(TT_TOYTCP);
 	ASSERT_LE(0, s);
 	r = mod_unload();
 	EXPECT_EQ(-1, r);
@@ -287,7 +283,7 @@ TEST_F_TIMEOUT(mod, rmmod_fails_while_socket_open, 120)
 	/* The socket still works. */
 	EXPECT_EQ(0, bind(s, TT_SA(&a), sizeof(a)));
 	EXPECT_EQ(0, listen(s, 4));
-	EXPECT_EQ(TT_LISTEN, tt_lookup(&a, NULL, NULL));
+	EXPECT_EQ(TT_LISTEN, tt_lookup(TT_TOYTCP, &a, NULL, NULL));
 
 	EXPECT_EQ(0, close(s));
 	EXPECT_EQ(0, live_wait(0, 5000));
@@ -300,7 +296,7 @@ TEST_F_TIMEOUT(mod, rmmod_fails_while_socket_open, 120)
 	EXPECT_EQ(EAFNOSUPPORT, errno);
 
 	ASSERT_EQ(0, mod_load("")) TH_LOG("insmod: %s", strerror(errno));
-	s = tt_socket();
+	s = tt_socket(TT_TOYTCP);
 	EXPECT_LE(0, s);
 	close(s);
 
@@ -325,7 +321,7 @@ TEST_F_TIMEOUT(mod, rmmod_with_time_wait_orphans_is_safe, 90)
 	/* Long enough to try rmmod while the orphans exist, short enough
 	 * not to wait long if the module waits for them. */
 	ASSERT_EQ(0, tt_param_set("tw_timeout_ms", 3000));
-	err = tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, 5000);
+	err = tt_pair(&k, -1, TT_TOYTCP, NULL, 0, -1, TT_TOYTCP, LO, 5000);
 	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
 	tt_ep_init(&a, k.c, 1, 100000, 2, 100000);
 	tt_ep_init(&b, k.s, 2, 100000, 1, 100000);
@@ -378,11 +374,11 @@ TEST_F_TIMEOUT(mod, load_unload_20_times_no_leak, 600)
 			TH_LOG("round %d: insmod: %s", i, strerror(errno));
 		loads++;
 		ASSERT_EQ(200, tt_param_get("tw_timeout_ms"));
-		ASSERT_EQ(0, tt_cnt("LiveSockets"));
+		ASSERT_EQ(0, tt_cnt(TT_TOYTCP, "LiveSockets"));
 
-		err = tt_pair(&k, -1, tt_fam(), NULL, 0, -1, tt_fam(), LO, 5000);
+		err = tt_pair(&k, -1, TT_TOYTCP, NULL, 0, -1, TT_TOYTCP, LO, 5000);
 		ASSERT_EQ(0, err) TH_LOG("round %d: connect: %s", i, strerror(err));
-		EXPECT_LE(3, tt_cnt("LiveSockets"));
+		EXPECT_LE(3, tt_cnt(TT_TOYTCP, "LiveSockets"));
 		tt_ep_init(&a, k.c, i + 100, 32768, i + 200, 32768);
 		tt_ep_init(&b, k.s, i + 200, 32768, i + 100, 32768);
 		tt_ep_pair(&a, &b);

@@ -6,778 +6,62 @@
  * keepalive timeouts, SYN retries, Nagle/TCP_NODELAY/TCP_CORK and delayed
  * ACKs.
  *
- * The network: two namespaces A (va, 10.77.1.1) and B (vb, 10.77.1.2)
- * joined by a veth pair, built in-process, with TSO, GSO, GRO and TX
- * checksumming off and gso_max_segs 1 (Linux TCP builds GSO packets
- * whatever the device says): every packet is one wire frame with a real
- * checksum that the receiver verifies.  Impairments are netem qdiscs on
- * BOTH veth ends, so data and ACKs are both affected.  A peer that
- * "vanishes" is an iptables DROP of everything into and out of B (IP
- * only: ARP keeps working, so neither stack hears of a neighbour failure,
- * only silence; toytcp's hook runs after the filter table).
+ * The network: A (va, 10.77.1.1) <-> B (vb, 10.77.1.2), tt_topo.h, with
+ * TSO, GSO, GRO and TX checksumming off and gso_max_segs 1 (Linux TCP
+ * builds GSO packets whatever the device says): every packet is one wire
+ * frame with a real checksum that the receiver verifies.  Impairments are
+ * netem qdiscs on BOTH veth ends, so data and ACKs are both affected.  A
+ * peer that "vanishes" is an iptables DROP of everything into and out of
+ * B.
  *
  * A bulk sender is always in A and its receiver in B.  Every assertion
- * about a mechanism reads the counters of the namespace whose end is the
- * stack under test: /proc/net/toytcp_snmp for toytcp, /proc/net/snmp and
- * /proc/net/netstat (under Linux's names) for Linux TCP.  Under
- * TOYTCP_FAMILY=2 every "toytcp" end is Linux TCP, a check of the
- * expectations; counters Linux has no equivalent of (SackBlocksRecv) are
- * then not checked.
+ * about a mechanism reads the counters of the namespace whose end it is
+ * about, under toytcp's names (tt_counters.h): a counter Linux TCP has no
+ * equivalent of (SackBlocksRecv) is not checked at a Linux end.
+ *
+ * Variants follow tt_linux.h: "toytcp" is toytcp at every end,
+ * "linux_sender_toytcp" a Linux TCP sender to a toytcp receiver, and so
+ * on; "linux" runs the test over Linux TCP alone, where the test's point
+ * is what Linux TCP does too (keepalive, SYN retries, Nagle and cork,
+ * delayed ACKs, the keepalive options).
  */
 #include "toytcp_test.h"
-
-#include <net/if_arp.h>
-
-#include <linux/ethtool.h>
-#include <linux/if_link.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sockios.h>
-#include <linux/veth.h>
 
 #define PORT 5100
 #define MB (1u << 20)
 #define IP_A TT_IP_A
 #define IP_B TT_IP_B
 
-/* ------------------------------------------------------------------ */
-/* Counters of either stack, by toytcp's names                         */
-
-/* The last three are Linux's alone, logged for comparison. */
-#define RL_NC 24
-static const char *const rl_names[RL_NC] = {
-	"InSegs", "OutSegs", "RetransSegs", "InCsumErrors", "OutRsts",
-	"EstabResets", "AttemptFails", "CurrEstab", "Timeouts", "FastRetrans",
-	"OfoQueue", "SackBlocksRecv", "SackRecovery", "ZeroWindowProbes",
-	"DelayedAcks", "KeepaliveProbes", "AbortOnTimeout", "RcvQueueDrops",
-	"BacklogDrops", "RcvCoalesce", "OfoPruned", "TCPZeroWindowDrop",
-	"TCPOFODrop", "RcvPruned",
-};
-
-/* Linux's name for one of toytcp's counters, NULL if it has none. */
-static const char *rl_lnx_name(const char *n)
-{
-	static const char *const map[][2] = {
-		{ "Timeouts", "TCPTimeouts" },
-		{ "FastRetrans", "TCPFastRetrans" },
-		{ "OfoQueue", "TCPOFOQueue" },
-		{ "SackRecovery", "TCPSackRecovery" },
-		{ "ZeroWindowProbes", "TCPWinProbe" },
-		{ "DelayedAcks", "DelayedACKs" },
-		{ "KeepaliveProbes", "TCPKeepAlive" },
-		{ "AbortOnTimeout", "TCPAbortOnTimeout" },
-		{ "RcvQueueDrops", "TCPRcvQDrop" },
-		{ "BacklogDrops", "TCPBacklogDrop" },
-		{ "RcvCoalesce", "TCPRcvCoalesce" },
-		{ "OfoPruned", "OfoPruned" },
-		{ "SackBlocksRecv", NULL },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (!strcmp(map[i][0], n))
-			return map[i][1];
-	return n;	/* the Tcp: MIB names are the same */
-}
-
-/* Is this end the module (as opposed to Linux TCP)? */
-static bool rl_is_module(bool tt_end)
-{
-	return tt_end && !tt_is_linux();
-}
-
-/* Counter name of the stack at this end, in the calling thread's netns. */
-static long rl_cnt(bool tt_end, const char *name)
-{
-	const char *ln;
-
-	if (rl_is_module(tt_end))
-		return tt_cnt(name);
-	ln = rl_lnx_name(name);
-	return ln ? lnx_tcp_cnt(ln) : -1;
-}
-
-struct rl_snap {
-	bool tt;		/* the end in this namespace is under test */
-	long v[RL_NC];
-};
-
-static void rl_snap(int nsfd, bool tt_end, struct rl_snap *s)
-{
-	int i, old = tt_ns_enter(nsfd);
-
-	s->tt = tt_end;
-	for (i = 0; i < RL_NC; i++)
-		s->v[i] = rl_cnt(tt_end, rl_names[i]);
-	tt_ns_leave(old);
-}
-
-#define RL_NONE LONG_MIN
-
-/* The growth of a counter between two snapshots, RL_NONE if unreadable. */
-static long rl_d(const struct rl_snap *b, const struct rl_snap *a,
-		 const char *name)
-{
-	int i;
-
-	for (i = 0; i < RL_NC; i++) {
-		if (strcmp(rl_names[i], name))
-			continue;
-		if (b->v[i] < 0 || a->v[i] < 0)
-			return RL_NONE;
-		return a->v[i] - b->v[i];
-	}
-	return RL_NONE;
-}
-
 /*
- * Expect the growth of counter name (b -> a) to satisfy "op want".  A
- * counter the module lacks fails; one Linux lacks is reported, unchecked.
+ * A <-> B (netem on both ends if given, with gso: up to 64 KB per packet
+ * allowed) and the stacks the fixture needs present; toytcp's TIME-WAIT
+ * short.
  */
-#define RL_EXPECT(who, b, a, name, op, want) do {			\
-	long __d = rl_d(b, a, name);					\
-	if (__d == RL_NONE) {						\
-		if (rl_is_module((b)->tt) || rl_lnx_name(name)) {	\
-			TH_LOG("%s: counter %s unreadable", who, name);	\
-			_metadata->exit_code = KSFT_FAIL;		\
-		} else {						\
-			TH_LOG("%s: Linux has no %s; not checked", who, name); \
-		}							\
-	} else if (!(__d op (long)(want))) {				\
-		TH_LOG("%s (%s): %s grew by %ld, want %s %ld", who,	\
-		       rl_is_module((b)->tt) ? "toytcp" : "Linux TCP",	\
-		       name, __d, #op, (long)(want));			\
-		_metadata->exit_code = KSFT_FAIL;			\
-	}								\
-} while (0)
-
-static void rl_log_snap(struct __test_metadata *_metadata, const char *who,
-			const struct rl_snap *b, const struct rl_snap *a)
+static void rl_net(struct __test_metadata *_metadata, struct tt_net *t,
+		   const char *netem, bool gso)
 {
-	char buf[600];
-	size_t o = 0;
-	int i;
+	struct tt_net_opts o = { .netem = netem, .many_segs = gso };
 
-	for (i = 0; i < RL_NC && o < sizeof(buf); i++) {
-		long d = rl_d(b, a, rl_names[i]);
-
-		if (d != RL_NONE && d != 0)
-			o += snprintf(buf + o, sizeof(buf) - o, " %s+%ld",
-				      rl_names[i], d);
-	}
-	TH_LOG("%s (%s):%s", who,
-	       rl_is_module(b->tt) ? "toytcp" : "Linux TCP", o ? buf : " -");
-}
-
-/* ------------------------------------------------------------------ */
-/* Topology, parameters, iptables                                      */
-
-/*
- * The two namespaces are made in-process (unshare, rtnetlink, ioctls), not
- * with ip(8): under TCG every program started costs 0.1 to 1 s, and a
- * test case here would otherwise spend more time building its network
- * than using it.  Only tc and iptables are run, without a shell.
- */
-struct rl_net {
-	struct { int fd; } a, b;	/* namespace fds; -1 when absent */
-};
-
-/*
- * Run argv (no shell) in namespace nsfd, stdin from text if given, stdout
- * into out[outlen] if given.  Returns the exit status.
- */
-static int rl_run_io(int nsfd, const char *text, char *out, size_t outlen,
-		     char *const argv[])
-{
-	int old = tt_ns_enter(nsfd), p[2] = { -1, -1 }, q[2] = { -1, -1 };
-	int st = 0;
-	size_t got = 0;
-	pid_t pid;
-
-	if (old < 0)
-		return -1;
-	if ((text && pipe(p)) || (out && pipe(q))) {
-		tt_ns_leave(old);
-		return -1;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		if (text) {
-			dup2(p[0], 0);
-			close(p[0]);
-			close(p[1]);
-		}
-		if (out) {
-			dup2(q[1], 1);
-			close(q[0]);
-			close(q[1]);
-		}
-		execvp(argv[0], argv);
-		fprintf(stderr, "# exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	tt_ns_leave(old);
-	if (text) {
-		close(p[0]);
-		if (pid > 0 && write(p[1], text, strlen(text)) < 0)
-			st = -1;
-		close(p[1]);
-	}
-	if (out) {
-		ssize_t n;
-
-		close(q[1]);
-		while (pid > 0 && got + 1 < outlen &&
-		       (n = read(q[0], out + got, outlen - 1 - got)) > 0)
-			got += n;
-		out[got] = 0;
-		close(q[0]);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int rl_run(int nsfd, const char *text, char *const argv[])
-{
-	return rl_run_io(nsfd, text, NULL, 0, argv);
-}
-
-/* Packets the root qdisc of dev handled (sent + dropped), -1 if unknown. */
-static long rl_qdisc_pkts(int nsfd, const char *dev)
-{
-	char out[2048], *p;
-	char *const argv[] = { "tc", "-s", "qdisc", "show", "dev", (char *)dev,
-			       NULL };
-	unsigned long long bytes, pkts, drops = 0;
-
-	if (rl_run_io(nsfd, NULL, out, sizeof(out), argv))
-		return -1;
-	p = strstr(out, "Sent ");
-	if (!p || sscanf(p, "Sent %llu bytes %llu pkt (dropped %llu", &bytes,
-			 &pkts, &drops) < 2)
-		return -1;
-	return pkts + drops;
-}
-
-/* A new network namespace with lo up; the calling thread stays put. */
-static int rl_netns_new(void)
-{
-	int old = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int fd = -1;
-
-	if (old < 0)
-		return -1;
-	if (!unshare(CLONE_NEWNET)) {
-		if (!tt_link_up("lo"))
-			fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (setns(old, CLONE_NEWNET)) {
-			perror("setns back");
-			abort();
-		}
-	}
-	close(old);
-	return fd;
-}
-
-static struct rtattr *rl_nla(struct nlmsghdr *n, int type, const void *data,
-			     int len)
-{
-	char *at = (char *)n + NLMSG_ALIGN(n->nlmsg_len);
-	struct rtattr *rta = (struct rtattr *)at;
-
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	if (len)
-		memcpy(at + RTA_LENGTH(0), data, len);
-	n->nlmsg_len = NLMSG_ALIGN(n->nlmsg_len) + RTA_ALIGN(rta->rta_len);
-	return rta;
-}
-
-static void rl_nla_end(struct nlmsghdr *n, struct rtattr *nest)
-{
-	nest->rta_len = (char *)n + n->nlmsg_len - (char *)nest;
-}
-
-/*
- * Veth va (in the calling thread's namespace) <-> vb in namespace nsb.
- * gso_max_segs 1: Linux TCP builds GSO packets whatever the device's
- * features say, and netem would drop, corrupt, duplicate or delay a whole
- * burst of up to 44 segments at a time; with at most one segment per
- * packet, every segment is a wire frame to netem too.
- */
-static bool rl_gso_allowed;	/* leave gso_max_segs at its default */
-
-static int rl_veth(int nsb)
-{
-	union {
-		struct nlmsghdr n;
-		char buf[1024];
-	} req;
-	struct {
-		struct nlmsghdr n;
-		struct nlmsgerr e;
-		char buf[512];
-	} ack;
-	struct ifinfomsg ifi, peer;
-	struct rtattr *li, *data, *pr;
-	int s, r = -1, mtu = 1500;
-	__u32 fd = nsb, one = 1;
-	struct nlmsghdr *n = &req.n;
-
-	memset(&req, 0, sizeof(req));
-	memset(&ifi, 0, sizeof(ifi));
-	memset(&peer, 0, sizeof(peer));
-	ifi.ifi_family = AF_UNSPEC;
-	n->nlmsg_len = NLMSG_LENGTH(sizeof(ifi));
-	n->nlmsg_type = RTM_NEWLINK;
-	n->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
-	memcpy(NLMSG_DATA(n), &ifi, sizeof(ifi));
-	rl_nla(n, IFLA_IFNAME, "va", 3);
-	rl_nla(n, IFLA_MTU, &mtu, sizeof(mtu));
-	if (!rl_gso_allowed)
-		rl_nla(n, IFLA_GSO_MAX_SEGS, &one, sizeof(one));
-	li = rl_nla(n, IFLA_LINKINFO, NULL, 0);
-	rl_nla(n, IFLA_INFO_KIND, "veth", 5);
-	data = rl_nla(n, IFLA_INFO_DATA, NULL, 0);
-	pr = rl_nla(n, VETH_INFO_PEER, &peer, sizeof(peer));
-	rl_nla(n, IFLA_IFNAME, "vb", 3);
-	rl_nla(n, IFLA_MTU, &mtu, sizeof(mtu));
-	if (!rl_gso_allowed)
-		rl_nla(n, IFLA_GSO_MAX_SEGS, &one, sizeof(one));
-	rl_nla(n, IFLA_NET_NS_FD, &fd, sizeof(fd));
-	rl_nla_end(n, pr);
-	rl_nla_end(n, data);
-	rl_nla_end(n, li);
-
-	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (s < 0)
-		return -1;
-	if (send(s, n, n->nlmsg_len, 0) == (ssize_t)n->nlmsg_len &&
-	    recv(s, &ack, sizeof(ack), 0) > 0 &&
-	    ack.n.nlmsg_type == NLMSG_ERROR) {
-		r = ack.e.error;
-		if (r)
-			fprintf(stderr, "# RTM_NEWLINK veth: %s\n", strerror(-r));
-	}
-	close(s);
-	return r;
-}
-
-/* Address ip/24 on ifname, up, and TSO, GSO, GRO and TX checksums off. */
-static int rl_if_setup(const char *ifname, const char *ip)
-{
-	static const __u32 off[] = {
-		ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO, ETHTOOL_STXCSUM,
-	};
-	struct sockaddr_in a = tt_sin(AF_INET, ip, 0);
-	struct ethtool_value ev;
-	struct ifreq ifr;
-	int s, r = 0;
-	size_t i;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-	memcpy(&ifr.ifr_addr, &a, sizeof(a));
-	r |= ioctl(s, SIOCSIFADDR, &ifr);
-	a = tt_sin(AF_INET, "255.255.255.0", 0);
-	memcpy(&ifr.ifr_netmask, &a, sizeof(a));
-	r |= ioctl(s, SIOCSIFNETMASK, &ifr);
-	for (i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
-		memset(&ev, 0, sizeof(ev));
-		ev.cmd = off[i];
-		ifr.ifr_data = (void *)&ev;
-		/* GRO is off on veth already, and not always settable. */
-		if (ioctl(s, SIOCETHTOOL, &ifr) && off[i] != ETHTOOL_SGRO) {
-			fprintf(stderr, "# ethtool %#x on %s: %s\n", off[i],
-				ifname, strerror(errno));
-			r = -1;
-		}
-	}
-	close(s);
-	return r | tt_link_up(ifname);
-}
-
-/* The MAC address of ifname, in the calling thread's namespace. */
-static int rl_if_hwaddr(const char *ifname, struct sockaddr *mac)
-{
-	struct ifreq ifr;
-	int s, r;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-	r = ioctl(s, SIOCGIFHWADDR, &ifr);
-	if (!r)
-		*mac = ifr.ifr_hwaddr;
-	close(s);
-	return r;
-}
-
-/* A permanent ARP entry on ifname: ip is at mac. */
-static int rl_arp_perm(const char *ifname, const char *ip,
-		       const struct sockaddr *mac)
-{
-	struct sockaddr_in a = tt_sin(AF_INET, ip, 0);
-	struct arpreq req;
-	int s, r;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	memset(&req, 0, sizeof(req));
-	memcpy(&req.arp_pa, &a, sizeof(a));
-	req.arp_ha = *mac;
-	req.arp_flags = ATF_PERM | ATF_COM;
-	strncpy(req.arp_dev, ifname, sizeof(req.arp_dev) - 1);
-	r = ioctl(s, SIOCSARP, &req);
-	if (r)
-		fprintf(stderr, "# SIOCSARP %s on %s: %s\n", ip, ifname,
-			strerror(errno));
-	close(s);
-	return r;
-}
-
-/* netem with these arguments (space separated) on device dev of nsfd. */
-static int rl_netem(int nsfd, const char *dev, const char *args)
-{
-	char copy[256], *argv[40], *save = NULL, *w;
-	int n = 0;
-
-	snprintf(copy, sizeof(copy), "%s", args);
-	argv[n++] = "tc";
-	argv[n++] = "qdisc";
-	argv[n++] = "add";
-	argv[n++] = "dev";
-	argv[n++] = (char *)dev;
-	argv[n++] = "root";
-	argv[n++] = "netem";
-	for (w = strtok_r(copy, " ", &save); w && n < 36;
-	     w = strtok_r(NULL, " ", &save))
-		argv[n++] = w;
-	argv[n++] = "limit";
-	argv[n++] = "10000";
-	argv[n] = NULL;
-	return rl_run(nsfd, NULL, argv);
-}
-
-/* Namespaces this test process gave iptables rules (for rl_unblock()). */
-static int rl_fw_ns[2] = { -1, -1 };
-
-/* iptables rules (iptables-restore syntax, table filter) in nsfd. */
-static int rl_iptables(int nsfd, const char *rules)
-{
-	char text[512];
-	char *const argv[] = { "iptables-restore", NULL };
-
-	if (*rules && rl_fw_ns[0] != nsfd && rl_fw_ns[1] != nsfd)
-		rl_fw_ns[rl_fw_ns[0] < 0 ? 0 : 1] = nsfd;
-	snprintf(text, sizeof(text), "*filter\n%sCOMMIT\n", rules);
-	return rl_run(nsfd, text, argv);
-}
-
-static void rl_net_down(struct rl_net *t)
-{
-	if (t->a.fd >= 0)
-		close(t->a.fd);
-	if (t->b.fd >= 0)
-		close(t->b.fd);
 	t->a.fd = t->b.fd = -1;
-}
-
-/*
- * A <-> B, offloads off, netem (if given) on both ends.  With netem, each
- * end knows the other's MAC address from a permanent ARP entry: ARP has no
- * checksum, and a reply that "corrupt" flipped a bit of the sender's
- * address in would send every frame to a MAC nobody has until the entry
- * ages out, 15 to 45 s later (a connect() timed out that way once).
- */
-static int rl_topo(struct rl_net *t, const char *netem)
-{
-	struct sockaddr mac_a, mac_b;
-
-	t->a.fd = rl_netns_new();
-	t->b.fd = rl_netns_new();
-	if (t->a.fd < 0 || t->b.fd < 0)
-		return -1;
-	if (TT_IN_NS(t->a.fd, rl_veth(t->b.fd)))
-		return -1;
-	if (TT_IN_NS(t->a.fd, rl_if_setup("va", IP_A)) ||
-	    TT_IN_NS(t->b.fd, rl_if_setup("vb", IP_B)))
-		return -1;
-	if (!netem)
-		return 0;
-	if (TT_IN_NS(t->a.fd, rl_if_hwaddr("va", &mac_a)) ||
-	    TT_IN_NS(t->b.fd, rl_if_hwaddr("vb", &mac_b)) ||
-	    TT_IN_NS(t->a.fd, rl_arp_perm("va", IP_B, &mac_b)) ||
-	    TT_IN_NS(t->b.fd, rl_arp_perm("vb", IP_A, &mac_a)))
-		return -1;
-	if (rl_netem(t->a.fd, "va", netem))
-		return -1;
-	return rl_netem(t->b.fd, "vb", netem);
-}
-
-/*
- * What the fixtures over A and B start with: no connection yet (k, if
- * given), the namespaces (netem, if given, on both ends), the stack under
- * test in A (in B with stack_in_b) and TIME-WAIT short.
- */
-static void rl_fixture_net(struct __test_metadata *_metadata, struct rl_net *t,
-			   struct tt_conn *k, const char *netem, bool stack_in_b)
-{
-	if (k)
-		k->c = k->s = k->l = -1;
-	ASSERT_EQ(0, rl_topo(t, netem))
+	ASSERT_EQ(0, tt_net_up(t, &o))
 		TH_LOG("cannot build the namespaces%s%s",
 		       netem ? " with netem " : "", netem ? netem : "");
-	TT_IN_NS(stack_in_b ? t->b.fd : t->a.fd, ({ TT_REQUIRE_STACK(); 0; }));
+	TT_IN_NS(t->a.fd, ({ TT_REQUIRE_STACK(TT_TOYTCP); 0; }));
 	TT_SET_TW(TT_TW_MS);
 }
 
-/* Connect a socket of family afam in A to a listener of bfam in B. */
-static void rl_fixture_pair(struct __test_metadata *_metadata, struct rl_net *t,
-			    struct tt_conn *k, int afam, int bfam)
+/* One round trip of data over an established pair: 0 if it worked. */
+static int rl_ping(int a, int b)
 {
-	int err = tt_pair(k, t->a.fd, afam, NULL, 0, t->b.fd, bfam, IP_B, PORT);
+	char buf[8];
 
-	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
-}
-
-/* Everything into and out of namespace nsfd is dropped (IP only). */
-static int rl_blackhole(int nsfd)
-{
-	return rl_iptables(nsfd, "-A INPUT -j DROP\n-A OUTPUT -j DROP\n");
-}
-
-/*
- * Undo rl_blackhole() (and any rule) before the sockets close, so that
- * what is left of them can say goodbye and go: a socket that never gets
- * a segment out would otherwise stay until the namespace's stack gives
- * up on it, and keep the module from unloading meanwhile.
- */
-static void rl_unblock(const struct rl_net *t)
-{
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (rl_fw_ns[i] >= 0 &&
-		    (rl_fw_ns[i] == t->a.fd || rl_fw_ns[i] == t->b.fd))
-			rl_iptables(rl_fw_ns[i], "");
-}
-
-/*
- * A retry limit of the stack under test: the module parameter (global,
- * saved for restoring), or under TOYTCP_FAMILY=2 the per-namespace Linux
- * sysctl in namespace ns.
- */
-struct rl_param {
-	const char *name;
-	long saved;
-};
-
-static int rl_sysctl_set(const char *name, long v)
-{
-	char path[128];
-	FILE *f;
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
-	f = fopen(path, "w");
-	if (!f)
+	if (send(a, "ping", 4, MSG_NOSIGNAL) != 4 ||
+	    tt_recv_all(b, buf, 4, 5000) != 4 || memcmp(buf, "ping", 4))
 		return -1;
-	r = fprintf(f, "%ld\n", v) < 0;
-	r |= fclose(f) != 0;
-	return r ? -1 : 0;
-}
-
-static int rl_param_set(struct rl_param *p, const char *mod_name,
-			const char *sysctl, int nsfd, long v)
-{
-	p->name = NULL;
-	if (tt_is_linux())
-		return TT_IN_NS(nsfd, rl_sysctl_set(sysctl, v));
-	p->saved = tt_param_get(mod_name);
-	if (p->saved < 0)
-		return -1;
-	p->name = mod_name;
-	return tt_param_set(mod_name, v);
-}
-
-static void rl_param_restore(struct rl_param *p)
-{
-	if (p->name)
-		tt_param_set(p->name, p->saved);
-	p->name = NULL;
-}
-
-static long rl_min_rto_ms(void)
-{
-	long v = tt_is_linux() ? 200 : tt_param_get("min_rto_ms");
-
-	return v > 0 ? v : 200;
-}
-
-static int rl_outq(int fd)
-{
-	int v = -1;
-
-	if (ioctl(fd, SIOCOUTQ, &v))
-		return -1;
-	return v;
-}
-
-static int rl_inq(int fd)
-{
-	int v = -1;
-
-	if (ioctl(fd, SIOCINQ, &v))
-		return -1;
-	return v;
-}
-
-static int rl_setint(int fd, int level, int opt, int v)
-{
-	return setsockopt(fd, level, opt, &v, sizeof(v));
-}
-
-static int rl_getint(int fd, int level, int opt)
-{
-	socklen_t len = sizeof(int);
-	int v = -12345;
-
-	if (getsockopt(fd, level, opt, &v, &len))
-		return -errno - 100000;
-	return v;
-}
-
-/*
- * A one-way transfer of len bytes from sfd to rfd, compared byte by
- * byte: the sender shuts down its side, the receiver reads to EOF.
- */
-struct rl_xfer {
-	struct tt_ep s, r;
-	long long ms;	/* start until the receiver saw EOF */
-};
-
-static void rl_xfer_init(struct rl_xfer *x, int sfd, int rfd, size_t len,
-			 uint64_t seed, int stall_ms)
-{
-	tt_ep_init(&x->s, sfd, seed, len, 0, 0);
-	x->s.want_eof = false;
-	x->s.stall_ms = stall_ms;
-	tt_ep_init(&x->r, rfd, 0, 0, seed, len);
-	x->r.shut_wr = false;
-	x->r.stall_ms = stall_ms;
-}
-
-#define RL_EXPECT_XFER(x, len) do {					\
-	EXPECT_EQ(0, (x)->s.err) TH_LOG("sender: %s", (x)->s.msg);	\
-	EXPECT_EQ(0, (x)->r.err) TH_LOG("receiver: %s", (x)->r.msg);	\
-	EXPECT_EQ((size_t)(len), (x)->s.sent);				\
-	EXPECT_EQ((size_t)(len), (x)->r.rcvd);				\
-	EXPECT_TRUE((x)->r.eof);					\
-} while (0)
-
-static void rl_xfer_run(struct rl_xfer *x)
-{
-	long long t0 = tt_now_ms();
-
-	tt_ep_start(&x->s);
-	tt_ep_start(&x->r);
-	tt_ep_join(&x->r);
-	x->ms = tt_now_ms() - t0;
-	tt_ep_join(&x->s);
-}
-
-/* A thread that reads and discards whatever arrives until told to stop. */
-struct rl_sink {
-	int fd;
-	int stop;
-	size_t rcvd;
-	int err;
-	pthread_t th;
-};
-
-static void *rl_sink_run(void *arg)
-{
-	struct rl_sink *k = arg;
-	static __thread char buf[65536];
-
-	while (!__atomic_load_n(&k->stop, __ATOMIC_SEQ_CST)) {
-		ssize_t n;
-
-		if (tt_poll1(k->fd, POLLIN, 100) <= 0)
-			continue;
-		n = recv(k->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n > 0) {
-			__atomic_add_fetch(&k->rcvd, n, __ATOMIC_SEQ_CST);
-		} else if (n == 0) {
-			break;
-		} else if (errno != EAGAIN) {
-			k->err = errno;
-			break;
-		}
-	}
-	return NULL;
-}
-
-static int rl_sink_start(struct rl_sink *k, int fd)
-{
-	memset(k, 0, sizeof(*k));
-	k->fd = fd;
-	return pthread_create(&k->th, NULL, rl_sink_run, k);
-}
-
-static void rl_sink_stop(struct rl_sink *k)
-{
-	__atomic_store_n(&k->stop, 1, __ATOMIC_SEQ_CST);
-	pthread_join(k->th, NULL);
-}
-
-static int rl_ping(int a, int b);
-
-/* Log the control block of a connection (after a failure, for the lead). */
-static void rl_dump(struct __test_metadata *_metadata, const char *who,
-		    int fd, bool tt_end)
-{
-	if (rl_is_module(tt_end)) {
-		struct toytcp_info ti;
-		socklen_t len = sizeof(ti);
-
-		memset(&ti, 0, sizeof(ti));
-		if (getsockopt(fd, SOL_TOYTCP, TOYTCP_INFO, &ti, &len)) {
-			TH_LOG("%s: TOYTCP_INFO: %s", who, strerror(errno));
-			return;
-		}
-		TH_LOG("%s (toytcp): state %u timers %#x retries %u backoff %u rto %u ms srtt %u us; acked %u, in flight %u, unsent %u, snd_wnd %u, cwnd %u, ssthresh %u, sacked %u; rcvd %u, rcv_wnd %u; retrans %u",
-		       who, ti.state, ti.timers, ti.retries, ti.backoff,
-		       ti.rto_ms, ti.srtt_us, ti.snd_una - ti.iss - 1,
-		       ti.snd_nxt - ti.snd_una, ti.write_seq - ti.snd_nxt,
-		       ti.snd_wnd, ti.cwnd, ti.ssthresh, ti.sacked_bytes,
-		       ti.rcv_nxt - ti.irs - 1, ti.rcv_wnd, ti.total_retrans);
-	} else {
-		struct tcp_info ti;
-		socklen_t len = sizeof(ti);
-
-		memset(&ti, 0, sizeof(ti));
-		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len)) {
-			TH_LOG("%s: TCP_INFO: %s", who, strerror(errno));
-			return;
-		}
-		TH_LOG("%s (Linux TCP): state %u ca_state %u retransmits %u backoff %u rto %u us rtt %u us; unacked %u sacked %u lost %u retrans %u cwnd %u; rcv_space %u, total_retrans %u, SIOCINQ %d, SIOCOUTQ %d",
-		       who, ti.tcpi_state, ti.tcpi_ca_state, ti.tcpi_retransmits,
-		       ti.tcpi_backoff, ti.tcpi_rto, ti.tcpi_rtt,
-		       ti.tcpi_unacked, ti.tcpi_sacked, ti.tcpi_lost,
-		       ti.tcpi_retrans, ti.tcpi_snd_cwnd, ti.tcpi_rcv_space,
-		       ti.tcpi_total_retrans, rl_inq(fd), rl_outq(fd));
-	}
+	if (send(b, "pong", 4, MSG_NOSIGNAL) != 4 ||
+	    tt_recv_all(a, buf, 4, 5000) != 4 || memcmp(buf, "pong", 4))
+		return -2;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -786,7 +70,7 @@ static void rl_dump(struct __test_metadata *_metadata, const char *who,
 enum rl_kind { K_DELAY, K_LOSS, K_REORDER, K_DUP, K_CORRUPT, K_RATE };
 
 FIXTURE(netem) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
 };
 
@@ -795,22 +79,22 @@ FIXTURE_VARIANT(netem) {
 	enum rl_kind kind;
 	size_t len;		/* bytes sent from A to B */
 	long rate_bps;		/* K_RATE: the rate */
-	bool snd_tt;		/* the sender (in A) is the stack under test */
-	bool rcv_tt;		/* the receiver (in B) is */
+	enum tt_stack snd;	/* the sender, in A */
+	enum tt_stack rcv;	/* the receiver, in B */
 };
 
-#define RL_NETEM(tag, q, k, l, r)					\
-	FIXTURE_VARIANT_ADD(netem, tag##_toytcp_to_toytcp) {		\
+#define RL_NETEM(row, q, k, l, r)					\
+	FIXTURE_VARIANT_ADD(netem, row##_toytcp) {			\
 		.qdisc = q, .kind = k, .len = l, .rate_bps = r,		\
-		.snd_tt = true, .rcv_tt = true,				\
+		.snd = TT_TOYTCP, .rcv = TT_TOYTCP,			\
 	};								\
-	FIXTURE_VARIANT_ADD(netem, tag##_toytcp_to_linux) {		\
+	FIXTURE_VARIANT_ADD(netem, row##_linux_receiver_toytcp) {	\
 		.qdisc = q, .kind = k, .len = l, .rate_bps = r,		\
-		.snd_tt = true, .rcv_tt = false,			\
+		.snd = TT_TOYTCP, .rcv = TT_LINUX,			\
 	};								\
-	FIXTURE_VARIANT_ADD(netem, tag##_linux_to_toytcp) {		\
+	FIXTURE_VARIANT_ADD(netem, row##_linux_sender_toytcp) {		\
 		.qdisc = q, .kind = k, .len = l, .rate_bps = r,		\
-		.snd_tt = false, .rcv_tt = true,			\
+		.snd = TT_LINUX, .rcv = TT_TOYTCP,			\
 	}
 
 /*
@@ -829,39 +113,64 @@ RL_NETEM(rate10mbit, "rate 10mbit", K_RATE, 4 * MB, 10000000);
 
 FIXTURE_SETUP(netem)
 {
-	rl_fixture_net(_metadata, &self->t, &self->k, variant->qdisc, false);
+	self->k.c = self->k.s = self->k.l = -1;
+	rl_net(_metadata, &self->t, variant->qdisc, false);
 }
 
 FIXTURE_TEARDOWN(netem)
 {
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
+	tt_net_down(&self->t);
+}
+
+/*
+ * Losses: what the row claims is that the transfer survived them, so each
+ * part of that is asserted.  The loss happened (netem dropped frames of
+ * the data on va); every dropped byte was sent again (the sender's
+ * RetransSegs); recovery was fast retransmission, not only retransmission
+ * timeouts (a sender that never recognises a hole by the duplicate ACKs
+ * and SACK blocks of its peer, or a receiver that never sends them, gets
+ * there too, slowly); the receiver queued what arrived beyond a hole; and
+ * the transfer completed byte-exact (TT_EXPECT_XFER).
+ */
+static void rl_expect_loss_recovered(struct __test_metadata *_metadata,
+				     const struct tt_snap *sb,
+				     const struct tt_snap *sa,
+				     const struct tt_snap *rb,
+				     const struct tt_snap *ra, long drops_va)
+{
+	EXPECT_LT(0, drops_va) TH_LOG("netem on va dropped nothing");
+	TT_EXPECT_DELTA(sb, sa, "RetransSegs", >, 0);
+	TT_EXPECT_DELTA(sb, sa, "FastRetrans", >, 0);
+	TT_EXPECT_DELTA(sb, sa, "SackRecovery", >, 0);
+	/* SACK blocks reached the sender (toytcp counts them). */
+	TT_EXPECT_DELTA(sb, sa, "SackBlocksRecv", >, 0);
+	TT_EXPECT_DELTA(rb, ra, "OfoQueue", >, 0);
 }
 
 TEST_F_TIMEOUT(netem, transfer_intact_and_recovery_counted, 240)
 {
-	int sfam = variant->snd_tt ? tt_fam() : AF_INET;
-	int rfam = variant->rcv_tt ? tt_fam() : AF_INET;
-	struct rl_snap sb, rb, sa, ra;
-	struct rl_xfer x;
+	struct tt_snap sb, rb, sa, ra;
+	long q_sent, q_drop, qb_sent, qb_drop;
 	long long setup_t0 = tt_now_ms();
-	int err;
+	struct tt_xfer x;
 
 	/* The receiver listens in B, the sender connects from A. */
-	err = tt_pair(&self->k, self->t.a.fd, sfam, NULL, 0, self->t.b.fd,
-		      rfam, IP_B, PORT);
-	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
-	rl_snap(self->t.a.fd, variant->snd_tt, &sb);
-	rl_snap(self->t.b.fd, variant->rcv_tt, &rb);
+	tt_net_pair(_metadata, &self->t, variant->snd, 0, variant->rcv, PORT,
+		    &self->k);
+	tt_snap_in(self->t.a.fd, variant->snd, &sb);
+	tt_snap_in(self->t.b.fd, variant->rcv, &rb);
+	sb.who = "sender";
+	rb.who = "receiver";
 
-	rl_xfer_init(&x, self->k.c, self->k.s, variant->len, 0x7e57, 60000);
-	rl_xfer_run(&x);
-	RL_EXPECT_XFER(&x, variant->len);
+	tt_xfer_init(&x, self->k.c, self->k.s, variant->len, 0x7e57, 60000);
+	tt_xfer_run(&x);
+	TT_EXPECT_XFER(&x, variant->len);
 	if (x.s.err || x.r.err) {
-		rl_dump(_metadata, "sender", self->k.c, variant->snd_tt);
-		rl_dump(_metadata, "receiver", self->k.s, variant->rcv_tt);
+		tt_dump(_metadata, "sender", variant->snd, self->k.c);
+		tt_dump(_metadata, "receiver", variant->rcv, self->k.s);
 		tt_msleep(2000);
-		rl_dump(_metadata, "sender 2 s later", self->k.c, variant->snd_tt);
+		tt_dump(_metadata, "sender 2 s later", variant->snd, self->k.c);
 	}
 	TH_LOG("netem \"%s\": %zu bytes in %lld ms (%.2f Mbit/s), case %lld ms so far",
 	       variant->qdisc, variant->len, x.ms,
@@ -872,57 +181,46 @@ TEST_F_TIMEOUT(netem, transfer_intact_and_recovery_counted, 240)
 	close(self->k.s);
 	self->k.c = self->k.s = -1;
 	tt_msleep(200);
-	rl_snap(self->t.a.fd, variant->snd_tt, &sa);
-	rl_snap(self->t.b.fd, variant->rcv_tt, &ra);
-	rl_log_snap(_metadata, "sender", &sb, &sa);
-	rl_log_snap(_metadata, "receiver", &rb, &ra);
+	tt_snap_in(self->t.a.fd, variant->snd, &sa);
+	tt_snap_in(self->t.b.fd, variant->rcv, &ra);
+	sa.who = "sender";
+	ra.who = "receiver";
+	tt_log_delta(_metadata, &sb, &sa);
+	tt_log_delta(_metadata, &rb, &ra);
 
 	/*
 	 * The impairment met every segment on its own (a check of the
 	 * setup): netem on va handled at least as many packets as the
 	 * sender sent segments (Linux's OutSegs leaves out retransmissions).
 	 */
+	ASSERT_EQ(0, tt_qdisc_stats(self->t.a.fd, "va", &q_sent, &q_drop));
+	ASSERT_EQ(0, tt_qdisc_stats(self->t.b.fd, "vb", &qb_sent, &qb_drop));
+	TH_LOG("netem: va sent %ld, dropped %ld; vb sent %ld, dropped %ld",
+	       q_sent, q_drop, qb_sent, qb_drop);
 	{
-		long q = rl_qdisc_pkts(self->t.a.fd, "va");
-		long out = rl_d(&sb, &sa, "OutSegs");
+		long out = tt_delta(&sb, &sa, "OutSegs");
 
-		if (!rl_is_module(variant->snd_tt))
-			out += rl_d(&sb, &sa, "RetransSegs");
-		EXPECT_LE(out, q)
+		if (variant->snd == TT_LINUX)
+			out += tt_delta(&sb, &sa, "RetransSegs");
+		EXPECT_LE(out, q_sent + q_drop)
 			TH_LOG("netem on va handled %ld packets for %ld segments: GSO bursts?",
-			       q, out);
+			       q_sent + q_drop, out);
 	}
 
 	/* Nobody gave up on the connection. */
-	if (variant->snd_tt)
-		RL_EXPECT("sender", &sb, &sa, "EstabResets", ==, 0);
-	if (variant->rcv_tt)
-		RL_EXPECT("receiver", &rb, &ra, "EstabResets", ==, 0);
+	TT_EXPECT_DELTA(&sb, &sa, "EstabResets", ==, 0);
+	TT_EXPECT_DELTA(&rb, &ra, "EstabResets", ==, 0);
 
 	switch (variant->kind) {
 	case K_DELAY:
 		/* Nothing to count: jitter alone must not break anything. */
 		break;
 	case K_LOSS:
-		if (variant->snd_tt) {
-			long fr = rl_d(&sb, &sa, "FastRetrans");
-			long to = rl_d(&sb, &sa, "Timeouts");
-
-			RL_EXPECT("sender", &sb, &sa, "RetransSegs", >, 0);
-			EXPECT_TRUE(fr > 0 || to > 0)
-				TH_LOG("sender: neither fast retransmit (%ld) nor a timeout (%ld) recovered the losses",
-				       fr, to);
-			/* Holes at the receiver make it send SACK blocks. */
-			RL_EXPECT("sender", &sb, &sa, "SackBlocksRecv", >, 0);
-		}
-		if (variant->rcv_tt)
-			RL_EXPECT("receiver", &rb, &ra, "OfoQueue", >, 0);
+		rl_expect_loss_recovered(_metadata, &sb, &sa, &rb, &ra, q_drop);
 		break;
 	case K_REORDER:
-		if (variant->rcv_tt)
-			RL_EXPECT("receiver", &rb, &ra, "OfoQueue", >, 0);
-		if (variant->snd_tt)
-			RL_EXPECT("sender", &sb, &sa, "SackBlocksRecv", >, 0);
+		TT_EXPECT_DELTA(&rb, &ra, "OfoQueue", >, 0);
+		TT_EXPECT_DELTA(&sb, &sa, "SackBlocksRecv", >, 0);
 		break;
 	case K_DUP: {
 		/*
@@ -930,14 +228,14 @@ TEST_F_TIMEOUT(netem, transfer_intact_and_recovery_counted, 240)
 		 * toytcp's OutSegs counts retransmissions; Linux's does not
 		 * (RFC 1213's tcpOutSegs), so add them back for Linux.
 		 */
-		long out = rl_d(&sb, &sa, "OutSegs");
-		long rtx = rl_d(&sb, &sa, "RetransSegs");
-		long in = rl_d(&rb, &ra, "InSegs");
+		long out = tt_delta(&sb, &sa, "OutSegs");
+		long rtx = tt_delta(&sb, &sa, "RetransSegs");
+		long in = tt_delta(&rb, &ra, "InSegs");
 
-		ASSERT_NE(RL_NONE, out);
-		ASSERT_NE(RL_NONE, rtx);
-		ASSERT_NE(RL_NONE, in);
-		if (!rl_is_module(variant->snd_tt))
+		ASSERT_NE(TT_NONE, out);
+		ASSERT_NE(TT_NONE, rtx);
+		ASSERT_NE(TT_NONE, in);
+		if (variant->snd == TT_LINUX)
 			out += rtx;
 		/* 5% of some 3000 segments: about 150 duplicates. */
 		EXPECT_LE(out + 20, in)
@@ -947,7 +245,7 @@ TEST_F_TIMEOUT(netem, transfer_intact_and_recovery_counted, 240)
 	}
 	case K_CORRUPT:
 		/* The receiver, toytcp or Linux, verified and dropped. */
-		RL_EXPECT("receiver", &rb, &ra, "InCsumErrors", >, 0);
+		TT_EXPECT_DELTA(&rb, &ra, "InCsumErrors", >, 0);
 		break;
 	case K_RATE: {
 		long long min_ms = (long long)variant->len * 8 * 1000 /
@@ -960,117 +258,113 @@ TEST_F_TIMEOUT(netem, transfer_intact_and_recovery_counted, 240)
 	}
 	}
 	if (_metadata->exit_code == KSFT_FAIL) {
-		char *const sa[] = { "tc", "-s", "qdisc", "show", "dev", "va", NULL };
-		char *const sb_[] = { "tc", "-s", "qdisc", "show", "dev", "vb", NULL };
-
-		rl_run(self->t.a.fd, NULL, sa);
-		rl_run(self->t.b.fd, NULL, sb_);
+		tt_qdisc_show(self->t.a.fd, "va");
+		tt_qdisc_show(self->t.b.fd, "vb");
 	}
 }
 
 /* ------------------------------------------------------------------ */
-/* Fixtures over a plain link: the direction and who is under test     */
+/* 2. A receiver that stops reading                                    */
 
 FIXTURE(path) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
 };
 
 FIXTURE_VARIANT(path) {
-	bool snd_tt;	/* the sender in A is the stack under test */
-	bool rcv_tt;	/* the receiver in B is */
+	enum tt_stack snd;	/* the sender, in A */
+	enum tt_stack rcv;	/* the receiver, in B */
 	bool gso;	/* Linux TCP may send GSO packets over the veth */
 	int rcvbuf;	/* SO_RCVBUF of the receiver's listener, if set */
 };
 
-FIXTURE_VARIANT_ADD(path, toytcp_to_toytcp) { .snd_tt = true, .rcv_tt = true };
-FIXTURE_VARIANT_ADD(path, toytcp_to_linux) { .snd_tt = true, .rcv_tt = false };
-FIXTURE_VARIANT_ADD(path, linux_to_toytcp) { .snd_tt = false, .rcv_tt = true };
+FIXTURE_VARIANT_ADD(path, toytcp) { .snd = TT_TOYTCP, .rcv = TT_TOYTCP };
+FIXTURE_VARIANT_ADD(path, linux_receiver_toytcp) {
+	.snd = TT_TOYTCP, .rcv = TT_LINUX,
+};
+FIXTURE_VARIANT_ADD(path, linux_sender_toytcp) {
+	.snd = TT_LINUX, .rcv = TT_TOYTCP,
+};
 /* As veth between containers is: up to 64 KB per packet from Linux TCP. */
-FIXTURE_VARIANT_ADD(path, linux_gso_to_toytcp) {
-	.snd_tt = false, .rcv_tt = true, .gso = true,
+FIXTURE_VARIANT_ADD(path, gso_linux_sender_toytcp) {
+	.snd = TT_LINUX, .rcv = TT_TOYTCP, .gso = true,
 };
 /* A receive buffer the application chose (64 KB, 128 KB in effect). */
-FIXTURE_VARIANT_ADD(path, toytcp_to_toytcp_rcvbuf64k) {
-	.snd_tt = true, .rcv_tt = true, .rcvbuf = 65536,
+FIXTURE_VARIANT_ADD(path, rcvbuf64k_toytcp) {
+	.snd = TT_TOYTCP, .rcv = TT_TOYTCP, .rcvbuf = 65536,
 };
-FIXTURE_VARIANT_ADD(path, linux_to_toytcp_rcvbuf64k) {
-	.snd_tt = false, .rcv_tt = true, .rcvbuf = 65536,
+FIXTURE_VARIANT_ADD(path, rcvbuf64k_linux_sender_toytcp) {
+	.snd = TT_LINUX, .rcv = TT_TOYTCP, .rcvbuf = 65536,
 };
 
 FIXTURE_SETUP(path)
 {
-	rl_gso_allowed = variant->gso;
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
+	self->k.c = self->k.s = self->k.l = -1;
+	rl_net(_metadata, &self->t, NULL, variant->gso);
 }
 
 FIXTURE_TEARDOWN(path)
 {
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
+	tt_net_down(&self->t);
 }
 
-/* As tt_pair(), with SO_RCVBUF set on the listener before listen(). */
-static int rl_path_pair(struct tt_conn *k, struct rl_net *t, bool snd_tt,
-			bool rcv_tt, int rcvbuf)
+/* As tt_net_pair(), with SO_RCVBUF set on the listener before listen(). */
+static void rl_path_pair(struct __test_metadata *_metadata, struct tt_conn *k,
+			 struct tt_net *t, enum tt_stack snd,
+			 enum tt_stack rcv, int rcvbuf)
 {
-	int sfam = rcv_tt ? tt_fam() : AF_INET, cfam = snd_tt ? tt_fam() : AF_INET;
-	struct sockaddr_in a = tt_sin(sfam, IP_B, PORT);
-	int one = 1, err;
+	struct sockaddr_in a = tt_sin(tt_family(rcv), IP_B, PORT);
+	int one = 1;
 
-	if (!rcvbuf)
-		return tt_pair(k, t->a.fd, cfam, NULL, 0, t->b.fd, sfam, IP_B,
-			       PORT);
-	k->c = k->s = -1;
-	k->l = tt_socket_in(t->b.fd, sfam);
-	if (k->l < 0)
-		return errno;
+	if (!rcvbuf) {
+		tt_net_pair(_metadata, t, snd, 0, rcv, PORT, k);
+		return;
+	}
+	k->l = tt_socket_in(t->b.fd, rcv);
+	ASSERT_LE(0, k->l);
 	setsockopt(k->l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(k->l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
-	    bind(k->l, TT_SA(&a), sizeof(a)) || listen(k->l, 8))
-		return errno;
-	k->c = tt_socket_in(t->a.fd, cfam);
-	if (k->c < 0)
-		return errno;
-	err = tt_connect_to(k->c, cfam, IP_B, PORT, 10000);
-	if (err)
-		return err;
+	ASSERT_EQ(0, setsockopt(k->l, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+				sizeof(rcvbuf)));
+	ASSERT_EQ(0, bind(k->l, TT_SA(&a), sizeof(a)));
+	ASSERT_EQ(0, listen(k->l, 8));
+	k->c = tt_socket_in(t->a.fd, snd);
+	ASSERT_LE(0, k->c);
+	ASSERT_EQ(0, tt_connect_to(k->c, tt_family(snd), IP_B, PORT, 10000));
 	k->s = tt_accept_to(k->l, 10000, NULL);
-	return k->s < 0 ? errno : 0;
+	ASSERT_LE(0, k->s) TH_LOG("accept: %s", strerror(errno));
 }
 
 /*
- * 2. A receiver that stops reading: its window closes, the sender's queue
- * stays put while it probes the window, and when reading resumes the
- * rest of the transfer goes through intact.
+ * The receiver's window closes, the sender's queue stays put while it
+ * probes the window, and when reading resumes the rest of the transfer
+ * goes through intact.
  */
 TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 {
-	struct rl_snap sb, s1, s2, sa, rb, rm, ra;
+	struct tt_snap sb, s1, s2, sa, rb, rm, ra;
 	int q0 = -1, q1, inq0, inq1, stable = 0, last = -1, last_in = -1;
 	int sndbuf, rcvbuf;
 	long long t0, t_resume;
-	struct rl_xfer x;
+	struct tt_xfer x;
 	size_t len, sent0;
-	int err;
 
-	err = rl_path_pair(&self->k, &self->t, variant->snd_tt, variant->rcv_tt,
-			   variant->rcvbuf);
-	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(err));
+	rl_path_pair(_metadata, &self->k, &self->t, variant->snd, variant->rcv,
+		     variant->rcvbuf);
 	/* More than both buffers hold, whatever their sizes. */
-	sndbuf = rl_getint(self->k.c, SOL_SOCKET, SO_SNDBUF);
-	rcvbuf = rl_getint(self->k.s, SOL_SOCKET, SO_RCVBUF);
+	sndbuf = tt_getint(self->k.c, SOL_SOCKET, SO_SNDBUF);
+	rcvbuf = tt_getint(self->k.s, SOL_SOCKET, SO_RCVBUF);
 	ASSERT_LT(0, sndbuf);
 	ASSERT_LT(0, rcvbuf);
 	len = sndbuf + rcvbuf + 2 * MB;
 	if (len < 4 * MB)
 		len = 4 * MB;
 	TH_LOG("SO_SNDBUF %d, SO_RCVBUF %d: %zu bytes", sndbuf, rcvbuf, len);
-	rl_snap(self->t.a.fd, variant->snd_tt, &sb);
-	rl_snap(self->t.b.fd, variant->rcv_tt, &rb);
+	tt_snap_in(self->t.a.fd, variant->snd, &sb);
+	tt_snap_in(self->t.b.fd, variant->rcv, &rb);
 
 	/* The sender runs; the receiver does not read yet. */
-	rl_xfer_init(&x, self->k.c, self->k.s, len, 0x2e60, 30000);
+	tt_xfer_init(&x, self->k.c, self->k.s, len, 0x2e60, 30000);
 	ASSERT_EQ(0, tt_ep_start(&x.s));
 
 	/*
@@ -1080,7 +374,7 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 	 */
 	t0 = tt_now_ms();
 	while (tt_now_ms() - t0 < 15000) {
-		int q = rl_outq(self->k.c), iq = rl_inq(self->k.s);
+		int q = tt_outq(self->k.c), iq = tt_inq(self->k.s);
 
 		if (q > 0 && q == last && iq == last_in) {
 			if (++stable >= 10) {
@@ -1095,18 +389,19 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 		tt_msleep(100);
 	}
 	sent0 = __atomic_load_n(&x.s.sent, __ATOMIC_SEQ_CST);
-	inq0 = rl_inq(self->k.s);
+	inq0 = tt_inq(self->k.s);
 	TH_LOG("window closed after %lld ms: SIOCOUTQ %d, SIOCINQ at the receiver %d, %zu of %zu bytes written",
 	       tt_now_ms() - t0, q0, inq0, sent0, len);
 	EXPECT_LT(0, q0) TH_LOG("the sender's queue never stopped moving (last %d)",
 				last);
 
 	/* The reader sleeps: nothing moves, the sender probes. */
-	rl_snap(self->t.a.fd, variant->snd_tt, &s1);
+	tt_snap_in(self->t.a.fd, variant->snd, &s1);
 	tt_msleep(3000);
-	rl_snap(self->t.a.fd, variant->snd_tt, &s2);
-	q1 = rl_outq(self->k.c);
-	inq1 = rl_inq(self->k.s);
+	tt_snap_in(self->t.a.fd, variant->snd, &s2);
+	s1.who = "sender while the reader slept";
+	q1 = tt_outq(self->k.c);
+	inq1 = tt_inq(self->k.s);
 	/*
 	 * Closed: nothing reaches the receiver, bar what a window smaller
 	 * than a segment, left as its buffer filled, lets a probe carry; the
@@ -1123,29 +418,31 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 	if (inq1 != inq0) {
 		TH_LOG("%d bytes went into a window smaller than a segment",
 		       inq1 - inq0);
-		rl_log_snap(_metadata, "sender while the reader slept", &s1, &s2);
-	} else if (variant->snd_tt) {
+		tt_log_delta(_metadata, &s1, &s2);
+	} else if (variant->snd == TT_TOYTCP) {
 		/* A zero window: the sender must probe it. */
-		RL_EXPECT("sender while the reader slept", &s1, &s2,
-			  "ZeroWindowProbes", >, 0);
+		TT_EXPECT_DELTA(&s1, &s2, "ZeroWindowProbes", >, 0);
 	} else {
-		rl_log_snap(_metadata, "sender while the reader slept", &s1, &s2);
+		tt_log_delta(_metadata, &s1, &s2);
 	}
 
 	/* The reader wakes up: the rest arrives, intact. */
-	rl_snap(self->t.b.fd, variant->rcv_tt, &rm);
+	tt_snap_in(self->t.b.fd, variant->rcv, &rm);
 	t_resume = tt_now_ms();
 	ASSERT_EQ(0, tt_ep_start(&x.r));
 	tt_ep_join(&x.r);
 	tt_ep_join(&x.s);
-	RL_EXPECT_XFER(&x, len);
+	TT_EXPECT_XFER(&x, len);
 	TH_LOG("the reader resumed: transfer complete %lld ms later",
 	       tt_now_ms() - t_resume);
 
-	rl_snap(self->t.a.fd, variant->snd_tt, &sa);
-	rl_snap(self->t.b.fd, variant->rcv_tt, &ra);
-	rl_log_snap(_metadata, "sender", &sb, &sa);
-	rl_log_snap(_metadata, "receiver", &rb, &ra);
+	tt_snap_in(self->t.a.fd, variant->snd, &sa);
+	tt_snap_in(self->t.b.fd, variant->rcv, &ra);
+	sb.who = "sender";
+	rb.who = "receiver until the reader woke";
+	rm.who = "receiver while the reader drained it";
+	tt_log_delta(_metadata, &sb, &sa);
+	tt_log_delta(_metadata, &rb, &ra);
 	/*
 	 * On this lossless link the receiver never had to drop data inside
 	 * the window it offered, neither while the window closed nor while
@@ -1153,14 +450,10 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
 	 * not take back the window it offered; Linux TCP coalesces its
 	 * backlog and collapses its queue rather than drop).
 	 */
-	RL_EXPECT("receiver until the reader woke", &rb, &rm, "RcvQueueDrops",
-		  ==, 0);
-	RL_EXPECT("receiver while the reader drained it", &rm, &ra,
-		  "RcvQueueDrops", ==, 0);
-	RL_EXPECT("receiver until the reader woke", &rb, &rm, "BacklogDrops",
-		  ==, 0);
-	RL_EXPECT("receiver while the reader drained it", &rm, &ra,
-		  "BacklogDrops", ==, 0);
+	TT_EXPECT_DELTA(&rb, &rm, "RcvQueueDrops", ==, 0);
+	TT_EXPECT_DELTA(&rm, &ra, "RcvQueueDrops", ==, 0);
+	TT_EXPECT_DELTA(&rb, &rm, "BacklogDrops", ==, 0);
+	TT_EXPECT_DELTA(&rm, &ra, "BacklogDrops", ==, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1170,54 +463,52 @@ TEST_F_TIMEOUT(path, zero_window_probed_while_reader_sleeps, 120)
  * whole; the veth has no GSO of its own, so the segments are cut in
  * software before they cross it and B sees each one alone.  A segment
  * lost on its own leaves a hole in the middle of such an skb: SACKs and
- * cumulative ACKs must split it there, and only the holes go again.
+ * cumulative ACKs must split it there, and only the holes go again.  The
+ * sender in A is toytcp, the receiver either.
  */
 FIXTURE(gso) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
 };
 
+/*
+ * How many more resends and fast recoveries than holes a test below
+ * allows, by receiver (and kernel): a little over the most measured with
+ * main's module (five to nine runs of each test per kernel, 2026-12-07).
+ * Between toytcp ends on 6.1 the sender resent up to 32 more than the
+ * holes and entered up to 7 more recoveries: duplicate ACKs from the
+ * toytcp receiver that nothing lost (they do not come from Linux's, nor
+ * from toytcp's on 6.12; issue 14's ACK after a small read looks like
+ * one).  That bound stays loose until they are gone.
+ */
 FIXTURE_VARIANT(gso) {
-	bool rcv_tt;	/* the receiver in B is the stack under test too */
-	int slack;	/* resends allowed beyond the drops, in % of them */
+	enum tt_stack rcv;	/* the receiver, in B */
+	int extra, recoveries;
+	int extra_61, recoveries_61;
 };
 
-/*
- * Between two toytcp ends on 6.1 a few more go again than were dropped:
- * 73 to 84 for 73 (a fast recovery or two more than drops; the cause
- * not looked into); to Linux, 73 or 74.
- */
-FIXTURE_VARIANT_ADD(gso, toytcp_to_toytcp) { .rcv_tt = true, .slack = 25 };
-FIXTURE_VARIANT_ADD(gso, toytcp_to_linux) { .rcv_tt = false, .slack = 10 };
+FIXTURE_VARIANT_ADD(gso, toytcp) {
+	.rcv = TT_TOYTCP, .extra = 16, .recoveries = 3,
+	.extra_61 = 40, .recoveries_61 = 10,
+};
+FIXTURE_VARIANT_ADD(gso, linux_receiver_toytcp) {
+	.rcv = TT_LINUX, .extra = 12, .recoveries = 1,
+	.extra_61 = 12, .recoveries_61 = 1,
+};
 
 FIXTURE_SETUP(gso)
 {
-	rl_gso_allowed = true;
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
-	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(),
-			variant->rcv_tt ? tt_fam() : AF_INET);
+	self->k.c = self->k.s = self->k.l = -1;
+	rl_net(_metadata, &self->t, NULL, true);
+	tt_net_pair(_metadata, &self->t, TT_TOYTCP, 0, variant->rcv, PORT,
+		    &self->k);
 }
 
 FIXTURE_TEARDOWN(gso)
 {
-	rl_unblock(&self->t);
+	tt_net_unblock(&self->t);
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
-}
-
-/* Packets the first DROP rule of INPUT in nsfd dropped, -1 if unknown. */
-static long rl_drop_count(int nsfd)
-{
-	char *const argv[] = { "iptables", "-w", "-nvxL", "INPUT", NULL };
-	char out[4096], *line;
-	long n;
-
-	if (rl_run_io(nsfd, NULL, out, sizeof(out), argv))
-		return -1;
-	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
-		if (strstr(line, "DROP") && sscanf(line, "%ld", &n) == 1)
-			return n;
-	return -1;
+	tt_net_down(&self->t);
 }
 
 /*
@@ -1232,10 +523,9 @@ TEST_F_TIMEOUT(gso, send_queue_holds_many_segments_per_skb, 60)
 	socklen_t len = sizeof(info);
 	ssize_t n;
 
-	if (tt_is_linux())
-		SKIP(return, "TOYTCP_INFO is toytcp's");
 	/* Nothing from A reaches B: everything stays queued. */
-	ASSERT_EQ(0, rl_iptables(self->t.b.fd, "-A INPUT -p tcp -j DROP\n"));
+	ASSERT_EQ(0, tt_net_iptables(&self->t, self->t.b.fd,
+				     "-A INPUT -p tcp -j DROP\n"));
 	memset(buf, 'q', sizeof(buf));
 	n = send(self->k.c, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
 	ASSERT_LT(64 * 1024, n) TH_LOG("send: %zd (%s)", n, strerror(errno));
@@ -1248,45 +538,82 @@ TEST_F_TIMEOUT(gso, send_queue_holds_many_segments_per_skb, 60)
 		TH_LOG("over 10%% overhead: skbs of a few segments each");
 }
 
-TEST_F_TIMEOUT(gso, single_segment_loss_resends_only_the_holes, 120)
+/*
+ * 4 MB from toytcp in A to B with every 40th segment dropped at B, once
+ * (a retransmission falls elsewhere in the count): about 73 holes.  With
+ * dup_acks, netem duplicates that many percent of B's ACKs.  Each hole
+ * starts one fast recovery and goes again once, give or take the
+ * variant's allowance (a loss probe, a timeout's go-back).
+ */
+static void rl_holes_resent_once(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(gso) *self,
+				 const FIXTURE_VARIANT(gso) *variant,
+				 int dup_acks)
 {
+	bool k61 = tt_kernel_before(6, 12);
+	long extra = k61 ? variant->extra_61 : variant->extra;
+	long recs = k61 ? variant->recoveries_61 : variant->recoveries;
 	const size_t len = 4 * MB;
-	struct rl_snap sb, sa;
-	struct rl_xfer x;
+	struct tt_snap sb, sa;
+	struct tt_xfer x;
 	char rule[160];
-	long drops, re;
+	long drops, re, fr;
 
-	/* Every 40th segment to B, once: a retransmission falls elsewhere
-	 * in the count.
-	 */
 	snprintf(rule, sizeof(rule),
 		 "-A INPUT -p tcp --dport %d -m statistic --mode nth --every 40 --packet 39 -j DROP\n",
 		 PORT);
-	ASSERT_EQ(0, rl_iptables(self->t.b.fd, rule));
-	rl_snap(self->t.a.fd, true, &sb);
-	rl_xfer_init(&x, self->k.c, self->k.s, len, 0x6501, 60000);
-	rl_xfer_run(&x);
-	RL_EXPECT_XFER(&x, len);
+	ASSERT_EQ(0, tt_net_iptables(&self->t, self->t.b.fd, rule));
+	if (dup_acks) {
+		snprintf(rule, sizeof(rule), "duplicate %d%%", dup_acks);
+		ASSERT_EQ(0, tt_netem_cmd(self->t.b.fd, "add", "vb", rule));
+	}
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, &sb);
+	sb.who = "sender";
+	tt_xfer_init(&x, self->k.c, self->k.s, len, 0x6501, 60000);
+	tt_xfer_run(&x);
+	TT_EXPECT_XFER(&x, len);
 	tt_msleep(200);
-	rl_snap(self->t.a.fd, true, &sa);
-	drops = rl_drop_count(self->t.b.fd);
-	re = rl_d(&sb, &sa, "RetransSegs");
-	TH_LOG("%zu bytes in %lld ms, %ld segments dropped, %ld resent",
-	       len, x.ms, drops, re);
-	rl_log_snap(_metadata, "sender", &sb, &sa);
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, &sa);
+	drops = tt_iptables_drops(self->t.b.fd);
+	re = tt_delta(&sb, &sa, "RetransSegs");
+	fr = tt_delta(&sb, &sa, "FastRetrans");
+	TH_LOG("%zu bytes in %lld ms, %ld segments dropped, %ld resent (%ld more), %ld fast recoveries",
+	       len, x.ms, drops, re, re - drops, fr);
+	tt_log_delta(_metadata, &sb, &sa);
 	ASSERT_LT(len / 1448 / 50, drops) TH_LOG("the rule dropped too little");
-	/* Each hole once (a retransmission the rule drops is one drop
-	 * more), give or take a loss probe or a needless recovery.  Without the
-	 * splits, what SACKs cover in the middle of an skb counts for
-	 * nothing, and whole skbs go again: 175 resent for 76 drops to
-	 * Linux (94 for 74 between toytcp ends), measured.  With the
-	 * duplicate-ACK count left over from the last recovery, two toytcp
-	 * ends on 6.1 resent 115 to 243 for 74 to 77.
-	 */
 	EXPECT_LE(drops, re);
-	EXPECT_LE(re, drops + drops * variant->slack / 100 + 3);
-	RL_EXPECT("sender", &sb, &sa, "SackRecovery", >, 0);
-	RL_EXPECT("sender", &sb, &sa, "Timeouts", <=, 3);
+	EXPECT_LE(re, drops + extra);
+	EXPECT_LE(fr, drops + recs) TH_LOG("more fast recoveries than holes");
+	TT_EXPECT_DELTA(&sb, &sa, "SackRecovery", >, 0);
+	TT_EXPECT_DELTA(&sb, &sa, "Timeouts", <=, 3);
+}
+
+/*
+ * Measured (6.12): 73 to 77 resent for 73 drops between toytcp ends, 73
+ * to Linux, a recovery per hole; 6.1: 73 to 106 for 73 or 74 (76 to 81
+ * recoveries) between toytcp ends, 73 to Linux.  The bug this was written
+ * for resent whole skbs where SACKs covered the middle: 175 for 76 drops
+ * to Linux, 94 for 74 between toytcp ends (the old bound, 25% + 3, let
+ * 95 pass).
+ */
+TEST_F_TIMEOUT(gso, single_segment_loss_resends_only_the_holes, 120)
+{
+	rl_holes_resent_once(_metadata, self, variant, 0);
+}
+
+/*
+ * The same with 5% of B's ACKs duplicated.  A duplicated ACK is one
+ * duplicate ACK, also when it is the copy of the ACK that ended a
+ * recovery.  A sender that kept counting duplicate ACKs across the end of
+ * a recovery (6b7eb13 reverted) takes it for the third and starts a
+ * recovery without a hole; the segment it resends arrives twice, and the
+ * copy draws another duplicate ACK.  Measured (6.12): 72 or 73 recoveries
+ * for 73 holes between toytcp ends, 73 to Linux; with 6b7eb13 reverted 86
+ * to 92, and 75 to 83 to Linux.
+ */
+TEST_F_TIMEOUT(gso, duplicated_acks_do_not_start_recoveries, 120)
+{
+	rl_holes_resent_once(_metadata, self, variant, 5);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1298,50 +625,52 @@ TEST_F_TIMEOUT(gso, single_segment_loss_resends_only_the_holes, 120)
  * more than its bytes.  The receiver in B is toytcp, the sender either.
  */
 FIXTURE(rcvq) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
 };
 
 FIXTURE_VARIANT(rcvq) {
-	bool snd_tt;
+	enum tt_stack snd;	/* the sender, in A */
 };
 
-FIXTURE_VARIANT_ADD(rcvq, toytcp_sender) { .snd_tt = true };
-FIXTURE_VARIANT_ADD(rcvq, linux_sender) { .snd_tt = false };
+FIXTURE_VARIANT_ADD(rcvq, toytcp) { .snd = TT_TOYTCP };
+FIXTURE_VARIANT_ADD(rcvq, linux_sender_toytcp) { .snd = TT_LINUX };
 
 FIXTURE_SETUP(rcvq)
 {
-	rl_gso_allowed = false;
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, true);
-	rl_fixture_pair(_metadata, &self->t, &self->k,
-			variant->snd_tt ? tt_fam() : AF_INET, tt_fam());
+	self->k.c = self->k.s = self->k.l = -1;
+	rl_net(_metadata, &self->t, NULL, false);
+	tt_net_pair(_metadata, &self->t, variant->snd, 0, TT_TOYTCP, PORT,
+		    &self->k);
 }
 
 FIXTURE_TEARDOWN(rcvq)
 {
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
+	tt_net_down(&self->t);
 }
 
 /*
  * 1 MiB that nobody reads: measured 1.04 times its size in the receive
  * buffer from a toytcp sender, 1.21 from Linux TCP (some of its skbs keep
  * their data in a head that cannot be merged); 1.66 times with an skb per
- * segment, as before the merging.
+ * segment, as before the merging.  The bytes are a seeded stream
+ * (tt_fill()): a merge that lost, repeated or reordered a segment's bytes
+ * shows in the data read afterwards.
  */
 TEST_F_TIMEOUT(rcvq, unread_segments_merge_into_few_skbs, 60)
 {
-	static char buf[1 << 20];
+	static uint8_t buf[1 << 20];
 	struct toytcp_info info;
 	socklen_t len = sizeof(info);
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 	size_t sent = 0;
+	ssize_t bad;
 	int i;
 
-	if (tt_is_linux())
-		SKIP(return, "TOYTCP_INFO is toytcp's");
-	memset(buf, 'r', sizeof(buf));
-	rl_snap(self->t.b.fd, true, &b);
+	tt_fill(0x7c9, 0, buf, sizeof(buf));
+	tt_snap_in(self->t.b.fd, TT_TOYTCP, &b);
+	b.who = "receiver";
 	/* Nobody reads: all of it waits in B's receive queue. */
 	while (sent < sizeof(buf)) {
 		ssize_t n = send(self->k.c, buf + sent, sizeof(buf) - sent,
@@ -1357,128 +686,75 @@ TEST_F_TIMEOUT(rcvq, unread_segments_merge_into_few_skbs, 60)
 			break;
 		tt_msleep(10);
 	}
-	rl_snap(self->t.b.fd, true, &a);
-	rl_log_snap(_metadata, "receiver", &b, &a);
+	tt_snap_in(self->t.b.fd, TT_TOYTCP, &a);
+	tt_log_delta(_metadata, &b, &a);
 	TH_LOG("%u bytes unread, %u bytes of receive buffer used",
 	       info.rcv_nxt - info.copied_seq, info.rcvbuf_used);
 	ASSERT_EQ(sizeof(buf), info.rcv_nxt - info.copied_seq);
 	EXPECT_LT(info.rcvbuf_used, sizeof(buf) + sizeof(buf) * 2 / 5)
 		TH_LOG("over 40%% overhead: segments not merged");
-	RL_EXPECT("receiver", &b, &a, "RcvCoalesce", >, 0);
-	RL_EXPECT("receiver", &b, &a, "RcvQueueDrops", ==, 0);
-	RL_EXPECT("receiver", &b, &a, "BacklogDrops", ==, 0);
-	/* And the bytes are right. */
+	TT_EXPECT_DELTA(&b, &a, "RcvCoalesce", >, 0);
+	TT_EXPECT_DELTA(&b, &a, "RcvQueueDrops", ==, 0);
+	TT_EXPECT_DELTA(&b, &a, "BacklogDrops", ==, 0);
+	/* And the bytes are the stream's, each once, in order. */
+	memset(buf, 0, sizeof(buf));
 	ASSERT_EQ((ssize_t)sizeof(buf),
 		  tt_recv_all(self->k.s, buf, sizeof(buf), 5000));
-	for (i = 0; i < (int)sizeof(buf); i++)
-		if (buf[i] != 'r')
-			break;
-	EXPECT_EQ((int)sizeof(buf), i);
+	bad = tt_check(0x7c9, 0, buf, sizeof(buf));
+	EXPECT_EQ(-1, bad) TH_LOG("byte %zd differs from what was sent", bad);
+	/* Nothing more than was sent. */
+	EXPECT_EQ(0, tt_poll1(self->k.s, POLLIN, 100))
+		TH_LOG("more data than was sent");
 }
 
 /* ------------------------------------------------------------------ */
 /*
- * 3. The peer vanishes mid-transfer: the stack under test (the sender in
- * A) retransmits `retries` times with exponential backoff, then reports
- * ETIMEDOUT.  Fixture "cut": the sender is under test, the peer either.
+ * 3. The peer vanishes mid-transfer: toytcp, the sender in A, retransmits
+ * `retries` times with exponential backoff, then reports ETIMEDOUT.  The
+ * peer in B is either stack.
  */
 #define RL_RETRIES 3
 
 FIXTURE(cut) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
-	struct rl_param p;
-	struct rl_sink sink;
-	bool sink_on;
+	struct tt_knob knob;
+	struct tt_sink sink;
 };
 
 FIXTURE_VARIANT(cut) {
-	bool peer_tt;
+	enum tt_stack peer;	/* in B */
 };
 
-FIXTURE_VARIANT_ADD(cut, toytcp_peer) { .peer_tt = true };
-FIXTURE_VARIANT_ADD(cut, linux_peer) { .peer_tt = false };
+FIXTURE_VARIANT_ADD(cut, toytcp) { .peer = TT_TOYTCP };
+FIXTURE_VARIANT_ADD(cut, linux_peer_toytcp) { .peer = TT_LINUX };
 
 FIXTURE_SETUP(cut)
 {
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
-	ASSERT_EQ(0, rl_param_set(&self->p, "retries", "tcp_retries2",
-				  self->t.a.fd, RL_RETRIES))
+	self->k.c = self->k.s = self->k.l = -1;
+	self->sink.th = 0;
+	self->knob.param = NULL;
+	rl_net(_metadata, &self->t, NULL, false);
+	ASSERT_EQ(0, tt_knob_set(&self->knob, TT_TOYTCP, self->t.a.fd,
+				 TT_RETRIES, RL_RETRIES))
 		TH_LOG("cannot set the retry limit");
 }
 
 FIXTURE_TEARDOWN(cut)
 {
-	rl_unblock(&self->t);
-	rl_param_restore(&self->p);
-	if (self->sink_on)
-		rl_sink_stop(&self->sink);
+	tt_net_unblock(&self->t);
+	tt_knob_restore(&self->knob);
+	if (self->sink.th)
+		tt_sink_stop(&self->sink);
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
-}
-
-/*
- * Connect, stream to a reading peer until 256 KB arrived, then make the
- * peer vanish with data in flight.  Returns the time of the cut.
- */
-static long long rl_cut_midstream(struct __test_metadata *_metadata,
-				  FIXTURE_DATA(cut) *self, bool peer_tt)
-{
-	static char buf[65536];
-	long long t0;
-	int err, q;
-
-	err = tt_pair(&self->k, self->t.a.fd, tt_fam(), NULL, 0, self->t.b.fd,
-		      peer_tt ? tt_fam() : AF_INET, IP_B, PORT);
-	if (err) {
-		TH_LOG("connect: %s", strerror(err));
-		return -1;
-	}
-	if (rl_sink_start(&self->sink, self->k.s))
-		return -1;
-	self->sink_on = true;
-	memset(buf, 'x', sizeof(buf));
-	t0 = tt_now_ms();
-	while (__atomic_load_n(&self->sink.rcvd, __ATOMIC_SEQ_CST) < 256 * 1024) {
-		ssize_t n;
-
-		if (tt_now_ms() - t0 > 20000) {
-			TH_LOG("the peer received only %zu bytes in 20 s",
-			       self->sink.rcvd);
-			return -1;
-		}
-		if (tt_poll1(self->k.c, POLLOUT, 100) <= 0)
-			continue;
-		n = send(self->k.c, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && errno != EAGAIN) {
-			TH_LOG("send before the cut: %s", strerror(errno));
-			return -1;
-		}
-	}
-	if (rl_blackhole(self->t.b.fd))
-		return -1;
-	/* Whatever was sent before may all be acknowledged by now: the
-	 * sender keeps sending, into the void. */
-	if (send(self->k.c, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) {
-		TH_LOG("send after the cut: %s", strerror(errno));
-		return -1;
-	}
-	t0 = tt_now_ms();
-	q = rl_outq(self->k.c);
-	TH_LOG("peer gone after %zu bytes received; %d bytes queued at the sender",
-	       self->sink.rcvd, q);
-	if (q <= 0) {
-		TH_LOG("nothing in flight at the cut");
-		return -1;
-	}
-	return t0;
+	tt_net_down(&self->t);
 }
 
 /* Bounds for the abort: after `retries` retransmissions, not much later. */
 static void rl_check_abort_time(struct __test_metadata *_metadata,
 				long long ms)
 {
-	long rto = rl_min_rto_ms();
+	long rto = tt_min_rto_ms(TT_TOYTCP);
 	long lo = rto * ((1L << RL_RETRIES) - 1);
 	long model = rto * ((1L << (RL_RETRIES + 1)) - 1);
 
@@ -1490,34 +766,30 @@ static void rl_check_abort_time(struct __test_metadata *_metadata,
 }
 
 static void rl_check_abort_counters(struct __test_metadata *_metadata,
-				    const struct rl_snap *b,
-				    const struct rl_snap *a)
+				    const struct tt_snap *b,
+				    const struct tt_snap *a)
 {
-	rl_log_snap(_metadata, "sender", b, a);
-	RL_EXPECT("sender", b, a, "AbortOnTimeout", ==, 1);
-	/* Linux's tcp_retries2 bounds time, modelled on the minimum RTO:
-	 * with a larger RTO fewer retransmissions fit. */
-	if (tt_is_linux())
-		RL_EXPECT("sender", b, a, "RetransSegs", >=, 1);
-	else
-		RL_EXPECT("sender", b, a, "RetransSegs", >=, RL_RETRIES);
-	RL_EXPECT("sender", b, a, "Timeouts", >, 0);
+	tt_log_delta(_metadata, b, a);
+	TT_EXPECT_DELTA(b, a, "AbortOnTimeout", ==, 1);
+	TT_EXPECT_DELTA(b, a, "RetransSegs", >=, RL_RETRIES);
+	TT_EXPECT_DELTA(b, a, "Timeouts", >, 0);
 	/* Opened and closed in between. */
-	RL_EXPECT("sender", b, a, "CurrEstab", ==, 0);
+	TT_EXPECT_DELTA(b, a, "CurrEstab", ==, 0);
 }
 
 /* A blocked send() is the one to learn about it. */
 TEST_F_TIMEOUT(cut, blocked_send_gets_etimedout, 90)
 {
 	static char buf[1 << 20];
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 	long long tcut, t;
 	ssize_t n = 0;
 	int e = 0;
 
-	rl_snap(self->t.a.fd, true, &b);
-	tcut = rl_cut_midstream(_metadata, self, variant->peer_tt);
-	ASSERT_LT(0, tcut);
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, &b);
+	b.who = "sender";
+	tcut = tt_data_in_flight(_metadata, &self->t, TT_TOYTCP, variant->peer,
+				 PORT, &self->k, &self->sink);
 	memset(buf, 'y', sizeof(buf));
 	for (;;) {
 		n = send(self->k.c, buf, sizeof(buf), MSG_NOSIGNAL);
@@ -1540,8 +812,9 @@ TEST_F_TIMEOUT(cut, blocked_send_gets_etimedout, 90)
 	EXPECT_EQ(-1, send(self->k.c, buf, 16, MSG_NOSIGNAL | MSG_DONTWAIT));
 	EXPECT_EQ(EPIPE, errno);
 	EXPECT_EQ(TT_GONE, TT_IN_NS(self->t.a.fd,
-				    tt_lookup_ino(tt_ino(self->k.c), NULL)));
-	rl_snap(self->t.a.fd, true, &a);
+				    tt_lookup_ino(TT_TOYTCP, tt_ino(self->k.c),
+						  NULL)));
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, &a);
 	rl_check_abort_counters(_metadata, &b, &a);
 }
 
@@ -1578,13 +851,14 @@ static void *rl_blocked_run(void *arg)
 TEST_F_TIMEOUT(cut, blocked_recv_and_poll_get_etimedout, 90)
 {
 	struct rl_blocked r = { .is_poll = false }, p = { .is_poll = true };
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 	long long tcut;
 	char c = 0;
 
-	rl_snap(self->t.a.fd, true, &b);
-	tcut = rl_cut_midstream(_metadata, self, variant->peer_tt);
-	ASSERT_LT(0, tcut);
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, &b);
+	b.who = "sender";
+	tcut = tt_data_in_flight(_metadata, &self->t, TT_TOYTCP, variant->peer,
+				 PORT, &self->k, &self->sink);
 	r.fd = p.fd = self->k.c;
 	ASSERT_EQ(0, pthread_create(&r.th, NULL, rl_blocked_run, &r));
 	ASSERT_EQ(0, pthread_create(&p.th, NULL, rl_blocked_run, &p));
@@ -1604,7 +878,7 @@ TEST_F_TIMEOUT(cut, blocked_recv_and_poll_get_etimedout, 90)
 	/* recv took the error; a send now meets a closed socket. */
 	EXPECT_EQ(-1, send(self->k.c, &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT));
 	EXPECT_EQ(EPIPE, errno) TH_LOG("send: %s", strerror(errno));
-	rl_snap(self->t.a.fd, true, &a);
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, &a);
 	rl_check_abort_counters(_metadata, &b, &a);
 }
 
@@ -1615,109 +889,63 @@ TEST_F_TIMEOUT(cut, blocked_recv_and_poll_get_etimedout, 90)
  * after it arrive and are SACKed.  The ACK that finally covers them all
  * was caused by a retransmission: timing it against the nine segments'
  * first transmission measures the outage, not the path, and must not
- * inflate SRTT and RTO.  (Linux takes no sample from such an ACK.)
+ * inflate SRTT and RTO.  (Linux takes no sample from such an ACK.)  The
+ * sender in A is toytcp, the peer either.
  */
 FIXTURE(rtt) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
 };
 
 FIXTURE_VARIANT(rtt) {
-	bool peer_tt;
+	enum tt_stack peer;	/* in B */
 };
 
-FIXTURE_VARIANT_ADD(rtt, toytcp_peer) { .peer_tt = true };
-FIXTURE_VARIANT_ADD(rtt, linux_peer) { .peer_tt = false };
+FIXTURE_VARIANT_ADD(rtt, toytcp) { .peer = TT_TOYTCP };
+FIXTURE_VARIANT_ADD(rtt, linux_peer_toytcp) { .peer = TT_LINUX };
 
 FIXTURE_SETUP(rtt)
 {
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
-	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(),
-			variant->peer_tt ? tt_fam() : AF_INET);
-	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
+	self->k.c = self->k.s = self->k.l = -1;
+	rl_net(_metadata, &self->t, NULL, false);
+	tt_net_pair(_metadata, &self->t, TT_TOYTCP, 0, variant->peer, PORT,
+		    &self->k);
+	ASSERT_EQ(0, tt_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
 }
 
 FIXTURE_TEARDOWN(rtt)
 {
-	rl_unblock(&self->t);
+	tt_net_unblock(&self->t);
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
-}
-
-/* The sender's smoothed RTT and RTO, in microseconds. */
-static int rl_rtt_rto(int fd, long *srtt_us, long *rto_us)
-{
-	if (!tt_is_linux()) {
-		struct toytcp_info ti;
-		socklen_t len = sizeof(ti);
-
-		if (getsockopt(fd, SOL_TOYTCP, TOYTCP_INFO, &ti, &len))
-			return -1;
-		*srtt_us = ti.srtt_us;
-		*rto_us = ti.rto_ms * 1000L;
-	} else {
-		struct tcp_info ti;
-		socklen_t len = sizeof(ti);
-
-		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-			return -1;
-		*srtt_us = ti.tcpi_rtt;
-		*rto_us = ti.tcpi_rto;
-	}
-	return 0;
+	tt_net_down(&self->t);
 }
 
 TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
 {
 	static char buf[10 * 1448];
 	long srtt0, rto0, srtt1, rto1;
-	struct sockaddr_in ln;
-	struct rl_snap b, a;
-	uint8_t pkt[2048];
-	struct tt_tcpinfo ti;
-	uint32_t next = 0;
+	struct toytcp_info info;
+	socklen_t ilen = sizeof(info);
+	struct tt_snap b, a;
 	char rule[160];
-	int cap, i, n, pt;
 	long long t0;
+	int i;
 
-	/* Settle SRTT with a few round trips, watching what A sends. */
-	ASSERT_EQ(0, tt_sockname(self->k.c, &ln));
-	cap = TT_IN_NS(self->t.a.fd, tt_cap_open("va"));
-	ASSERT_LE(0, cap);
+	/* Settle SRTT with a few round trips. */
 	for (i = 0; i < 20; i++)
 		ASSERT_EQ(0, rl_ping(self->k.c, self->k.s));
-	/* Everything captured, until 200 ms of silence (ARP and IPv6
-	 * frames come through too: tt_cap_next() returns 0 for those). */
-	while (tt_poll1(cap, POLLIN, 200) > 0) {
-		n = tt_cap_next(cap, pkt, sizeof(pkt), &pt, 0);
-		if (n < 0)
-			break;
-		if (n > 0 && pt == PACKET_OUTGOING && tt_parse(pkt, n, &ti) &&
-		    ti.tcp && ti.sport == ntohs(ln.sin_port) &&
-		    ti.dport == PORT && ti.paylen > 0)
-			next = ti.seq + ti.paylen;
-	}
-	close(cap);
-	{
-		/* A toytcp sender says exactly where its next byte goes; a
-		 * capture on a loaded machine may not have seen the last one.
-		 */
-		struct toytcp_info info;
-		socklen_t ilen = sizeof(info);
-
-		if (!getsockopt(self->k.c, SOL_TOYTCP, TOYTCP_INFO, &info,
-				&ilen))
-			next = info.snd_nxt;
-	}
-	ASSERT_NE(0, next) TH_LOG("no data segment seen leaving A");
-	ASSERT_EQ(0, rl_rtt_rto(self->k.c, &srtt0, &rto0));
+	/* Where the sender's next byte goes. */
+	ASSERT_EQ(0, getsockopt(self->k.c, SOL_TOYTCP, TOYTCP_INFO, &info,
+				&ilen));
+	ASSERT_EQ(0, tt_rtt_rto(TT_TOYTCP, self->k.c, &srtt0, &rto0));
 
 	/* The first of ten segments, and every copy of it, is dropped. */
 	snprintf(rule, sizeof(rule),
 		 "-A INPUT -p tcp --dport %d -m u32 --u32 0>>22&0x3C@4=0x%08x -j DROP\n",
-		 PORT, next);
-	ASSERT_EQ(0, rl_iptables(self->t.b.fd, rule));
-	rl_snap(self->t.a.fd, true, &b);
+		 PORT, info.snd_nxt);
+	ASSERT_EQ(0, tt_net_iptables(&self->t, self->t.b.fd, rule));
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, &b);
+	b.who = "sender";
 	memset(buf, 'r', sizeof(buf));
 	ASSERT_EQ((ssize_t)sizeof(buf), send(self->k.c, buf, sizeof(buf),
 					     MSG_NOSIGNAL));
@@ -1725,7 +953,7 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
 	/* The nine behind it are there, waiting for it. */
 	EXPECT_EQ(0, tt_poll1(self->k.s, POLLIN, 0))
 		TH_LOG("the first segment was not held back");
-	ASSERT_EQ(0, rl_iptables(self->t.b.fd, ""));
+	ASSERT_EQ(0, tt_net_iptables(&self->t, self->t.b.fd, ""));
 	t0 = tt_now_ms();
 	EXPECT_EQ((ssize_t)sizeof(buf), tt_recv_all(self->k.s, buf, sizeof(buf),
 						    20000));
@@ -1733,10 +961,10 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
 	       tt_now_ms() - t0);
 	/* Let the last ACK land. */
 	tt_msleep(300);
-	rl_snap(self->t.a.fd, true, &a);
-	rl_log_snap(_metadata, "sender", &b, &a);
-	RL_EXPECT("sender", &b, &a, "RetransSegs", >=, 2);
-	ASSERT_EQ(0, rl_rtt_rto(self->k.c, &srtt1, &rto1));
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, &a);
+	tt_log_delta(_metadata, &b, &a);
+	TT_EXPECT_DELTA(&b, &a, "RetransSegs", >=, 2);
+	ASSERT_EQ(0, tt_rtt_rto(TT_TOYTCP, self->k.c, &srtt1, &rto1));
 	TH_LOG("SRTT %ld us, RTO %ld ms before; SRTT %ld us, RTO %ld ms after",
 	       srtt0, rto0 / 1000, srtt1, rto1 / 1000);
 	EXPECT_LT(srtt1, srtt0 + 100000)
@@ -1753,35 +981,33 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
  * even leaves because the sender's own output is dropped (netfilter
  * OUTPUT DROP: ip_queue_xmit() fails with EPERM).  Each try must count
  * against the retry limit whether or not the segment left the host, or
- * the socket lives forever (and the module cannot unload).  The stack
- * under test is in A, its peer is Linux TCP in B; retry limit 3.
+ * the socket lives forever (and the module cannot unload).  toytcp is in
+ * A, its peer Linux TCP in B; retry limit 3.
  */
 FIXTURE(silence) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
-	struct rl_param p;
+	struct tt_knob knob;
 };
 
 FIXTURE_SETUP(silence)
 {
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
-	ASSERT_EQ(0, rl_param_set(&self->p, "retries", "tcp_retries2",
-				  self->t.a.fd, RL_RETRIES));
-	/* Linux TCP: orphans have their own limit. */
-	if (tt_is_linux())
-		ASSERT_EQ(0, TT_IN_NS(self->t.a.fd,
-				      rl_sysctl_set("tcp_orphan_retries",
-						    RL_RETRIES)));
-	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(), AF_INET);
+	self->k.c = self->k.s = self->k.l = -1;
+	self->knob.param = NULL;
+	rl_net(_metadata, &self->t, NULL, false);
+	ASSERT_EQ(0, tt_knob_set(&self->knob, TT_TOYTCP, self->t.a.fd,
+				 TT_RETRIES, RL_RETRIES));
+	tt_net_pair(_metadata, &self->t, TT_TOYTCP, 0, TT_LINUX, PORT,
+		    &self->k);
 	ASSERT_EQ(0, rl_ping(self->k.c, self->k.s));
 }
 
 FIXTURE_TEARDOWN(silence)
 {
-	rl_unblock(&self->t);
-	rl_param_restore(&self->p);
+	tt_net_unblock(&self->t);
+	tt_knob_restore(&self->knob);
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
+	tt_net_down(&self->t);
 }
 
 /* Close A's socket; wait (up to 30 s) until A no longer lists it. */
@@ -1797,7 +1023,8 @@ static long long rl_orphan_life(struct __test_metadata *_metadata,
 	t0 = tt_now_ms();
 	close(self->k.c);
 	self->k.c = -1;
-	st = TT_IN_NS(self->t.a.fd, tt_wait_state(&l, &r, TT_GONE, 30000));
+	st = TT_IN_NS(self->t.a.fd, tt_wait_state(TT_TOYTCP, &l, &r, TT_GONE,
+						  30000));
 	if (st != TT_GONE) {
 		TH_LOG("the orphan is still %s after 30 s", tt_state_name(st));
 		return -1;
@@ -1810,15 +1037,16 @@ static long long rl_orphan_life(struct __test_metadata *_metadata,
  */
 static void rl_orphan_gives_up(struct __test_metadata *_metadata,
 			       FIXTURE_DATA(silence) *self, int dropfd,
-			       struct rl_snap *b, struct rl_snap *a)
+			       struct tt_snap *b, struct tt_snap *a)
 {
 	long long ms;
 
-	ASSERT_EQ(0, rl_blackhole(dropfd));
-	rl_snap(self->t.a.fd, true, b);
+	ASSERT_EQ(0, tt_net_blackhole(&self->t, dropfd));
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, b);
+	b->who = "A";
 	ms = rl_orphan_life(_metadata, self);
-	rl_snap(self->t.a.fd, true, a);
-	rl_log_snap(_metadata, "A", b, a);
+	tt_snap_in(self->t.a.fd, TT_TOYTCP, a);
+	tt_log_delta(_metadata, b, a);
 	ASSERT_LE(0, ms);
 	TH_LOG("the orphan lived %lld ms", ms);
 	EXPECT_LE(ms, 15000);
@@ -1826,15 +1054,15 @@ static void rl_orphan_gives_up(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(silence, orphan_fin_given_up_when_peer_silent, 60)
 {
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 
 	rl_orphan_gives_up(_metadata, self, self->t.b.fd, &b, &a);
-	RL_EXPECT("A", &b, &a, "RetransSegs", >=, 1);
+	TT_EXPECT_DELTA(&b, &a, "RetransSegs", >=, 1);
 }
 
 TEST_F_TIMEOUT(silence, orphan_fin_given_up_when_own_output_dropped, 60)
 {
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 
 	rl_orphan_gives_up(_metadata, self, self->t.a.fd, &b, &a);
 }
@@ -1850,7 +1078,7 @@ TEST_F_TIMEOUT(silence, unsent_data_times_out_when_own_output_dropped, 60)
 
 	ASSERT_EQ(0, setsockopt(self->k.c, SOL_SOCKET, SO_RCVTIMEO, &tv,
 				sizeof(tv)));
-	ASSERT_EQ(0, rl_blackhole(self->t.a.fd));
+	ASSERT_EQ(0, tt_net_blackhole(&self->t, self->t.a.fd));
 	memset(buf, 'u', sizeof(buf));
 	t0 = tt_now_ms();
 	n = send(self->k.c, buf, sizeof(buf), MSG_NOSIGNAL);
@@ -1866,61 +1094,54 @@ TEST_F_TIMEOUT(silence, unsent_data_times_out_when_own_output_dropped, 60)
 }
 
 /* ------------------------------------------------------------------ */
-/* 4. Keepalive                                                        */
-
+/*
+ * 4. Keepalive, as Linux TCP's options define it: the end in A (the
+ * stack under test) probes, the peer in B answers or not.
+ */
 FIXTURE(keepalive) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
 };
 
 FIXTURE_VARIANT(keepalive) {
-	bool peer_tt;
+	enum tt_stack stack;	/* in A */
+	enum tt_stack peer;	/* in B */
 };
 
-FIXTURE_VARIANT_ADD(keepalive, toytcp_peer) { .peer_tt = true };
-FIXTURE_VARIANT_ADD(keepalive, linux_peer) { .peer_tt = false };
+FIXTURE_VARIANT_ADD(keepalive, toytcp) { .stack = TT_TOYTCP, .peer = TT_TOYTCP };
+FIXTURE_VARIANT_ADD(keepalive, linux_peer_toytcp) {
+	.stack = TT_TOYTCP, .peer = TT_LINUX,
+};
+FIXTURE_VARIANT_ADD(keepalive, linux) { .stack = TT_LINUX, .peer = TT_LINUX };
 
 FIXTURE_SETUP(keepalive)
 {
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
-	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(),
-			variant->peer_tt ? tt_fam() : AF_INET);
+	self->k.c = self->k.s = self->k.l = -1;
+	rl_net(_metadata, &self->t, NULL, false);
+	tt_net_pair(_metadata, &self->t, variant->stack, 0, variant->peer,
+		    PORT, &self->k);
 }
 
 FIXTURE_TEARDOWN(keepalive)
 {
-	rl_unblock(&self->t);
+	tt_net_unblock(&self->t);
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
-}
-
-/* One round trip of data over an established pair: 0 if it worked. */
-static int rl_ping(int a, int b)
-{
-	char buf[8];
-
-	if (send(a, "ping", 4, MSG_NOSIGNAL) != 4 ||
-	    tt_recv_all(b, buf, 4, 5000) != 4 || memcmp(buf, "ping", 4))
-		return -1;
-	if (send(b, "pong", 4, MSG_NOSIGNAL) != 4 ||
-	    tt_recv_all(a, buf, 4, 5000) != 4 || memcmp(buf, "pong", 4))
-		return -2;
-	return 0;
+	tt_net_down(&self->t);
 }
 
 static void rl_keepalive_on(struct __test_metadata *_metadata, int fd)
 {
-	ASSERT_EQ(0, rl_setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1));
-	ASSERT_EQ(0, rl_setint(fd, IPPROTO_TCP, TCP_KEEPIDLE, 1));
-	ASSERT_EQ(0, rl_setint(fd, IPPROTO_TCP, TCP_KEEPINTVL, 1));
-	ASSERT_EQ(0, rl_setint(fd, IPPROTO_TCP, TCP_KEEPCNT, 3));
+	ASSERT_EQ(0, tt_setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1));
+	ASSERT_EQ(0, tt_setint(fd, IPPROTO_TCP, TCP_KEEPIDLE, 1));
+	ASSERT_EQ(0, tt_setint(fd, IPPROTO_TCP, TCP_KEEPINTVL, 1));
+	ASSERT_EQ(0, tt_setint(fd, IPPROTO_TCP, TCP_KEEPCNT, 3));
 }
 
 /* idle 1 s, 3 probes 1 s apart, no answer: ETIMEDOUT after about 4 s. */
 TEST_F_TIMEOUT(keepalive, dead_peer_times_out_after_probes, 60)
 {
 	struct timeval tv = { .tv_sec = 20 };
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 	long long t0, ms;
 	ssize_t n;
 	char c;
@@ -1930,55 +1151,65 @@ TEST_F_TIMEOUT(keepalive, dead_peer_times_out_after_probes, 60)
 	/* A bound on the wait that is not the keepalive's ETIMEDOUT. */
 	ASSERT_EQ(0, setsockopt(self->k.c, SOL_SOCKET, SO_RCVTIMEO, &tv,
 				sizeof(tv)));
-	ASSERT_EQ(0, rl_blackhole(self->t.b.fd));
-	rl_snap(self->t.a.fd, true, &b);
+	ASSERT_EQ(0, tt_net_blackhole(&self->t, self->t.b.fd));
+	tt_snap_in(self->t.a.fd, variant->stack, &b);
+	b.who = "keepalive end";
 	/* The clock starts when keepalive is switched on (as in Linux). */
 	t0 = tt_now_ms();
 	rl_keepalive_on(_metadata, self->k.c);
 	n = recv(self->k.c, &c, 1, 0);
 	e = errno;
 	ms = tt_now_ms() - t0;
-	rl_snap(self->t.a.fd, true, &a);
-	rl_log_snap(_metadata, "keepalive end", &b, &a);
+	tt_snap_in(self->t.a.fd, variant->stack, &a);
+	tt_log_delta(_metadata, &b, &a);
 	EXPECT_EQ(-1, n);
 	EXPECT_EQ(ETIMEDOUT, e) TH_LOG("recv after %lld ms: %s (EAGAIN: the 20 s SO_RCVTIMEO)",
 				       ms, strerror(e));
 	TH_LOG("recv returned %lld ms after keepalive was switched on", ms);
-	/* Probes at 1, 2 and 3 s, the third unanswered at 4 s. */
-	EXPECT_GE(ms, 3500) TH_LOG("gave up before the third probe had its interval to be answered");
+	/*
+	 * Probes at 1, 2 and 3 s, the third unanswered at 4 s.  Linux TCP
+	 * counts the idle time from the last segment it received (the ping,
+	 * here up to half a second before keepalive went on), so it may end
+	 * that much sooner: 3478 ms once.  How many probes went out is
+	 * KeepaliveProbes' to say.
+	 */
+	EXPECT_GE(ms, 3000) TH_LOG("gave up before the third probe was sent");
 	EXPECT_LE(ms, 8000) TH_LOG("idle 1 + 3 x 1 s took %lld ms", ms);
-	RL_EXPECT("keepalive end", &b, &a, "KeepaliveProbes", >=, 3);
-	RL_EXPECT("keepalive end", &b, &a, "KeepaliveProbes", <=, 4);
-	RL_EXPECT("keepalive end", &b, &a, "AbortOnTimeout", ==, 1);
+	TT_EXPECT_DELTA(&b, &a, "KeepaliveProbes", >=, 3);
+	TT_EXPECT_DELTA(&b, &a, "KeepaliveProbes", <=, 4);
+	TT_EXPECT_DELTA(&b, &a, "AbortOnTimeout", ==, 1);
 	EXPECT_EQ(TT_GONE, TT_IN_NS(self->t.a.fd,
-				    tt_lookup_ino(tt_ino(self->k.c), NULL)));
+				    tt_lookup_ino(variant->stack,
+						  tt_ino(self->k.c), NULL)));
 }
 
 /* A live peer answers every probe; the idle connection stays up. */
 TEST_F_TIMEOUT(keepalive, live_peer_answers_probes_connection_survives, 60)
 {
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 	char c;
 
 	ASSERT_EQ(0, rl_ping(self->k.c, self->k.s));
 	rl_keepalive_on(_metadata, self->k.c);
-	rl_snap(self->t.a.fd, true, &b);
+	tt_snap_in(self->t.a.fd, variant->stack, &b);
+	b.who = "idle with keepalive";
 	/* Idle for 5.5 s: with idle = interval = 1 s, at least 3 probes. */
 	EXPECT_EQ(0, tt_poll1(self->k.c, POLLIN, 5500));
-	rl_snap(self->t.a.fd, true, &a);
-	rl_log_snap(_metadata, "idle with keepalive", &b, &a);
-	RL_EXPECT("idle with keepalive", &b, &a, "KeepaliveProbes", >=, 3);
+	tt_snap_in(self->t.a.fd, variant->stack, &a);
+	tt_log_delta(_metadata, &b, &a);
+	TT_EXPECT_DELTA(&b, &a, "KeepaliveProbes", >=, 3);
 	/* Each probe was answered, and the answers counted as input; the
 	 * last probe's answer may still be on its way (make check-debug
 	 * once saw 6 probes and 5 answers).
 	 */
-	EXPECT_GE(rl_d(&b, &a, "InSegs") + 1,
-		  rl_d(&b, &a, "KeepaliveProbes"));
-	RL_EXPECT("idle with keepalive", &b, &a, "AbortOnTimeout", ==, 0);
-	RL_EXPECT("idle with keepalive", &b, &a, "EstabResets", ==, 0);
+	EXPECT_GE(tt_delta(&b, &a, "InSegs") + 1,
+		  tt_delta(&b, &a, "KeepaliveProbes"));
+	TT_EXPECT_DELTA(&b, &a, "AbortOnTimeout", ==, 0);
+	TT_EXPECT_DELTA(&b, &a, "EstabResets", ==, 0);
 	EXPECT_EQ(0, tt_so_error(self->k.c));
 	EXPECT_EQ(TT_ESTABLISHED, TT_IN_NS(self->t.a.fd,
-					   tt_fd_state(self->k.c)));
+					   tt_fd_state(variant->stack,
+						       self->k.c)));
 	EXPECT_EQ(0, rl_ping(self->k.c, self->k.s));
 	EXPECT_EQ(-1, recv(self->k.s, &c, 1, MSG_DONTWAIT));
 	EXPECT_EQ(EAGAIN, errno) TH_LOG("the peer's application saw the probes");
@@ -1991,157 +1222,165 @@ FIXTURE(lo) {
 	int unused;
 };
 
+FIXTURE_VARIANT(lo) {
+	enum tt_stack stack;
+};
+
+TT_VARIANTS_BOTH_STACKS(lo);
+
 FIXTURE_SETUP(lo)
 {
 	ASSERT_EQ(0, tt_fresh_netns());
-	TT_REQUIRE_STACK();
+	TT_REQUIRE_STACK(variant->stack);
 }
 
 FIXTURE_TEARDOWN(lo)
 {
 }
 
-/* Keepalive options: the values set come back; bad ones as Linux says. */
+/*
+ * Keepalive options: Linux's defaults (2 hours, 75 s, 9 probes, off), the
+ * values set come back, and out of range (TCP_KEEPIDLE and TCP_KEEPINTVL
+ * 1 to 32767 s, TCP_KEEPCNT 1 to 127) or too short an option is EINVAL
+ * with the value unchanged.
+ */
 TEST_F(lo, keepalive_options_roundtrip_and_einval_like_linux)
 {
-	static const struct { int opt; const char *name; int v; } cases[] = {
-		{ TCP_KEEPIDLE, "TCP_KEEPIDLE", 0 },
-		{ TCP_KEEPIDLE, "TCP_KEEPIDLE", -1 },
-		{ TCP_KEEPIDLE, "TCP_KEEPIDLE", 32768 },
-		{ TCP_KEEPIDLE, "TCP_KEEPIDLE", 32767 },
-		{ TCP_KEEPINTVL, "TCP_KEEPINTVL", 0 },
-		{ TCP_KEEPINTVL, "TCP_KEEPINTVL", -5 },
-		{ TCP_KEEPINTVL, "TCP_KEEPINTVL", 32768 },
-		{ TCP_KEEPINTVL, "TCP_KEEPINTVL", 32767 },
-		{ TCP_KEEPCNT, "TCP_KEEPCNT", 0 },
-		{ TCP_KEEPCNT, "TCP_KEEPCNT", -1 },
-		{ TCP_KEEPCNT, "TCP_KEEPCNT", 128 },
-		{ TCP_KEEPCNT, "TCP_KEEPCNT", 127 },
+	static const struct {
+		int opt;
+		const char *name;
+		int v;
+		int err;
+	} cases[] = {
+		{ TCP_KEEPIDLE, "TCP_KEEPIDLE", 0, EINVAL },
+		{ TCP_KEEPIDLE, "TCP_KEEPIDLE", -1, EINVAL },
+		{ TCP_KEEPIDLE, "TCP_KEEPIDLE", 32768, EINVAL },
+		{ TCP_KEEPIDLE, "TCP_KEEPIDLE", 32767, 0 },
+		{ TCP_KEEPINTVL, "TCP_KEEPINTVL", 0, EINVAL },
+		{ TCP_KEEPINTVL, "TCP_KEEPINTVL", -5, EINVAL },
+		{ TCP_KEEPINTVL, "TCP_KEEPINTVL", 32768, EINVAL },
+		{ TCP_KEEPINTVL, "TCP_KEEPINTVL", 32767, 0 },
+		{ TCP_KEEPCNT, "TCP_KEEPCNT", 0, EINVAL },
+		{ TCP_KEEPCNT, "TCP_KEEPCNT", -1, EINVAL },
+		{ TCP_KEEPCNT, "TCP_KEEPCNT", 128, EINVAL },
+		{ TCP_KEEPCNT, "TCP_KEEPCNT", 127, 0 },
 	};
-	int t = tt_socket(), l = socket(AF_INET, SOCK_STREAM, 0);
+	int t = tt_socket(variant->stack);
+	char one = 1;
 	size_t i;
 
 	ASSERT_LE(0, t);
-	ASSERT_LE(0, l);
 
-	/* Defaults: Linux's (2 hours, 75 s, 9 probes), off. */
-	EXPECT_EQ(rl_getint(l, IPPROTO_TCP, TCP_KEEPIDLE),
-		  rl_getint(t, IPPROTO_TCP, TCP_KEEPIDLE));
-	EXPECT_EQ(rl_getint(l, IPPROTO_TCP, TCP_KEEPINTVL),
-		  rl_getint(t, IPPROTO_TCP, TCP_KEEPINTVL));
-	EXPECT_EQ(rl_getint(l, IPPROTO_TCP, TCP_KEEPCNT),
-		  rl_getint(t, IPPROTO_TCP, TCP_KEEPCNT));
-	EXPECT_EQ(0, rl_getint(t, SOL_SOCKET, SO_KEEPALIVE));
+	/* Defaults: Linux's (net.ipv4.tcp_keepalive_*), off. */
+	EXPECT_EQ(7200, tt_getint(t, IPPROTO_TCP, TCP_KEEPIDLE));
+	EXPECT_EQ(75, tt_getint(t, IPPROTO_TCP, TCP_KEEPINTVL));
+	EXPECT_EQ(9, tt_getint(t, IPPROTO_TCP, TCP_KEEPCNT));
+	EXPECT_EQ(0, tt_getint(t, SOL_SOCKET, SO_KEEPALIVE));
 
 	/* Set, read back. */
-	EXPECT_EQ(0, rl_setint(t, SOL_SOCKET, SO_KEEPALIVE, 1));
-	EXPECT_EQ(1, rl_getint(t, SOL_SOCKET, SO_KEEPALIVE));
-	EXPECT_EQ(0, rl_setint(t, IPPROTO_TCP, TCP_KEEPIDLE, 1));
-	EXPECT_EQ(0, rl_setint(t, IPPROTO_TCP, TCP_KEEPINTVL, 2));
-	EXPECT_EQ(0, rl_setint(t, IPPROTO_TCP, TCP_KEEPCNT, 3));
-	EXPECT_EQ(1, rl_getint(t, IPPROTO_TCP, TCP_KEEPIDLE));
-	EXPECT_EQ(2, rl_getint(t, IPPROTO_TCP, TCP_KEEPINTVL));
-	EXPECT_EQ(3, rl_getint(t, IPPROTO_TCP, TCP_KEEPCNT));
-	EXPECT_EQ(0, rl_setint(t, SOL_SOCKET, SO_KEEPALIVE, 0));
-	EXPECT_EQ(0, rl_getint(t, SOL_SOCKET, SO_KEEPALIVE));
-	EXPECT_EQ(1, rl_getint(t, IPPROTO_TCP, TCP_KEEPIDLE));
+	EXPECT_EQ(0, tt_setint(t, SOL_SOCKET, SO_KEEPALIVE, 1));
+	EXPECT_EQ(1, tt_getint(t, SOL_SOCKET, SO_KEEPALIVE));
+	EXPECT_EQ(0, tt_setint(t, IPPROTO_TCP, TCP_KEEPIDLE, 1));
+	EXPECT_EQ(0, tt_setint(t, IPPROTO_TCP, TCP_KEEPINTVL, 2));
+	EXPECT_EQ(0, tt_setint(t, IPPROTO_TCP, TCP_KEEPCNT, 3));
+	EXPECT_EQ(1, tt_getint(t, IPPROTO_TCP, TCP_KEEPIDLE));
+	EXPECT_EQ(2, tt_getint(t, IPPROTO_TCP, TCP_KEEPINTVL));
+	EXPECT_EQ(3, tt_getint(t, IPPROTO_TCP, TCP_KEEPCNT));
+	EXPECT_EQ(0, tt_setint(t, SOL_SOCKET, SO_KEEPALIVE, 0));
+	EXPECT_EQ(0, tt_getint(t, SOL_SOCKET, SO_KEEPALIVE));
+	EXPECT_EQ(1, tt_getint(t, IPPROTO_TCP, TCP_KEEPIDLE));
 
-	/* Out of range: the same answer as Linux TCP, value unchanged. */
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int before = rl_getint(t, IPPROTO_TCP, cases[i].opt);
-		int rt, et, rl, ell;
+	/* Out of range: EINVAL, value unchanged; the limits themselves go. */
+	for (i = 0; i < TT_ARRAY_SIZE(cases); i++) {
+		int before = tt_getint(t, IPPROTO_TCP, cases[i].opt);
+		int r, e;
 
 		errno = 0;
-		rt = rl_setint(t, IPPROTO_TCP, cases[i].opt, cases[i].v);
-		et = rt ? errno : 0;
-		errno = 0;
-		rl = rl_setint(l, IPPROTO_TCP, cases[i].opt, cases[i].v);
-		ell = rl ? errno : 0;
-		EXPECT_EQ(ell, et)
-			TH_LOG("%s = %d: %s, Linux TCP says %s", cases[i].name,
-			       cases[i].v, et ? strerror(et) : "accepted",
-			       ell ? strerror(ell) : "accepted");
-		if (rt) {
-			EXPECT_EQ(before, rl_getint(t, IPPROTO_TCP, cases[i].opt))
-				TH_LOG("%s changed by a rejected value",
-				       cases[i].name);
-		} else {
-			EXPECT_EQ(cases[i].v,
-				  rl_getint(t, IPPROTO_TCP, cases[i].opt));
-		}
+		r = tt_setint(t, IPPROTO_TCP, cases[i].opt, cases[i].v);
+		e = r ? errno : 0;
+		EXPECT_EQ(cases[i].err, e)
+			TH_LOG("%s = %d: %s, want %s", cases[i].name,
+			       cases[i].v, e ? strerror(e) : "accepted",
+			       cases[i].err ? strerror(cases[i].err) :
+					      "accepted");
+		EXPECT_EQ(e ? before : cases[i].v,
+			  tt_getint(t, IPPROTO_TCP, cases[i].opt))
+			TH_LOG("%s = %d", cases[i].name, cases[i].v);
 	}
 	/* A short option buffer. */
-	{
-		char one = 1;
-		int et, ell;
-
-		errno = 0;
-		et = setsockopt(t, IPPROTO_TCP, TCP_KEEPCNT, &one, 1) ? errno : 0;
-		errno = 0;
-		ell = setsockopt(l, IPPROTO_TCP, TCP_KEEPCNT, &one, 1) ? errno : 0;
-		EXPECT_EQ(ell, et);
-	}
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(t, IPPROTO_TCP, TCP_KEEPCNT, &one, 1));
+	EXPECT_EQ(EINVAL, errno);
 	close(t);
-	close(l);
 }
 
 /* ------------------------------------------------------------------ */
 /* 5. A SYN into a black hole                                          */
 
 FIXTURE(syn) {
-	struct rl_net t;
-	struct rl_param p;
+	struct tt_net t;
+	struct tt_knob knob;
 };
+
+FIXTURE_VARIANT(syn) {
+	enum tt_stack stack;	/* the client, in A */
+};
+
+TT_VARIANTS_BOTH_STACKS(syn);
 
 FIXTURE_SETUP(syn)
 {
-	ASSERT_EQ(0, rl_topo(&self->t, NULL));
-	TT_IN_NS(self->t.a.fd, ({ TT_REQUIRE_STACK(); 0; }));
-	ASSERT_EQ(0, rl_iptables(self->t.b.fd,
-				 "-A INPUT -p tcp --dport 5100 -j DROP\n"));
-	ASSERT_EQ(0, rl_param_set(&self->p, "syn_retries", "tcp_syn_retries",
-				  self->t.a.fd, 2));
+	self->knob.param = NULL;
+	rl_net(_metadata, &self->t, NULL, false);
+	ASSERT_EQ(0, tt_net_iptables(&self->t, self->t.b.fd,
+				     "-A INPUT -p tcp --dport 5100 -j DROP\n"));
+	ASSERT_EQ(0, tt_knob_set(&self->knob, variant->stack, self->t.a.fd,
+				 TT_SYN_RETRIES, 2));
 }
 
 FIXTURE_TEARDOWN(syn)
 {
-	rl_unblock(&self->t);
-	rl_param_restore(&self->p);
-	rl_net_down(&self->t);
+	tt_net_unblock(&self->t);
+	tt_knob_restore(&self->knob);
+	tt_net_down(&self->t);
 }
 
 /* syn_retries 2: SYNs at 0, 1 and 3 s, ETIMEDOUT at 7 s. */
 TEST_F_TIMEOUT(syn, filtered_syn_times_out_after_syn_retries, 60)
 {
-	struct sockaddr_in dst = tt_sin(tt_fam(), IP_B, PORT);
-	struct rl_snap b, a;
+	const enum tt_stack stk = variant->stack;
+	struct sockaddr_in dst = tt_sin(tt_family(stk), IP_B, PORT);
+	struct tt_snap b, a;
 	long long t0, ms;
 	int fd, r, e;
 
-	fd = tt_socket_in(self->t.a.fd, tt_fam());
+	fd = tt_socket_in(self->t.a.fd, stk);
 	ASSERT_LE(0, fd);
-	rl_snap(self->t.a.fd, true, &b);
+	tt_snap_in(self->t.a.fd, stk, &b);
+	b.who = "client";
 	t0 = tt_now_ms();
 	r = connect(fd, TT_SA(&dst), sizeof(dst));
 	e = errno;
 	ms = tt_now_ms() - t0;
-	rl_snap(self->t.a.fd, true, &a);
-	rl_log_snap(_metadata, "client", &b, &a);
+	tt_snap_in(self->t.a.fd, stk, &a);
+	tt_log_delta(_metadata, &b, &a);
 	EXPECT_EQ(-1, r);
 	EXPECT_EQ(ETIMEDOUT, e) TH_LOG("connect after %lld ms: %s", ms,
 				       strerror(e));
 	TH_LOG("connect gave up after %lld ms", ms);
 	EXPECT_GE(ms, 3000) TH_LOG("less than 1 + 2 s: fewer than 2 retries?");
 	EXPECT_LE(ms, 15000);
-	RL_EXPECT("client", &b, &a, "AttemptFails", ==, 1);
+	TT_EXPECT_DELTA(&b, &a, "AttemptFails", ==, 1);
 	/* Linux >= 6.5 resends its first SYNs 1 s apart
-	 * (tcp_syn_linear_timeouts) within the same time limit. */
-	if (tt_is_linux())
-		RL_EXPECT("client", &b, &a, "RetransSegs", >=, 2);
+	 * (tcp_syn_linear_timeouts) within the same time limit.
+	 */
+	if (stk == TT_LINUX)
+		TT_EXPECT_DELTA(&b, &a, "RetransSegs", >=, 2);
 	else
-		RL_EXPECT("client", &b, &a, "RetransSegs", ==, 2);
-	RL_EXPECT("client", &b, &a, "CurrEstab", ==, 0);
-	EXPECT_EQ(TT_GONE, TT_IN_NS(self->t.a.fd, tt_lookup_ino(tt_ino(fd), NULL)));
+		TT_EXPECT_DELTA(&b, &a, "RetransSegs", ==, 2);
+	TT_EXPECT_DELTA(&b, &a, "CurrEstab", ==, 0);
+	EXPECT_EQ(TT_GONE, TT_IN_NS(self->t.a.fd,
+				    tt_lookup_ino(stk, tt_ino(fd), NULL)));
 	/* The failure was reported once. */
 	EXPECT_EQ(0, tt_so_error(fd));
 	close(fd);
@@ -2158,27 +1397,32 @@ TEST_F_TIMEOUT(syn, filtered_syn_times_out_after_syn_retries, 60)
 #define NG_GAP_MS 5
 
 FIXTURE(nagle) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
 };
 
 FIXTURE_VARIANT(nagle) {
-	bool peer_tt;
+	enum tt_stack stack;	/* the sender, in A */
+	enum tt_stack peer;	/* in B */
 };
 
-FIXTURE_VARIANT_ADD(nagle, toytcp_peer) { .peer_tt = true };
-FIXTURE_VARIANT_ADD(nagle, linux_peer) { .peer_tt = false };
+FIXTURE_VARIANT_ADD(nagle, toytcp) { .stack = TT_TOYTCP, .peer = TT_TOYTCP };
+FIXTURE_VARIANT_ADD(nagle, linux_peer_toytcp) {
+	.stack = TT_TOYTCP, .peer = TT_LINUX,
+};
+FIXTURE_VARIANT_ADD(nagle, linux) { .stack = TT_LINUX, .peer = TT_LINUX };
 
 FIXTURE_SETUP(nagle)
 {
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, false);
+	self->k.c = self->k.s = self->k.l = -1;
+	rl_net(_metadata, &self->t, NULL, false);
 	/*
 	 * The delay is on the ACK path only: a data segment held in a
 	 * qdisc of the sender's own device would make Linux TCP autocork.
 	 */
-	ASSERT_EQ(0, rl_netem(self->t.b.fd, "vb", "delay 20ms"));
-	rl_fixture_pair(_metadata, &self->t, &self->k, tt_fam(),
-			variant->peer_tt ? tt_fam() : AF_INET);
+	ASSERT_EQ(0, tt_netem_cmd(self->t.b.fd, "add", "vb", "delay 20ms"));
+	tt_net_pair(_metadata, &self->t, variant->stack, 0, variant->peer,
+		    PORT, &self->k);
 	/* Let the handshake's last ACK settle. */
 	tt_msleep(100);
 }
@@ -2186,20 +1430,21 @@ FIXTURE_SETUP(nagle)
 FIXTURE_TEARDOWN(nagle)
 {
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
+	tt_net_down(&self->t);
 }
 
 /* Write NG_WRITES small pieces NG_GAP_MS apart; segments the sender sent. */
 static long rl_small_writes(struct __test_metadata *_metadata,
-			    FIXTURE_DATA(nagle) *self)
+			    FIXTURE_DATA(nagle) *self, enum tt_stack stk)
 {
 	static uint8_t want[NG_WRITES * NG_SIZE], got[NG_WRITES * NG_SIZE];
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 	long long t0;
 	int i;
 
 	tt_fill(0x4a61, 0, want, sizeof(want));
-	rl_snap(self->t.a.fd, true, &b);
+	tt_snap_in(self->t.a.fd, stk, &b);
+	b.who = "sender";
 	t0 = tt_now_ms();
 	for (i = 0; i < NG_WRITES; i++) {
 		if (send(self->k.c, want + i * NG_SIZE, NG_SIZE, MSG_NOSIGNAL) !=
@@ -2216,17 +1461,17 @@ static long rl_small_writes(struct __test_metadata *_metadata,
 		TH_LOG("the peer did not receive the bytes written");
 		return -1;
 	}
-	rl_snap(self->t.a.fd, true, &a);
-	rl_log_snap(_metadata, "sender", &b, &a);
-	return rl_d(&b, &a, "OutSegs");
+	tt_snap_in(self->t.a.fd, stk, &a);
+	tt_log_delta(_metadata, &b, &a);
+	return tt_delta(&b, &a, "OutSegs");
 }
 
 TEST_F_TIMEOUT(nagle, small_writes_coalesced_with_nagle, 60)
 {
 	long segs;
 
-	EXPECT_EQ(0, rl_getint(self->k.c, IPPROTO_TCP, TCP_NODELAY));
-	segs = rl_small_writes(_metadata, self);
+	EXPECT_EQ(0, tt_getint(self->k.c, IPPROTO_TCP, TCP_NODELAY));
+	segs = rl_small_writes(_metadata, self, variant->stack);
 	ASSERT_LE(0, segs);
 	TH_LOG("Nagle: %ld segments for %d writes", segs, NG_WRITES);
 	EXPECT_LE(segs, NG_WRITES / 2)
@@ -2239,9 +1484,9 @@ TEST_F_TIMEOUT(nagle, small_writes_each_sent_with_nodelay, 60)
 {
 	long segs;
 
-	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
-	EXPECT_EQ(1, rl_getint(self->k.c, IPPROTO_TCP, TCP_NODELAY));
-	segs = rl_small_writes(_metadata, self);
+	ASSERT_EQ(0, tt_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
+	EXPECT_EQ(1, tt_getint(self->k.c, IPPROTO_TCP, TCP_NODELAY));
+	segs = rl_small_writes(_metadata, self, variant->stack);
 	ASSERT_LE(0, segs);
 	TH_LOG("TCP_NODELAY: %ld segments for %d writes", segs, NG_WRITES);
 	EXPECT_GE(segs, NG_WRITES * 9 / 10);
@@ -2279,13 +1524,14 @@ static bool rl_in_hold(struct __test_metadata *_metadata, long long t0,
  */
 static void rl_expect_held_then_one_segment(struct __test_metadata *_metadata,
 					    FIXTURE_DATA(nagle) *self,
-					    const struct rl_snap *b, long long t0,
+					    enum tt_stack stk,
+					    const struct tt_snap *b, long long t0,
 					    int writes, size_t held, size_t total,
 					    void (*release)(int))
 {
 	long long t, left;
 	char buf[1024];
-	struct rl_snap m, a;
+	struct tt_snap m, a;
 	int rev, outq;
 	bool in_time;
 	ssize_t n;
@@ -2296,14 +1542,15 @@ static void rl_expect_held_then_one_segment(struct __test_metadata *_metadata,
 	if (rl_in_hold(_metadata, t0, "peer"))
 		EXPECT_EQ(0, rev) TH_LOG("held data reached the peer");
 	/* The sender's queue (an ioctl: quick even on a slow kernel). */
-	outq = rl_outq(self->k.c);
+	outq = tt_outq(self->k.c);
 	if (rl_in_hold(_metadata, t0, "send queue"))
 		EXPECT_EQ((int)held, outq);
 	/* The sender's counters (reading them can take 1 s there). */
-	rl_snap(self->t.a.fd, true, &m);
+	tt_snap_in(self->t.a.fd, stk, &m);
+	m.who = "sender after the release";
 	in_time = rl_in_hold(_metadata, t0, "counters");
 	if (in_time)
-		RL_EXPECT("sender while holding", b, &m, "OutSegs", ==, 0);
+		TT_EXPECT_DELTA(b, &m, "OutSegs", ==, 0);
 
 	t = tt_now_ms();
 	release(self->k.c);
@@ -2313,16 +1560,16 @@ static void rl_expect_held_then_one_segment(struct __test_metadata *_metadata,
 	EXPECT_EQ((ssize_t)total, n);
 	TH_LOG("released %lld ms after the first held write: %zd bytes at the peer %lld ms later",
 	       t - t0, n, tt_now_ms() - t);
-	rl_snap(self->t.a.fd, true, &a);
+	tt_snap_in(self->t.a.fd, stk, &a);
 	if (in_time)
-		RL_EXPECT("sender after the release", &m, &a, "OutSegs", ==, 1);
+		TT_EXPECT_DELTA(&m, &a, "OutSegs", ==, 1);
 	else	/* the stack's own release may have split it in two */
-		RL_EXPECT("sender", b, &a, "OutSegs", <, writes);
+		TT_EXPECT_DELTA(b, &a, "OutSegs", <, writes);
 }
 
 static void rl_uncork(int fd)
 {
-	rl_setint(fd, IPPROTO_TCP, TCP_CORK, 0);
+	tt_setint(fd, IPPROTO_TCP, TCP_CORK, 0);
 }
 
 static void rl_send_last(int fd)
@@ -2333,67 +1580,74 @@ static void rl_send_last(int fd)
 TEST_F_TIMEOUT(nagle, cork_holds_small_writes_until_uncorked, 60)
 {
 	char piece[100];
-	struct rl_snap b;
+	struct tt_snap b;
 	long long t0;
 	int i;
 
 	memset(piece, 'k', sizeof(piece));
-	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
-	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_CORK, 1));
-	EXPECT_EQ(1, rl_getint(self->k.c, IPPROTO_TCP, TCP_CORK));
-	rl_snap(self->t.a.fd, true, &b);
+	ASSERT_EQ(0, tt_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
+	ASSERT_EQ(0, tt_setint(self->k.c, IPPROTO_TCP, TCP_CORK, 1));
+	EXPECT_EQ(1, tt_getint(self->k.c, IPPROTO_TCP, TCP_CORK));
+	tt_snap_in(self->t.a.fd, variant->stack, &b);
+	b.who = "sender while holding";
 	t0 = tt_now_ms();
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(100, send(self->k.c, piece, 100, MSG_NOSIGNAL));
-	rl_expect_held_then_one_segment(_metadata, self, &b, t0, 3, 300, 300,
-					rl_uncork);
-	EXPECT_EQ(0, rl_getint(self->k.c, IPPROTO_TCP, TCP_CORK));
+	rl_expect_held_then_one_segment(_metadata, self, variant->stack, &b,
+					t0, 3, 300, 300, rl_uncork);
+	EXPECT_EQ(0, tt_getint(self->k.c, IPPROTO_TCP, TCP_CORK));
 }
 
 TEST_F_TIMEOUT(nagle, msg_more_holds_until_a_write_without_it, 60)
 {
 	char piece[100];
-	struct rl_snap b;
+	struct tt_snap b;
 	long long t0;
 
 	memset(piece, 'm', sizeof(piece));
-	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
-	rl_snap(self->t.a.fd, true, &b);
+	ASSERT_EQ(0, tt_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
+	tt_snap_in(self->t.a.fd, variant->stack, &b);
+	b.who = "sender while holding";
 	t0 = tt_now_ms();
 	ASSERT_EQ(100, send(self->k.c, piece, 100, MSG_NOSIGNAL | MSG_MORE));
 	ASSERT_EQ(100, send(self->k.c, piece, 100, MSG_NOSIGNAL | MSG_MORE));
 	/* The last write (10 bytes, no MSG_MORE) releases all 210. */
-	rl_expect_held_then_one_segment(_metadata, self, &b, t0, 3, 200, 210,
-					rl_send_last);
+	rl_expect_held_then_one_segment(_metadata, self, variant->stack, &b,
+					t0, 3, 200, 210, rl_send_last);
 }
 
 /* ------------------------------------------------------------------ */
-/* 7. Delayed ACKs at a receiver under test (in B)                     */
+/* 7. Delayed ACKs at the receiver under test (in B)                   */
 
 FIXTURE(delack) {
-	struct rl_net t;
+	struct tt_net t;
 	struct tt_conn k;
 };
 
 FIXTURE_VARIANT(delack) {
-	bool snd_tt;
+	enum tt_stack stack;	/* the receiver, in B */
+	enum tt_stack snd;	/* the sender, in A */
 };
 
-FIXTURE_VARIANT_ADD(delack, toytcp_sender) { .snd_tt = true };
-FIXTURE_VARIANT_ADD(delack, linux_sender) { .snd_tt = false };
+FIXTURE_VARIANT_ADD(delack, toytcp) { .stack = TT_TOYTCP, .snd = TT_TOYTCP };
+FIXTURE_VARIANT_ADD(delack, linux_sender_toytcp) {
+	.stack = TT_TOYTCP, .snd = TT_LINUX,
+};
+FIXTURE_VARIANT_ADD(delack, linux) { .stack = TT_LINUX, .snd = TT_LINUX };
 
 FIXTURE_SETUP(delack)
 {
-	rl_fixture_net(_metadata, &self->t, &self->k, NULL, true);
-	rl_fixture_pair(_metadata, &self->t, &self->k,
-			variant->snd_tt ? tt_fam() : AF_INET, tt_fam());
-	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
+	self->k.c = self->k.s = self->k.l = -1;
+	rl_net(_metadata, &self->t, NULL, false);
+	tt_net_pair(_metadata, &self->t, variant->snd, 0, variant->stack,
+		    PORT, &self->k);
+	ASSERT_EQ(0, tt_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 1));
 }
 
 FIXTURE_TEARDOWN(delack)
 {
 	tt_conn_close(&self->k);
-	rl_net_down(&self->t);
+	tt_net_down(&self->t);
 }
 
 #define DA_WRITES 24
@@ -2411,49 +1665,52 @@ FIXTURE_TEARDOWN(delack)
 TEST_F_TIMEOUT(delack, pauses_between_small_segments_fire_delayed_acks, 60)
 {
 	static char buf[100 * DA_WRITES];
-	struct rl_snap b, a;
+	struct tt_snap b, a;
 	int i;
 
 	memset(buf, 'd', sizeof(buf));
-	rl_snap(self->t.b.fd, true, &b);
+	tt_snap_in(self->t.b.fd, variant->stack, &b);
+	b.who = "receiver";
 	for (i = 0; i < DA_WRITES; i++) {
 		ASSERT_EQ(100, send(self->k.c, buf, 100, MSG_NOSIGNAL));
 		tt_msleep(DA_PAUSE_MS);
 	}
-	rl_snap(self->t.b.fd, true, &a);
+	tt_snap_in(self->t.b.fd, variant->stack, &a);
 	ASSERT_EQ((ssize_t)sizeof(buf), tt_recv_all(self->k.s, buf, sizeof(buf),
 						    5000));
-	rl_log_snap(_metadata, "receiver", &b, &a);
-	RL_EXPECT("receiver", &b, &a, "DelayedAcks", >=, DA_WRITES / 4);
-	RL_EXPECT("receiver", &b, &a, "DelayedAcks", <=, DA_WRITES);
-	RL_EXPECT("receiver", &b, &a, "InSegs", ==, DA_WRITES);
+	tt_log_delta(_metadata, &b, &a);
+	TT_EXPECT_DELTA(&b, &a, "DelayedAcks", >=, DA_WRITES / 4);
+	TT_EXPECT_DELTA(&b, &a, "DelayedAcks", <=, DA_WRITES);
+	TT_EXPECT_DELTA(&b, &a, "InSegs", ==, DA_WRITES);
 	/* No more than one ACK per segment: nothing else to say. */
-	RL_EXPECT("receiver", &b, &a, "OutSegs", <=, DA_WRITES);
+	TT_EXPECT_DELTA(&b, &a, "OutSegs", <=, DA_WRITES);
 	/* toytcp's delayed-ACK timeout (delack_ms) is shorter than the
-	 * pause: every segment gets an ACK of its own. */
-	if (!tt_is_linux())
-		RL_EXPECT("receiver", &b, &a, "OutSegs", ==, DA_WRITES);
+	 * pause: every segment gets an ACK of its own.
+	 */
+	if (variant->stack == TT_TOYTCP)
+		TT_EXPECT_DELTA(&b, &a, "OutSegs", ==, DA_WRITES);
 }
 
 /* A bulk stream: about one ACK for every two full-sized segments. */
 TEST_F_TIMEOUT(delack, bulk_stream_acked_every_second_segment, 60)
 {
 	const size_t len = 2 * MB;
-	struct rl_snap b, a;
-	struct rl_xfer x;
+	struct tt_snap b, a;
+	struct tt_xfer x;
 	long in, out;
 
-	ASSERT_EQ(0, rl_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 0));
-	rl_snap(self->t.b.fd, true, &b);
-	rl_xfer_init(&x, self->k.c, self->k.s, len, 0xb0b, 30000);
-	rl_xfer_run(&x);
-	RL_EXPECT_XFER(&x, len);
-	rl_snap(self->t.b.fd, true, &a);
-	rl_log_snap(_metadata, "receiver", &b, &a);
-	in = rl_d(&b, &a, "InSegs");
-	out = rl_d(&b, &a, "OutSegs");
-	ASSERT_NE(RL_NONE, in);
-	ASSERT_NE(RL_NONE, out);
+	ASSERT_EQ(0, tt_setint(self->k.c, IPPROTO_TCP, TCP_NODELAY, 0));
+	tt_snap_in(self->t.b.fd, variant->stack, &b);
+	b.who = "receiver";
+	tt_xfer_init(&x, self->k.c, self->k.s, len, 0xb0b, 30000);
+	tt_xfer_run(&x);
+	TT_EXPECT_XFER(&x, len);
+	tt_snap_in(self->t.b.fd, variant->stack, &a);
+	tt_log_delta(_metadata, &b, &a);
+	in = tt_delta(&b, &a, "InSegs");
+	out = tt_delta(&b, &a, "OutSegs");
+	ASSERT_NE(TT_NONE, in);
+	ASSERT_NE(TT_NONE, out);
 	TH_LOG("%zu bytes in %lld ms: receiver got %ld segments, sent %ld (%.2f per segment)",
 	       len, x.ms, in, out, in ? (double)out / in : 0.0);
 	EXPECT_GE(in, (long)(len / 1460));
@@ -2463,7 +1720,7 @@ TEST_F_TIMEOUT(delack, bulk_stream_acked_every_second_segment, 60)
 	 * reader drains the queue, stretched ACKs when it lags): there only
 	 * "no more than one ACK per segment" is checked.
 	 */
-	if (tt_is_linux()) {
+	if (variant->stack == TT_LINUX) {
 		EXPECT_LE(out, in);
 	} else {
 		EXPECT_LE(out * 4, in * 3) TH_LOG("more than 3 ACKs per 4 segments");

@@ -13,22 +13,21 @@
 # default, after the others.
 # The module is expected to be loaded already (it is loaded from $TOYTCP_KO
 # if not) and is loaded when this script ends, with its parameters as found.
-#
-# TOYTCP_FAMILY=2 runs the same tests over Linux TCP (AF_INET) instead: a
-# check that the expectations are Linux's.  The module is then not touched
-# and the module tests are skipped.
+# Tests that compare with Linux TCP run over it as their "linux" variants
+# (selftests/tt_linux.h), in the same run.
 #
 # Output: "TAP version 13", one "ok N <test>: <fixture>.<variant>.<name>"
 # or "not ok N ..." line per test case (with the harness's "# ..."
-# diagnostics in between), a final "kernel_log_clean" case, then "1..N".
-# Exit status: 0 if every case passed (or was skipped), 1 otherwise.
+# diagnostics in between); a case that skipped keeps its reason, as TAP
+# writes it: "ok N <test>: <name> # SKIP <reason>".  Then a final
+# "kernel_log_clean" case, "# N passed, N failed, N skipped" and "1..N".
+# Exit status: 0 if no case failed (skips are not failures), 1 otherwise.
 
 set -u
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ALL="states interop errors module reliability api memory preload toytcp-ss"
 TESTS=${*:-$ALL}
-FAMILY=${TOYTCP_FAMILY:-19}
 
 # Per-binary time limits in seconds (TCG is slow; the harness also bounds
 # each test case).
@@ -39,12 +38,27 @@ declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliabi
 SCALE=${TOYTCP_TIME_SCALE:-1}
 
 n=0
+passed=0
 failed=0
+skipped=0
+
+# A TAP directive "# SKIP" (any case) after the description.
+is_skip() {
+	local d=${1,,}
+
+	[[ $d =~ \#[[:space:]]*skip([^[:alnum:]_]|$) ]]
+}
 
 emit() { # "ok"|"not ok" description
 	n=$((n + 1))
 	echo "$1 $n $2"
-	[ "$1" = "ok" ] || failed=$((failed + 1))
+	if [ "$1" != "ok" ]; then
+		failed=$((failed + 1))
+	elif is_skip "$2"; then
+		skipped=$((skipped + 1))
+	else
+		passed=$((passed + 1))
+	fi
 }
 
 echo "TAP version 13"
@@ -77,17 +91,15 @@ restore_params() {
 	done
 }
 
-if [ "$FAMILY" != 2 ]; then
-	if [ ! -d /sys/module/toytcp ]; then
-		if [ -n "${TOYTCP_KO:-}" ] && [ -r "$TOYTCP_KO" ]; then
-			echo "# toytcp was not loaded: insmod $TOYTCP_KO"
-			insmod "$TOYTCP_KO" 2>&1 | sed 's/^/# /'
-		else
-			echo "# toytcp is not loaded and TOYTCP_KO is not set"
-		fi
+if [ ! -d /sys/module/toytcp ]; then
+	if [ -n "${TOYTCP_KO:-}" ] && [ -r "$TOYTCP_KO" ]; then
+		echo "# toytcp was not loaded: insmod $TOYTCP_KO"
+		insmod "$TOYTCP_KO" 2>&1 | sed 's/^/# /'
+	else
+		echo "# toytcp is not loaded and TOYTCP_KO is not set"
 	fi
-	save_params
 fi
+save_params
 
 KLOG_START=$(dmesg 2>/dev/null | wc -l)
 
@@ -135,7 +147,7 @@ for t in $TESTS; do
 			echo "# $t: $line"
 			;;
 		esac
-	done < <(cd "$SELF_DIR/.." && TOYTCP_FAMILY=$FAMILY \
+	done < <(cd "$SELF_DIR/.." &&
 		 timeout -k 10 "$limit" "$bin" 2>&1; rc=$?; echo; echo "__TOYTCP_EXIT $rc")
 
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
@@ -148,9 +160,16 @@ for t in $TESTS; do
 	fi
 done
 
-# Namespaces left behind by tests that were killed.
+# Namespaces and tracefs instances left behind by tests that were killed.
 for ns in $(ip netns list 2>/dev/null | awk '/^tt-/ {print $1}'); do
 	ip netns del "$ns" 2>/dev/null
+done
+for inst in /sys/kernel/tracing/instances/tt-*; do
+	[ -d "$inst" ] || continue
+	for e in "$inst"/events/*/*/enable; do
+		echo 0 > "$e" 2>/dev/null
+	done
+	rmdir "$inst" 2>/dev/null
 done
 
 # Kernel log: nothing the tests did may have made the kernel complain.
@@ -164,14 +183,13 @@ else
 fi
 
 # Leave the module loaded, as found.
-if [ "$FAMILY" != 2 ]; then
-	if [ ! -d /sys/module/toytcp ] && [ -n "${TOYTCP_KO:-}" ]; then
-		echo "# reloading $TOYTCP_KO"
-		insmod "$TOYTCP_KO" 2>&1 | sed 's/^/# /'
-	fi
-	restore_params
-	[ -d /sys/module/toytcp ] || echo "# toytcp is NOT loaded at the end"
+if [ ! -d /sys/module/toytcp ] && [ -n "${TOYTCP_KO:-}" ]; then
+	echo "# reloading $TOYTCP_KO"
+	insmod "$TOYTCP_KO" 2>&1 | sed 's/^/# /'
 fi
+restore_params
+[ -d /sys/module/toytcp ] || echo "# toytcp is NOT loaded at the end"
 
+echo "# $passed passed, $failed failed, $skipped skipped"
 echo "1..$n"
 [ "$failed" = 0 ]
