@@ -179,9 +179,10 @@ else
 	host_result build/host.tap ok "setup.sh stops on a system that is not Debian 12"
 fi
 rm -f build/os-release.test
-read -r p f < <(count_tap build/host.tap)
+read -r p f s < <(count_tap build/host.tap)
 total_p=$((total_p + p))
 total_f=$((total_f + f))
+total_s=$((total_s + s))
 
 for k in "${kernels[@]}"; do
 	out=build/$k

@@ -1903,7 +1903,6 @@ static TW_UNUSED void tw_sysctl(struct tw *w, const char *name, const char *val)
 static TW_UNUSED void tw_setup(struct tw *w, struct __test_metadata *md, int fam)
 {
 	const char *e = getenv("TOYTCP_TIME_SCALE");
-	const char *only = getenv("TOYTCP_FAMILY");
 	struct __test_metadata *_metadata = md;
 	struct ifreq ifr;
 	int fd;
@@ -1918,10 +1917,6 @@ static TW_UNUSED void tw_setup(struct tw *w, struct __test_metadata *md, int fam
 	w->log = calloc(TW_LOG_HEAD + TW_LOG_TAIL, sizeof(*w->log));
 	ASSERT_TRUE(!!w->log);
 	signal(SIGPIPE, SIG_IGN);
-	/* run_tests.sh TOYTCP_FAMILY=2: Linux only, the module may be away. */
-	if (fam == AF_TOYTCP && only && atoi(only) == AF_INET)
-		SKIP(return, "TOYTCP_FAMILY=2: the linux variant only");
-
 	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %s", strerror(errno));
 	tw_write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
 	tw_write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
