@@ -523,6 +523,14 @@ void toytcp_release_cb(struct sock *sk);
 void toytcp_close(struct sock *sk, long timeout);
 void toytcp_port_put(struct toytcp_port *port);
 
+/* sockopt.c */
+int toytcp_setsockopt(struct socket *sock, int level, int optname,
+		      sockptr_t optval, unsigned int optlen);
+int toytcp_getsockopt(struct socket *sock, int level, int optname,
+		      char __user *optval, int __user *optlen);
+int toytcp_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg);
+int toytcp_set_rcvlowat(struct sock *sk, int val);
+
 /* hash.c */
 int toytcp_hash_init(void);
 void toytcp_hash_exit(void);
