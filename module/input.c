@@ -1175,7 +1175,7 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 	ctsk->snd_wl2 = ctsk->iss;
 
 	if (ptsk->port) {
-		refcount_inc(&ptsk->port->ref);
+		toytcp_port_hold(ptsk->port);
 		ctsk->port = ptsk->port;
 	}
 	sock_hold(sk);

@@ -521,7 +521,12 @@ void toytcp_destroy_sock(struct sock *sk);
 void toytcp_write_space(struct sock *sk);
 void toytcp_release_cb(struct sock *sk);
 void toytcp_close(struct sock *sk, long timeout);
+
+/* port.c */
+int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port);
+void toytcp_port_hold(struct toytcp_port *port);
 void toytcp_port_put(struct toytcp_port *port);
+void toytcp_port_put_sync(struct toytcp_port *port);
 
 /* sockopt.c */
 int toytcp_setsockopt(struct socket *sock, int level, int optname,
