@@ -121,8 +121,6 @@ err:
 	return false;
 }
 
-static bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb);
-
 /*
  * How much the backlog may hold, with what the receive queue holds, while
  * the user owns the socket: tcp_add_backlog()'s limit.  The backlog's
@@ -250,11 +248,17 @@ void toytcp_init_rcv_wnd(struct sock *sk)
 	tsk->rcv_wup = tsk->rcv_nxt;
 }
 
-/* Options of the peer's SYN: MSS (RFC 9293 3.7.1, 536 without one) and
- * window scaling, used only when both sides offered it (RFC 7323 2.2).
+/**
+ * toytcp_apply_syn_options() - take on the options of the peer's SYN
+ * @sk: the socket
+ * @cb: the SYN's control block, its options parsed
+ *
+ * MSS (RFC 9293 3.7.1, 536 without one) and window scaling, used only
+ * when both sides offered it (RFC 7323 2.2); SACK (RFC 2018).
+ *
+ * Context: sk lock held, or a new child not yet visible to anyone else.
  */
-static void toytcp_apply_syn_options(struct sock *sk,
-				     const struct toytcp_skb_cb *cb)
+void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u16 mss = cb->mss ? : TOYTCP_DEFAULT_MSS;
@@ -845,28 +849,8 @@ void toytcp_rcv_space_update(struct sock *sk)
 		toytcp_send_ack(sk);
 }
 
-/* A child of @parent completed the handshake: on to the accept queue. */
-static void toytcp_child_established(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sock *parent = tsk->parent;
-	struct toytcp_sock *ptsk = toytcp_sk(parent);
-	bool closing;
-
-	spin_lock_bh(&ptsk->accept_lock);
-	closing = ptsk->closing;
-	if (!closing) {
-		list_move_tail(&tsk->child_node, &ptsk->accept_queue);
-		ptsk->syn_count--;
-		ptsk->accept_count++;
-	}
-	spin_unlock_bh(&ptsk->accept_lock);
-	if (closing)
-		return;		/* the listener resets it */
-	parent->sk_data_ready(parent);
-}
-
-static void toytcp_drop(struct sk_buff *skb)
+/* Free a received segment toytcp is done with. */
+void toytcp_drop(struct sk_buff *skb)
 {
 	kfree_skb(skb);
 }
@@ -905,10 +889,15 @@ static void toytcp_send_challenge_ack(struct sock *sk,
 	toytcp_send_ack(sk);
 }
 
-/* RFC 9293 3.10.7.4: a segment for a synchronized connection (SYN-RECEIVED
- * onwards).  Consumes @skb.
+/**
+ * toytcp_rcv_synchronized() - RFC 9293 3.10.7.4: a segment for a
+ * synchronized connection (SYN-RECEIVED onwards)
+ * @sk: the socket
+ * @skb: the segment, consumed
+ *
+ * Context: sk lock held.
  */
-static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
@@ -1094,228 +1083,6 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 			toytcp_transmit_skb(sk, head);
 	}
 	toytcp_drop(skb);
-}
-
-/*
- * Create a child of listener @sk, linked to the listener's SYN queue in
- * SYN-RECEIVED but not yet in the lookup tables; or NULL.  For a SYN
- * (@cookie_mss 0) the child has still to send its SYN-ACK.  For the ACK
- * that returned a SYN cookie holding @cookie_mss, the SYN-ACK went out
- * already, statelessly: the child is where the SYN-ACK left it, with the
- * cookie as its ISS and neither window scaling nor SACK.
- */
-static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
-					u16 cookie_mss)
-{
-	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-	struct toytcp_sock *ptsk = toytcp_sk(sk), *ctsk;
-	const struct iphdr *iph = ip_hdr(skb);
-	const struct tcphdr *th = tcp_hdr(skb);
-	struct inet_sock *cinet;
-	struct sock *child;
-	u32 irs = cb->seq;
-
-	if (cookie_mss) {
-		irs = cb->seq - 1;
-		cb->mss = cookie_mss;
-		cb->wscale = 0xff;
-		cb->sacked = 0;
-	}
-	child = sk_alloc(sock_net(sk), PF_TOYTCP, GFP_ATOMIC, sk->sk_prot,
-			 false);
-	if (!child)
-		return NULL;
-	sock_init_data(NULL, child);
-	toytcp_init_sock(child);
-	ctsk = toytcp_sk(child);
-	cinet = inet_sk(child);
-
-	child->sk_rcvbuf = READ_ONCE(sk->sk_rcvbuf);
-	child->sk_sndbuf = READ_ONCE(sk->sk_sndbuf);
-	child->sk_userlocks = sk->sk_userlocks;
-	child->sk_bound_dev_if = sk->sk_bound_dev_if;
-	child->sk_mark = READ_ONCE(sk->sk_mark);
-	child->sk_priority = READ_ONCE(sk->sk_priority);
-	if (sock_flag(sk, SOCK_KEEPOPEN))
-		sock_set_flag(child, SOCK_KEEPOPEN);
-	ctsk->nodelay = ptsk->nodelay;
-	ctsk->cork = ptsk->cork;
-	toytcp_cong_init(child, ptsk->ca_ops);
-	ctsk->keepidle = ptsk->keepidle;
-	ctsk->keepintvl = ptsk->keepintvl;
-	ctsk->keepcnt = ptsk->keepcnt;
-	ctsk->user_mss = ptsk->user_mss;
-	cinet->inet_num = inet_sk(sk)->inet_num;
-	cinet->inet_sport = inet_sk(sk)->inet_sport;
-	cinet->inet_saddr = iph->daddr;
-	child->sk_rcv_saddr = iph->daddr;
-	child->sk_daddr = iph->saddr;
-	child->sk_dport = th->source;
-
-	if (toytcp_route(child)) {
-		sock_set_flag(child, SOCK_DEAD);
-		sk_free(child);
-		return NULL;
-	}
-	toytcp_sync_mss(child);
-	ctsk->irs = irs;
-	ctsk->rcv_nxt = irs + 1;
-	ctsk->copied_seq = ctsk->rcv_nxt;
-	toytcp_init_rcv_wnd(child);
-	toytcp_apply_syn_options(child, cb);
-	ctsk->snd_wnd = cb->wnd;
-	ctsk->snd_wl1 = cb->seq;
-	if (cookie_mss) {
-		toytcp_set_iss(child, cb->ack_seq - 1);
-		ctsk->snd_nxt = ctsk->iss + 1;
-		ctsk->write_seq = ctsk->snd_nxt;
-	} else {
-		toytcp_init_seq(child);
-	}
-	ctsk->snd_wl2 = ctsk->iss;
-
-	if (ptsk->port) {
-		toytcp_port_hold(ptsk->port);
-		ctsk->port = ptsk->port;
-	}
-	sock_hold(sk);
-	ctsk->parent = sk;
-	spin_lock(&ptsk->accept_lock);
-	list_add_tail(&ctsk->child_node, &ptsk->syn_queue);
-	ptsk->syn_count++;
-	spin_unlock(&ptsk->accept_lock);
-	return child;
-}
-
-/* Are the listener's SYN queue and accept queue full? */
-static void toytcp_listen_full(struct sock *sk, bool *syn_full,
-			       bool *accept_full)
-{
-	u32 backlog = READ_ONCE(sk->sk_max_ack_backlog);
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-
-	spin_lock_bh(&tsk->accept_lock);
-	*accept_full = tsk->accept_count >= backlog;
-	*syn_full = tsk->syn_count >= max_t(u32, backlog, 16);
-	spin_unlock_bh(&tsk->accept_lock);
-}
-
-/*
- * A SYN for a listener whose SYN queue is full gets its cookie here,
- * without the listener's lock, as on Linux's lockless listener: a flood
- * then neither waits for a listener that accept() holds nor fills its
- * backlog, where real clients' SYNs and ACKs would be dropped with it.
- * Returns true when it consumed @skb; false leaves it to the locked path.
- */
-static bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb)
-{
-	bool syn_full, accept_full;
-
-	if ((TOYTCP_SKB_CB(skb)->flags &
-	     (TOYTCP_SYN | TOYTCP_ACK | TOYTCP_RST)) != TOYTCP_SYN)
-		return false;
-	toytcp_listen_full(sk, &syn_full, &accept_full);
-	if (accept_full || !toytcp_cookie_wanted(sk, syn_full))
-		return false;
-	if (syn_full)
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_REQQFULLDOCOOKIES);
-	toytcp_cookie_send(sk, skb);
-	consume_skb(skb);
-	return true;
-}
-
-/*
- * RFC 9293 3.10.7.2: a segment for a listener.
- *
- * A SYN gets a child in SYN-RECEIVED while the SYN queue has room.  Once
- * it is full (a SYN flood, or clients faster than the handshakes), further
- * SYNs are answered with SYN cookies (syncookies.c), or dropped with
- * net.toytcp.syncookies = 0.  An ACK that matched no child may return a
- * cookie: it gets its child then; any other ACK a reset.  Both queues are
- * bounded by the backlog, so neither a flood nor a slow accept() makes a
- * listener hold more than that many children; and every child is charged
- * to net.toytcp.mem until accept() takes it, which bounds all listeners
- * of the namespace together.
- */
-static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
-{
-	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-	bool syn_full, accept_full;
-	u16 cookie_mss = 0;
-	struct sock *child;
-
-	if (cb->flags & TOYTCP_RST)
-		return toytcp_drop(skb);
-	if ((cb->flags & (TOYTCP_ACK | TOYTCP_SYN)) == 0)
-		return toytcp_drop(skb);
-
-	toytcp_listen_full(sk, &syn_full, &accept_full);
-	if (cb->flags & TOYTCP_ACK) {
-		if (!(cb->flags & TOYTCP_SYN))
-			cookie_mss = toytcp_cookie_check(sk, skb);
-		if (!cookie_mss) {
-			toytcp_send_reset(sk, skb);
-			return toytcp_drop(skb);
-		}
-	}
-	/* A full accept queue takes nobody, cookie or not: the peer tries
-	 * again (its SYN, or its ACK with the same cookie).
-	 */
-	if (accept_full) {
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENOVERFLOWS);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
-	}
-	if (!cookie_mss && toytcp_cookie_wanted(sk, syn_full)) {
-		if (syn_full)
-			TOYTCP_INC_STATS(sock_net(sk),
-					 TOYTCP_MIB_REQQFULLDOCOOKIES);
-		toytcp_cookie_send(sk, skb);
-		return toytcp_drop(skb);
-	}
-	if (syn_full && !cookie_mss) {
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_REQQFULLDROP);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
-	}
-
-	/* The namespace holds net.toytcp.mem already: no state for this
-	 * peer, but a cookie keeps none.
-	 */
-	if (!toytcp_mem_charge_child(sk)) {
-		if (!cookie_mss && toytcp_cookie_wanted(sk, true))
-			toytcp_cookie_send(sk, skb);
-		else
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
-	}
-
-	local_bh_disable();
-	child = toytcp_create_child(sk, skb, cookie_mss);
-	if (!child) {
-		local_bh_enable();
-		toytcp_mem_uncharge_child(sk);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
-	}
-	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_PASSIVEOPENS);
-	/* Locked before it is visible: the ACK may race in on another CPU. */
-	sock_hold(child);
-	bh_lock_sock(child);
-	toytcp_set_state(child, TCP_SYN_RECV);
-	toytcp_ehash_add(child);
-	if (cookie_mss) {
-		/* The ACK completes the handshake, its data is queued. */
-		toytcp_rcv_synchronized(child, skb);
-		skb = NULL;
-	} else if (toytcp_send_syn(child)) {
-		toytcp_done(child);	/* unlinks it from the listener */
-	}
-	bh_unlock_sock(child);
-	local_bh_enable();
-	sock_put(child);
-	if (skb)
-		toytcp_drop(skb);
 }
 
 /**

@@ -536,6 +536,16 @@ int toytcp_getsockopt(struct socket *sock, int level, int optname,
 int toytcp_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg);
 int toytcp_set_rcvlowat(struct sock *sk, int val);
 
+/* listen.c */
+int toytcp_listen(struct socket *sock, int backlog);
+int toytcp_accept(struct socket *sock, struct socket *newsock, int flags);
+bool toytcp_accept_ready(const struct sock *sk);
+bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb);
+void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb);
+void toytcp_child_established(struct sock *sk);
+bool toytcp_unlink_child(struct sock *sk);
+void toytcp_listen_stop(struct sock *sk);
+
 /* hash.c */
 int toytcp_hash_init(void);
 void toytcp_hash_exit(void);
@@ -553,6 +563,9 @@ int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void toytcp_rcv_space_update(struct sock *sk);
 void toytcp_init_rcv_wnd(struct sock *sk);
 bool toytcp_prune_ofo(struct sock *sk);
+void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb);
+void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb);
+void toytcp_drop(struct sk_buff *skb);
 
 /* output.c */
 int toytcp_route(struct sock *sk);

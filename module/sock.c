@@ -303,211 +303,6 @@ out:
 	return err;
 }
 
-/* A listener on the same port and an overlapping address, same netns,
- * unless both have SO_REUSEPORT and one owner (Linux's rule).
- */
-static bool toytcp_listen_conflict(struct sock *sk)
-{
-	struct net *net = sock_net(sk);
-	loff_t pos = 0;
-	struct sock *o;
-	bool busy = false;
-
-	rcu_read_lock();
-	while ((o = toytcp_hash_iter(net, &pos)) && o->sk_state == TCP_LISTEN) {
-		if (o != sk &&
-		    inet_sk(o)->inet_sport == inet_sk(sk)->inet_sport &&
-		    (!o->sk_rcv_saddr || !sk->sk_rcv_saddr ||
-		     o->sk_rcv_saddr == sk->sk_rcv_saddr) &&
-		    !(o->sk_reuseport && sk->sk_reuseport &&
-		      uid_eq(sock_i_uid(o), sock_i_uid(sk)))) {
-			busy = true;
-			break;
-		}
-		pos++;
-	}
-	rcu_read_unlock();
-	return busy;
-}
-
-static int toytcp_listen(struct socket *sock, int backlog)
-{
-	struct sock *sk = sock->sk;
-	int err;
-
-	lock_sock(sk);
-	err = -EINVAL;
-	if (sock->state != SS_UNCONNECTED ||
-	    !((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)))
-		goto out;
-	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
-	if (sk->sk_state == TCP_LISTEN) {
-		err = 0;
-		goto out;
-	}
-	if (!inet_sk(sk)->inet_num) {
-		err = toytcp_port_get(sk, 0, 0);
-		if (err)
-			goto out;
-	}
-	err = -EADDRINUSE;
-	if (toytcp_listen_conflict(sk))
-		goto out;
-	toytcp_sk(sk)->closing = false;
-	toytcp_set_state(sk, TCP_LISTEN);
-	toytcp_lhash_add(sk);
-	err = 0;
-out:
-	release_sock(sk);
-	return err;
-}
-
-/* Take the oldest established child off the accept queue, with a ref. */
-static struct sock *toytcp_accept_dequeue(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk), *ctsk;
-	struct sock *child = NULL;
-
-	spin_lock_bh(&tsk->accept_lock);
-	ctsk = list_first_entry_or_null(&tsk->accept_queue, struct toytcp_sock,
-					child_node);
-	if (ctsk) {
-		list_del_init(&ctsk->child_node);
-		tsk->accept_count--;
-		child = &ctsk->inet.sk;
-		sock_hold(child);
-		toytcp_mem_uncharge_child(child);
-	}
-	spin_unlock_bh(&tsk->accept_lock);
-	return child;
-}
-
-static bool toytcp_accept_ready(const struct sock *sk)
-{
-	return !list_empty_careful(&toytcp_sk(sk)->accept_queue);
-}
-
-static int toytcp_accept(TOYTCP_ACCEPT_PARAMS)
-{
-	struct sock *sk = sock->sk, *child;
-	int err;
-	long timeo;
-
-	lock_sock(sk);
-	err = -EINVAL;
-	if (sk->sk_state != TCP_LISTEN)
-		goto out;
-	timeo = sock_rcvtimeo(sk, TOYTCP_ACCEPT_FLAGS & O_NONBLOCK);
-	while (!(child = toytcp_accept_dequeue(sk))) {
-		DEFINE_WAIT_FUNC(wait, woken_wake_function);
-
-		err = -EAGAIN;
-		if (!timeo)
-			goto out;
-		err = sock_intr_errno(timeo);
-		if (signal_pending(current))
-			goto out;
-		add_wait_queue_exclusive(sk_sleep(sk), &wait);
-		sk_wait_event(sk, &timeo, toytcp_accept_ready(sk) ||
-			      sk->sk_state != TCP_LISTEN, &wait);
-		remove_wait_queue(sk_sleep(sk), &wait);
-		err = -EINVAL;
-		if (sk->sk_state != TCP_LISTEN)
-			goto out;
-	}
-	release_sock(sk);
-
-	lock_sock(child);
-	toytcp_sk(child)->parent = NULL;
-	sock_graft(child, newsock);
-	newsock->state = SS_CONNECTED;
-	release_sock(child);
-	sock_put(sk);		/* the child's reference on its listener */
-	sock_put(child);	/* toytcp_accept_dequeue()'s */
-	return 0;
-out:
-	release_sock(sk);
-	return err;
-}
-
-/* Reset and forget the children of a listener that closes. */
-static void toytcp_listen_stop(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk), *ctsk, *tmp;
-	LIST_HEAD(children);
-
-	toytcp_set_state(sk, TCP_CLOSE);
-	spin_lock_bh(&tsk->accept_lock);
-	tsk->closing = true;
-	list_splice_init(&tsk->syn_queue, &children);
-	list_splice_tail_init(&tsk->accept_queue, &children);
-	tsk->syn_count = 0;
-	tsk->accept_count = 0;
-	list_for_each_entry(ctsk, &children, child_node)
-		sock_hold(&ctsk->inet.sk);
-	spin_unlock_bh(&tsk->accept_lock);
-
-	list_for_each_entry_safe(ctsk, tmp, &children, child_node) {
-		struct sock *child = &ctsk->inet.sk;
-
-		local_bh_disable();
-		bh_lock_sock(child);
-		list_del_init(&ctsk->child_node);
-		toytcp_mem_uncharge_child(child);
-		ctsk->parent = NULL;
-		sock_set_flag(child, SOCK_DEAD);
-		if (child->sk_state != TCP_CLOSE) {
-			toytcp_send_active_reset(child, GFP_ATOMIC);
-			toytcp_done(child);
-		} else {
-			/* It closed by itself meanwhile and left its
-			 * destruction to us (toytcp_unlink_child()).
-			 */
-			toytcp_destroy_sock(child);
-		}
-		bh_unlock_sock(child);
-		local_bh_enable();
-		sock_put(child);
-		sock_put(sk);		/* the child's reference on us */
-	}
-}
-
-/*
- * A child not yet accepted is closing: take it off its listener's queues.
- * Returns true when the child is ours to destroy, false when accept() has
- * already taken it (it then closes like any socket with a user).
- */
-static bool toytcp_unlink_child(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sock *parent = tsk->parent;
-	struct toytcp_sock *ptsk = toytcp_sk(parent);
-	bool ours = true;
-
-	spin_lock_bh(&ptsk->accept_lock);
-	if (ptsk->closing) {
-		/* toytcp_listen_stop() holds it and will drop the parent. */
-		spin_unlock_bh(&ptsk->accept_lock);
-		return true;
-	}
-	if (list_empty(&tsk->child_node)) {
-		ours = false;
-	} else {
-		list_del_init(&tsk->child_node);
-		if (sk->sk_state == TCP_SYN_RECV)
-			ptsk->syn_count--;
-		else
-			ptsk->accept_count--;
-		toytcp_mem_uncharge_child(sk);
-	}
-	spin_unlock_bh(&ptsk->accept_lock);
-	if (ours) {
-		tsk->parent = NULL;
-		sock_put(parent);
-	}
-	return ours;
-}
-
 /**
  * toytcp_done() - the connection is over: to CLOSED, and free the socket
  * if nobody holds it any more
@@ -1089,6 +884,12 @@ out:
 	return copied;
 }
 
+/* accept()'s arguments differ between the kernels (compat.h). */
+static int toytcp_stream_accept(TOYTCP_ACCEPT_PARAMS)
+{
+	return toytcp_accept(sock, newsock, TOYTCP_ACCEPT_FLAGS);
+}
+
 const struct proto_ops toytcp_stream_ops = {
 	.family		= PF_TOYTCP,
 	.owner		= THIS_MODULE,
@@ -1096,7 +897,7 @@ const struct proto_ops toytcp_stream_ops = {
 	.bind		= toytcp_bind,
 	.connect	= toytcp_connect,
 	.socketpair	= sock_no_socketpair,
-	.accept		= toytcp_accept,
+	.accept		= toytcp_stream_accept,
 	.getname	= toytcp_getname,
 	.poll		= toytcp_poll,
 	.ioctl		= toytcp_ioctl,
