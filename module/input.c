@@ -14,64 +14,6 @@
 #include "protocol.h"
 #include "trace.h"
 
-/**
- * struct toytcp_opts - the options of a segment that toytcp understands
- * @mss: MSS (RFC 9293 3.2), 0 when absent
- * @wscale: window scale (RFC 7323), 0xff when absent
- * @sack_perm: SACK permitted (RFC 2018)
- * @sack: the first SACK block (RFC 2018 3), NULL when absent
- * @nsacks: number of SACK blocks at @sack
- */
-struct toytcp_opts {
-	u16		mss;
-	u8		wscale;
-	bool		sack_perm;
-	const u8	*sack;
-	int		nsacks;
-};
-
-/* Walk the options of @th, which must be in the linear area; malformed
- * ones end the walk (RFC 9293 3.2: be robust against them).
- */
-static void toytcp_parse_options(const struct tcphdr *th,
-				 struct toytcp_opts *opts)
-{
-	const u8 *p = (const u8 *)(th + 1);
-	int len = th->doff * 4 - sizeof(*th);
-
-	memset(opts, 0, sizeof(*opts));
-	opts->wscale = 0xff;
-	while (len > 0) {
-		u8 kind = p[0], olen;
-
-		if (kind == TCPOPT_EOL)
-			break;
-		if (kind == TCPOPT_NOP) {
-			p++;
-			len--;
-			continue;
-		}
-		if (len < 2)
-			break;
-		olen = p[1];
-		if (olen < 2 || olen > len)
-			break;
-		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS) {
-			opts->mss = get_unaligned_be16(p + 2);
-		} else if (kind == TCPOPT_WINDOW && olen == TCPOLEN_WINDOW) {
-			opts->wscale = min_t(u8, p[2], TOYTCP_MAX_WSCALE);
-		} else if (kind == TCPOPT_SACK_PERM &&
-			   olen == TCPOLEN_SACK_PERM) {
-			opts->sack_perm = true;
-		} else if (kind == TCPOPT_SACK && !((olen - 2) % 8)) {
-			opts->sack = p + 2;
-			opts->nsacks = (olen - 2) / 8;
-		}
-		p += olen;
-		len -= olen;
-	}
-}
-
 /*
  * Check the TCP header of a segment a toytcp socket owns, verify its
  * checksum, fill in TOYTCP_SKB_CB() and pull the header: from here on
@@ -246,34 +188,6 @@ void toytcp_init_rcv_wnd(struct sock *sk)
 	tsk->rcv_wnd = min_t(u32, toytcp_rcv_budget(sk) / 2,
 			     65535U << tsk->rcv_wscale);
 	tsk->rcv_wup = tsk->rcv_nxt;
-}
-
-/**
- * toytcp_apply_syn_options() - take on the options of the peer's SYN
- * @sk: the socket
- * @cb: the SYN's control block, its options parsed
- *
- * MSS (RFC 9293 3.7.1, 536 without one) and window scaling, used only
- * when both sides offered it (RFC 7323 2.2); SACK (RFC 2018).
- *
- * Context: sk lock held, or a new child not yet visible to anyone else.
- */
-void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	u16 mss = cb->mss ? : TOYTCP_DEFAULT_MSS;
-
-	tsk->mss_cache = clamp_t(u16, mss, 64, tsk->advmss);
-	tsk->rcv_mss = min_t(u32, tsk->advmss, TOYTCP_DEFAULT_MSS);
-	tsk->sack_ok = cb->sacked;
-	tsk->wscale_ok = cb->wscale != 0xff;
-	if (cb->wscale != 0xff) {
-		tsk->snd_wscale = cb->wscale;
-	} else {
-		tsk->snd_wscale = 0;
-		tsk->rcv_wscale = 0;
-		tsk->rcv_wnd = min_t(u32, tsk->rcv_wnd, 65535U);
-	}
 }
 
 /* RACK: remember the send time of the newest segment known delivered. */

@@ -14,11 +14,6 @@
 #include "protocol.h"
 #include "trace.h"
 
-/* MSS (4), NOP + window scale (3+1), NOP NOP + SACK permitted (2+2) */
-#define TOYTCP_SYN_OPT_LEN	12
-/* NOP NOP + SACK with 4 blocks */
-#define TOYTCP_MAX_OPT_LEN	(4 + 8 * TOYTCP_MAX_SACKS)
-
 static u32 toytcp_now_us(void)
 {
 	return (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC);
@@ -236,87 +231,6 @@ u32 toytcp_select_window(struct sock *sk)
 	tsk->rcv_wnd = win;
 	tsk->rcv_wup = tsk->rcv_nxt;
 	return min_t(u32, win >> tsk->rcv_wscale, 65535U);
-}
-
-/* A SYN offers MSS, window scaling and SACK; a SYN-ACK answers only what
- * the peer's SYN offered (RFC 7323 1.3, RFC 2018 2).
- */
-static unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	bool offer = sk->sk_state == TCP_SYN_SENT;
-	unsigned int len = 0;
-
-	opt[len++] = TCPOPT_MSS;
-	opt[len++] = TCPOLEN_MSS;
-	put_unaligned_be16(tsk->advmss, &opt[len]);
-	len += 2;
-	if (offer || tsk->wscale_ok) {
-		opt[len++] = TCPOPT_NOP;
-		opt[len++] = TCPOPT_WINDOW;
-		opt[len++] = TCPOLEN_WINDOW;
-		opt[len++] = tsk->rcv_wscale;
-	}
-	if (offer || tsk->sack_ok) {
-		opt[len++] = TCPOPT_NOP;
-		opt[len++] = TCPOPT_NOP;
-		opt[len++] = TCPOPT_SACK_PERM;
-		opt[len++] = TCPOLEN_SACK_PERM;
-	}
-	return len;
-}
-
-/*
- * The SACK option (RFC 2018 3, 4): the blocks of out-of-order data held,
- * the one with the most recent arrival first.  Returns its length, 0 when
- * there is nothing to report or no room for it.
- */
-static unsigned int toytcp_sack_option(struct sock *sk, u8 *opt,
-				       unsigned int room)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	u32 start[TOYTCP_MAX_SACKS], end[TOYTCP_MAX_SACKS];
-	unsigned int n = 0, i, len;
-	struct sk_buff *skb;
-
-	if (!tsk->sack_ok || skb_queue_empty(&tsk->ooo_queue) || room < 12)
-		return 0;
-
-	/* The queue is in sequence order: merge it into blocks. */
-	skb_queue_walk(&tsk->ooo_queue, skb) {
-		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-
-		if (n && !toytcp_after(cb->seq, end[n - 1])) {
-			if (toytcp_after(cb->end_seq, end[n - 1]))
-				end[n - 1] = cb->end_seq;
-			continue;
-		}
-		if (n == TOYTCP_MAX_SACKS)
-			break;
-		start[n] = cb->seq;
-		end[n++] = cb->end_seq;
-	}
-	/* The block holding the newest arrival goes first. */
-	for (i = 1; i < n; i++) {
-		if (toytcp_between(start[i], tsk->ofo_last_seq, end[i])) {
-			swap(start[0], start[i]);
-			swap(end[0], end[i]);
-			break;
-		}
-	}
-
-	n = min(n, (room - 4) / 8);
-	opt[0] = TCPOPT_NOP;
-	opt[1] = TCPOPT_NOP;
-	opt[2] = TCPOPT_SACK;
-	opt[3] = 2 + 8 * n;
-	len = 4;
-	for (i = 0; i < n; i++) {
-		put_unaligned_be32(start[i], &opt[len]);
-		put_unaligned_be32(end[i], &opt[len + 4]);
-		len += 8;
-	}
-	return len;
 }
 
 /*

@@ -55,6 +55,8 @@
 #define TOYTCP_KEEPIDLE		(7200 * HZ)	/* RFC 1122 4.2.3.6 */
 #define TOYTCP_KEEPINTVL	(75 * HZ)
 #define TOYTCP_KEEPCNT		9
+/* The most option bytes toytcp sends: NOP NOP + SACK with 4 blocks */
+#define TOYTCP_MAX_OPT_LEN	(4 + 8 * TOYTCP_MAX_SACKS)
 
 /* TCP header flag bits as they sit in byte 13 of the header. */
 #define TOYTCP_FIN	0x01
@@ -563,9 +565,30 @@ int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void toytcp_rcv_space_update(struct sock *sk);
 void toytcp_init_rcv_wnd(struct sock *sk);
 bool toytcp_prune_ofo(struct sock *sk);
-void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb);
 void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb);
 void toytcp_drop(struct sk_buff *skb);
+
+/* options.c */
+/**
+ * struct toytcp_opts - the options of a segment that toytcp understands
+ * @mss: MSS (RFC 9293 3.2), 0 when absent
+ * @wscale: window scale (RFC 7323), 0xff when absent
+ * @sack_perm: SACK permitted (RFC 2018)
+ * @sack: the first SACK block (RFC 2018 3), NULL when absent
+ * @nsacks: number of SACK blocks at @sack
+ */
+struct toytcp_opts {
+	u16		mss;
+	u8		wscale;
+	bool		sack_perm;
+	const u8	*sack;
+	int		nsacks;
+};
+
+void toytcp_parse_options(const struct tcphdr *th, struct toytcp_opts *opts);
+void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb);
+unsigned int toytcp_syn_options(struct sock *sk, u8 *opt);
+unsigned int toytcp_sack_option(struct sock *sk, u8 *opt, unsigned int room);
 
 /* output.c */
 int toytcp_route(struct sock *sk);
