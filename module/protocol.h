@@ -558,9 +558,11 @@ struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
 			   __be32 daddr, __be16 dport, int dif);
 struct sock *toytcp_hash_iter(struct net *net, loff_t *pos);
 
-/* input.c */
+/* hook.c */
 unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state);
+
+/* input.c */
 int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void toytcp_rcv_space_update(struct sock *sk);
 void toytcp_init_rcv_wnd(struct sock *sk);
