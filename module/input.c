@@ -59,14 +59,6 @@ void toytcp_init_rcv_wnd(struct sock *sk)
 	tsk->rcv_wup = tsk->rcv_nxt;
 }
 
-/* RACK: remember the send time of the newest segment known delivered. */
-static void toytcp_rack_update(struct toytcp_sock *tsk,
-			       const struct toytcp_skb_cb *cb)
-{
-	if ((s32)(cb->when - tsk->rack_time) > 0)
-		tsk->rack_time = cb->when;
-}
-
 /* Free what the peer acknowledged from the send buffer. */
 static void toytcp_clean_acked(struct sock *sk)
 {
@@ -120,19 +112,7 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 	u32 flight;
 
 	if (tsk->in_recovery) {
-		if (!toytcp_before(tsk->snd_una, tsk->recover)) {
-			/* Full ACK: recovery is over, deflate. */
-			tsk->in_recovery = false;
-			tsk->cwnd = tsk->ssthresh;
-			return;
-		}
-		/* Partial ACK: the next hole was lost too. */
-		if (!tsk->sack_ok)
-			tsk->cwnd = max_t(u32, tsk->cwnd - min(segs, tsk->cwnd),
-					  1) + 1;
-		if (toytcp_before(tsk->high_rxt, tsk->snd_una))
-			tsk->high_rxt = tsk->snd_una;
-		toytcp_retransmit_next(sk);
+		toytcp_recovery_ack(sk, segs);
 		return;
 	}
 	/* RFC 7661, as tcp_is_cwnd_limited(): the window grows only while
@@ -146,35 +126,6 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 					flight + 3 < tsk->cwnd)
 		return;
 	tsk->ca_ops->cong_avoid(sk, segs);
-}
-
-/*
- * A duplicate ACK (RFC 5681 2).  The third one, or (with SACK) three
- * segments' worth of SACKed data above the hole (RFC 6675 5), starts fast
- * recovery; later ones inflate the window (NewReno) or release the next
- * hole (SACK).
- */
-static void toytcp_on_dupack(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-
-	tsk->dupacks++;
-	if (tsk->in_recovery) {
-		if (tsk->sack_ok) {
-			toytcp_retransmit_next(sk);
-			toytcp_send_one_new(sk);
-		} else {
-			tsk->cwnd++;
-		}
-		return;
-	}
-	if ((tsk->dupacks >= 3 ||
-	     (tsk->sack_ok && (tsk->sacked_bytes >= 3 * tsk->mss_cache ||
-			       toytcp_rack_lost_any(sk)))) &&
-	    toytcp_after(tsk->snd_nxt, tsk->recover))
-		toytcp_enter_recovery(sk);
-	else if (tsk->dupacks < 3)
-		toytcp_send_one_new(sk);	/* RFC 3042 */
 }
 
 /*

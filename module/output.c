@@ -676,8 +676,6 @@ u32 toytcp_size_goal(const struct sock *sk)
 	return mss * toytcp_gso_segs(sk);
 }
 
-static void __toytcp_write_xmit(struct sock *sk, bool one);
-
 /**
  * toytcp_write_xmit() - send what the windows allow from the send queue
  * @sk: the socket
@@ -693,25 +691,6 @@ static void __toytcp_write_xmit(struct sock *sk, bool one);
 void toytcp_write_xmit(struct sock *sk)
 {
 	__toytcp_write_xmit(sk, false);
-}
-
-/**
- * toytcp_send_one_new() - send one new segment beyond the congestion window
- * @sk: the socket
- *
- * Limited transmit (RFC 3042) on the first duplicate ACKs, and one new
- * segment per duplicate ACK during recovery: each says a segment left the
- * network, and new data keeps the ACKs (and RACK's evidence) coming.
- *
- * Context: sk lock held.
- */
-void toytcp_send_one_new(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-
-	if (tsk->send_head &&
-	    toytcp_after(TOYTCP_SKB_CB(tsk->send_head)->end_seq, tsk->snd_nxt))
-		__toytcp_write_xmit(sk, true);
 }
 
 /*
@@ -861,7 +840,15 @@ static bool toytcp_tso_should_defer(struct sock *sk, struct sk_buff *skb,
 	return now - TOYTCP_SKB_CB(head)->when >= tsk->srtt_us / 2;
 }
 
-static void __toytcp_write_xmit(struct sock *sk, bool one)
+/**
+ * __toytcp_write_xmit() - send from the send queue
+ * @sk: the socket
+ * @one: send one segment, beyond the congestion window if need be
+ *	(toytcp_send_one_new()), rather than all the windows allow
+ *
+ * Context: sk lock held.
+ */
+void __toytcp_write_xmit(struct sock *sk, bool one)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 nxt = tsk->snd_nxt, mss = tsk->mss_cache;
@@ -964,140 +951,4 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 	else
 		/* A small tail held back by TCP_CORK or MSG_MORE. */
 		sk_reset_timer(sk, &tsk->retrans_timer, jiffies + HZ / 5);
-}
-
-/* RACK's reordering window (RFC 8985 6.2): a quarter of the RTT. */
-static u32 toytcp_reo_wnd(const struct toytcp_sock *tsk)
-{
-	return max_t(u32, tsk->srtt_us / 4, 250);
-}
-
-/* RFC 8985 6.2, simplified: a sent segment not SACKed is lost once a
- * segment sent more than a reordering window after it was delivered.
- * A retransmission gets a new send time, so a lost retransmission is
- * found the same way.
- */
-static bool toytcp_rack_lost(const struct toytcp_sock *tsk,
-			     const struct toytcp_skb_cb *cb)
-{
-	return !cb->sacked &&
-	       (s32)(tsk->rack_time - cb->when) > (s32)toytcp_reo_wnd(tsk);
-}
-
-/**
- * toytcp_rack_lost_any() - does RACK see a lost segment?
- * @sk: a socket with SACK
- *
- * Context: sk lock held.
- * Return: true if the oldest unacknowledged segment is lost.
- */
-bool toytcp_rack_lost_any(struct sock *sk)
-{
-	struct sk_buff *head = skb_peek(&sk->sk_write_queue);
-
-	return head && head != toytcp_sk(sk)->send_head &&
-	       toytcp_rack_lost(toytcp_sk(sk), TOYTCP_SKB_CB(head));
-}
-
-/**
- * toytcp_retransmit_next() - resend lost segments during fast recovery
- * @sk: the socket
- *
- * With SACK: up to two segments RACK finds lost, oldest first (two per
- * ACK: each ACK says a segment left the network, and recovery must also
- * make up for the retransmissions that were lost).  Without SACK
- * (NewReno): the oldest unacknowledged segment, once per partial ACK.
- *
- * Context: sk lock held.
- */
-void toytcp_retransmit_next(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff *skb;
-	int budget = 2;
-
-	skb_queue_walk(&sk->sk_write_queue, skb) {
-		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-
-		if (skb == tsk->send_head || !budget)
-			return;
-		if (!tsk->sack_ok) {
-			if (!toytcp_before(cb->seq, tsk->high_rxt) &&
-			    !toytcp_transmit_skb(sk, skb))
-				tsk->high_rxt = cb->end_seq;
-			return;
-		}
-		if (toytcp_rack_lost(tsk, cb) && !toytcp_transmit_skb(sk, skb))
-			budget--;
-	}
-}
-
-/**
- * toytcp_send_loss_probe() - the loss probe timeout expired (RFC 8985 7.3)
- * @sk: a socket with data in flight
- *
- * Sends one new segment if the peer's window allows, else resends the
- * last segment sent; either makes the receiver send an ACK whose SACK
- * blocks show what is missing.
- *
- * Context: sk lock held.
- */
-void toytcp_send_loss_probe(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff_head *q = &sk->sk_write_queue;
-	u32 nxt = tsk->snd_nxt;
-	struct sk_buff *skb;
-
-	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LOSSPROBES);
-	toytcp_send_one_new(sk);
-	if (tsk->snd_nxt != nxt)
-		return;
-	if (!tsk->send_head)
-		skb = skb_peek_tail(q);
-	else if (!skb_queue_is_first(q, tsk->send_head))
-		skb = skb_queue_prev(q, tsk->send_head);
-	else
-		return;
-	if (!skb)
-		return;
-	/* The last segment sent, not the first of its skb. */
-	if (skb->len > tsk->mss_cache &&
-	    !toytcp_fragment(sk, skb, rounddown(skb->len - 1,
-						tsk->mss_cache)))
-		skb = skb->next;
-	toytcp_transmit_skb(sk, skb);
-}
-
-/**
- * toytcp_enter_recovery() - fast retransmit: a segment was lost
- * @sk: the socket
- *
- * RFC 5681 3.2 and RFC 6582 (NewReno), or RFC 6675 with SACK: halve the
- * congestion window, resend the first hole, and remember where recovery
- * ends (@recover).
- *
- * Context: sk lock held.
- */
-void toytcp_enter_recovery(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff *head;
-
-	tsk->ssthresh = tsk->ca_ops->ssthresh(sk);
-	tsk->cwnd = tsk->ssthresh + (tsk->sack_ok ? 0 : 3);
-	tsk->cwnd_cnt = 0;
-	tsk->recover = tsk->snd_nxt;
-	tsk->in_recovery = true;
-	tsk->high_rxt = tsk->snd_una;
-	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
-	if (tsk->sack_ok)
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKRECOVERY);
-	/* Three duplicate ACKs say the oldest segment is lost. */
-	head = skb_peek(&sk->sk_write_queue);
-	if (tsk->sack_ok && head && head != tsk->send_head &&
-	    !TOYTCP_SKB_CB(head)->sacked && !toytcp_rack_lost(tsk,
-							 TOYTCP_SKB_CB(head)))
-		toytcp_transmit_skb(sk, head);
-	toytcp_retransmit_next(sk);
 }

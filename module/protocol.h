@@ -600,15 +600,11 @@ void toytcp_init_seq(struct sock *sk);
 int toytcp_send_syn(struct sock *sk);
 int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
 void toytcp_write_xmit(struct sock *sk);
-void toytcp_send_one_new(struct sock *sk);
+void __toytcp_write_xmit(struct sock *sk, bool one);
 void toytcp_send_ack(struct sock *sk);
 void toytcp_send_active_reset(struct sock *sk, gfp_t gfp);
 void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
 void toytcp_send_probe(struct sock *sk);
-void toytcp_retransmit_next(struct sock *sk);
-bool toytcp_rack_lost_any(struct sock *sk);
-void toytcp_send_loss_probe(struct sock *sk);
-void toytcp_enter_recovery(struct sock *sk);
 void toytcp_send_fin(struct sock *sk);
 u32 toytcp_select_window(struct sock *sk);
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
@@ -643,8 +639,6 @@ const struct toytcp_cong_ops *toytcp_cong_find(const char *name);
 void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops);
 
 void toytcp_reset_retrans_timer(struct sock *sk);
-void toytcp_rearm_timer(struct sock *sk);
-void toytcp_schedule_loss_probe(struct sock *sk);
 void toytcp_retrans_timer_handler(struct sock *sk);
 void toytcp_tw_timer_handler(struct sock *sk);
 void toytcp_time_wait(struct sock *sk);
@@ -654,6 +648,18 @@ void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
 void toytcp_keepalive(struct sock *sk, int on);
 void toytcp_schedule_ack(struct sock *sk);
 void toytcp_rtt_sample(struct sock *sk, long rtt_us);
+
+/* recovery.c */
+void toytcp_rack_update(struct toytcp_sock *tsk, const struct toytcp_skb_cb *cb);
+bool toytcp_rack_lost_any(struct sock *sk);
+void toytcp_retransmit_next(struct sock *sk);
+void toytcp_enter_recovery(struct sock *sk);
+void toytcp_on_dupack(struct sock *sk);
+void toytcp_recovery_ack(struct sock *sk, u32 segs);
+void toytcp_send_one_new(struct sock *sk);
+void toytcp_rearm_timer(struct sock *sk);
+void toytcp_schedule_loss_probe(struct sock *sk);
+void toytcp_send_loss_probe(struct sock *sk);
 
 /* syncookies.c */
 u32 toytcp_cookie_window(const struct sock *sk);
