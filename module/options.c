@@ -130,7 +130,8 @@ unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
  * @room: bytes free at @opt, at most TOYTCP_MAX_OPT_LEN
  *
  * The SACK option (RFC 2018 3, 4): the blocks of out-of-order data held,
- * the one with the most recent arrival first.
+ * the one with the most recent arrival first (toytcp_sack_blocks()), as
+ * many as fit.
  *
  * Context: sk lock held.
  * Return: its length, 0 when there is nothing to report or no room for it.
@@ -139,35 +140,11 @@ unsigned int toytcp_sack_option(struct sock *sk, u8 *opt, unsigned int room)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 start[TOYTCP_MAX_SACKS], end[TOYTCP_MAX_SACKS];
-	unsigned int n = 0, i, len;
-	struct sk_buff *skb;
+	unsigned int n, i, len;
 
 	if (!tsk->sack_ok || skb_queue_empty(&tsk->ooo_queue) || room < 12)
 		return 0;
-
-	/* The queue is in sequence order: merge it into blocks. */
-	skb_queue_walk(&tsk->ooo_queue, skb) {
-		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-
-		if (n && !toytcp_after(cb->seq, end[n - 1])) {
-			if (toytcp_after(cb->end_seq, end[n - 1]))
-				end[n - 1] = cb->end_seq;
-			continue;
-		}
-		if (n == TOYTCP_MAX_SACKS)
-			break;
-		start[n] = cb->seq;
-		end[n++] = cb->end_seq;
-	}
-	/* The block holding the newest arrival goes first. */
-	for (i = 1; i < n; i++) {
-		if (toytcp_between(start[i], tsk->ofo_last_seq, end[i])) {
-			swap(start[0], start[i]);
-			swap(end[0], end[i]);
-			break;
-		}
-	}
-
+	n = toytcp_sack_blocks(sk, start, end);
 	n = min(n, (room - 4) / 8);
 	opt[0] = TCPOPT_NOP;
 	opt[1] = TCPOPT_NOP;

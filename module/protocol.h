@@ -661,6 +661,12 @@ void toytcp_rearm_timer(struct sock *sk);
 void toytcp_schedule_loss_probe(struct sock *sk);
 void toytcp_send_loss_probe(struct sock *sk);
 
+/* sack.c */
+bool toytcp_sack(struct sock *sk, const struct sk_buff *skb);
+void toytcp_clear_sacks(struct sock *sk);
+unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
+				u32 end[TOYTCP_MAX_SACKS]);
+
 /* syncookies.c */
 u32 toytcp_cookie_window(const struct sock *sk);
 bool toytcp_cookie_wanted(const struct sock *sk, bool full);

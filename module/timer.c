@@ -81,23 +81,6 @@ static unsigned int toytcp_max_retries(const struct sock *sk)
 	}
 }
 
-static void toytcp_clear_sacks(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff *skb;
-
-	skb_queue_walk(&sk->sk_write_queue, skb) {
-		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-
-		if (toytcp_before(cb->seq, tsk->snd_nxt))
-			cb->nosample = 1;
-		cb->sacked = 0;
-	}
-	tsk->sacked_bytes = 0;
-	tsk->high_sack = tsk->snd_una;
-	tsk->high_rxt = tsk->snd_una;
-}
-
 /* Too many tries without an answer: the connection fails with ETIMEDOUT
  * (or the soft error an ICMP message left).
  */
