@@ -943,12 +943,5 @@ void __toytcp_write_xmit(struct sock *sk, bool one)
 	}
 	if (!one && toytcp_after(tsk->snd_nxt, nxt))
 		toytcp_schedule_loss_probe(sk);
-	if (!tsk->send_head || toytcp_retrans_timer_armed(tsk))
-		return;
-	if (tsk->snd_una != tsk->snd_nxt || !tsk->snd_wnd)
-		/* Waiting for ACKs, or for a zero window to open. */
-		toytcp_reset_retrans_timer(sk);
-	else
-		/* A small tail held back by TCP_CORK or MSG_MORE. */
-		sk_reset_timer(sk, &tsk->retrans_timer, jiffies + HZ / 5);
+	toytcp_check_probe_timer(sk);
 }

@@ -638,8 +638,6 @@ struct toytcp_cong_ops {
 const struct toytcp_cong_ops *toytcp_cong_find(const char *name);
 void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops);
 
-void toytcp_reset_retrans_timer(struct sock *sk);
-void toytcp_retrans_timer_handler(struct sock *sk);
 void toytcp_tw_timer_handler(struct sock *sk);
 void toytcp_time_wait(struct sock *sk);
 void toytcp_delack_timer_handler(struct sock *sk);
@@ -647,7 +645,17 @@ void toytcp_keepalive_timer_handler(struct sock *sk);
 void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
 void toytcp_keepalive(struct sock *sk, int on);
 void toytcp_schedule_ack(struct sock *sk);
+
+/* rto.c */
 void toytcp_rtt_sample(struct sock *sk, long rtt_us);
+void toytcp_reset_retrans_timer(struct sock *sk);
+unsigned int toytcp_max_retries(const struct sock *sk);
+void toytcp_write_err(struct sock *sk);
+void toytcp_retrans_timer_handler(struct sock *sk);
+
+/* persist.c */
+void toytcp_check_probe_timer(struct sock *sk);
+void toytcp_probe_timer(struct sock *sk);
 
 /* recovery.c */
 void toytcp_rack_update(struct toytcp_sock *tsk, const struct toytcp_skb_cb *cb);
