@@ -459,33 +459,14 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		toytcp_send_ack(sk);	/* a duplicate ACK: RFC 5681 4.2 */
 		return;
 	}
-	/* RFC 9293 3.8.6.3 and RFC 5681 4.2: ACK at least every second
-	 * full-sized segment and at once when a hole closes or a FIN
-	 * arrives (or early in the connection); otherwise within delack_ms.
-	 */
+	/* Now or later: delack.c. */
 	tsk->rcv_mss = clamp_t(u32, skb->len, tsk->rcv_mss, tsk->advmss);
 	tsk->rcv_unacked += skb->len;
 	hole = !skb_queue_empty(&tsk->ooo_queue);
 	toytcp_queue_rcv(sk, skb);
 	if (hole)
 		toytcp_ofo_drain(sk);
-	if (hole || (sk->sk_shutdown & RCV_SHUTDOWN) || tsk->quickack) {
-		if (tsk->quickack)
-			tsk->quickack--;
-		toytcp_send_ack(sk);
-	} else if (tsk->rcv_unacked < 2 * tsk->rcv_mss) {
-		toytcp_schedule_ack(sk);
-	} else if (sock_owned_by_user_nocheck(sk)) {
-		/* From the backlog, in release_sock(): one ACK for all of
-		 * it, once it is done (toytcp_release_cb()), as Linux TCP
-		 * does since 6.7 (tcp_backlog_ack_defer).  The window then
-		 * moves on once per backlog, and so does what the backlog
-		 * can take in before release_sock() finds it empty.
-		 */
-		set_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred);
-	} else {
-		toytcp_send_ack(sk);
-	}
+	toytcp_ack_snd_check(sk, hole);
 	if (!sock_flag(sk, SOCK_DEAD) && toytcp_epollin_ready(sk))
 		sk->sk_data_ready(sk);
 }
@@ -651,8 +632,7 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			WRITE_ONCE(sk->sk_shutdown,
 				   sk->sk_shutdown | SEND_SHUTDOWN);
 			if (sock_flag(sk, SOCK_DEAD))
-				sk_reset_timer(sk, &tsk->tw_timer, jiffies +
-					msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
+				toytcp_fin_wait2_timeout(sk);
 			else
 				sk->sk_state_change(sk);
 		}

@@ -482,27 +482,14 @@ static inline struct toytcp_net *toytcp_pernet(const struct net *net)
 	__v >= 0 ? (unsigned int)__v : READ_ONCE(toytcp_##name);	\
 })
 
-/* ctrl.c */
-int toytcp_ctrl_init_net(struct net *net);
-void toytcp_ctrl_exit_net(struct net *net);
+/*
+ * The functions the files share, one group per file.  The socket's side
+ * first (af_toytcp.c to listen.c), then the receive path (hook.c to
+ * input.c), the send path (output.c), loss recovery and the timers
+ * (sack.c to timer.c), and the rest.
+ */
 
-int toytcp_mib_init_net(struct net *net);
-unsigned long toytcp_mib_read(struct net *net, int field);
-void toytcp_mib_exit_net(struct net *net);
-extern const char * const toytcp_mib_names[TOYTCP_MIB_MAX];
-
-/* mem.c */
-void toytcp_mem_defaults(unsigned long *mem);
-bool toytcp_under_memory_pressure(const struct sock *sk);
-int toytcp_rcv_budget(const struct sock *sk);
-bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb);
-void toytcp_mem_grow(struct sock *sk, int delta);
-bool toytcp_mem_charge_child(struct sock *sk);
-void toytcp_mem_uncharge_child(struct sock *sk);
-void toytcp_mem_init_net(struct net *net);
-void toytcp_mem_exit_net(struct net *net);
-
-/* af_toytcp.c: module parameters */
+/* af_toytcp.c: module parameters, the workqueue, the proto */
 extern unsigned int toytcp_tw_timeout_ms;
 extern unsigned int toytcp_syn_retries;
 extern unsigned int toytcp_retries;
@@ -511,7 +498,7 @@ extern unsigned int toytcp_delack_ms;
 extern struct workqueue_struct *toytcp_wq;
 extern struct proto toytcp_proto;
 
-/* sock.c */
+/* sock.c: the socket calls */
 extern const struct proto_ops toytcp_stream_ops;
 int toytcp_create(struct net *net, struct socket *sock, int protocol,
 		  int kern);
@@ -521,16 +508,9 @@ void toytcp_done(struct sock *sk);
 void toytcp_abort(struct sock *sk, int err);
 void toytcp_destroy_sock(struct sock *sk);
 void toytcp_write_space(struct sock *sk);
-void toytcp_release_cb(struct sock *sk);
 void toytcp_close(struct sock *sk, long timeout);
 
-/* port.c */
-int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port);
-void toytcp_port_hold(struct toytcp_port *port);
-void toytcp_port_put(struct toytcp_port *port);
-void toytcp_port_put_sync(struct toytcp_port *port);
-
-/* sockopt.c */
+/* sockopt.c: socket options and ioctls */
 int toytcp_setsockopt(struct socket *sock, int level, int optname,
 		      sockptr_t optval, unsigned int optlen);
 int toytcp_getsockopt(struct socket *sock, int level, int optname,
@@ -538,7 +518,13 @@ int toytcp_getsockopt(struct socket *sock, int level, int optname,
 int toytcp_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg);
 int toytcp_set_rcvlowat(struct sock *sk, int val);
 
-/* listen.c */
+/* port.c: the reservation in Linux TCP's port space */
+int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port);
+void toytcp_port_hold(struct toytcp_port *port);
+void toytcp_port_put(struct toytcp_port *port);
+void toytcp_port_put_sync(struct toytcp_port *port);
+
+/* listen.c: listen(), accept() and the passive open */
 int toytcp_listen(struct socket *sock, int backlog);
 int toytcp_accept(struct socket *sock, struct socket *newsock, int flags);
 bool toytcp_accept_ready(const struct sock *sk);
@@ -548,29 +534,11 @@ void toytcp_child_established(struct sock *sk);
 bool toytcp_unlink_child(struct sock *sk);
 void toytcp_listen_stop(struct sock *sk);
 
-/* hash.c */
-int toytcp_hash_init(void);
-void toytcp_hash_exit(void);
-void toytcp_ehash_add(struct sock *sk);
-void toytcp_lhash_add(struct sock *sk);
-void toytcp_unhash(struct sock *sk);
-struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
-			   __be32 daddr, __be16 dport, int dif);
-struct sock *toytcp_hash_iter(struct net *net, loff_t *pos);
-
-/* hook.c */
+/* hook.c: the receive hook */
 unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state);
 
-/* input.c */
-int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
-void toytcp_rcv_space_update(struct sock *sk);
-void toytcp_init_rcv_wnd(struct sock *sk);
-bool toytcp_prune_ofo(struct sock *sk);
-void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb);
-void toytcp_drop(struct sk_buff *skb);
-
-/* options.c */
+/* options.c: TCP options */
 /**
  * struct toytcp_opts - the options of a segment that toytcp understands
  * @mss: MSS (RFC 9293 3.2), 0 when absent
@@ -592,30 +560,87 @@ void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb);
 unsigned int toytcp_syn_options(struct sock *sk, u8 *opt);
 unsigned int toytcp_sack_option(struct sock *sk, u8 *opt, unsigned int room);
 
-/* output.c */
+/* input.c: the state machine and the receive queues */
+int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
+void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb);
+void toytcp_init_rcv_wnd(struct sock *sk);
+void toytcp_rcv_space_update(struct sock *sk);
+bool toytcp_prune_ofo(struct sock *sk);
+void toytcp_drop(struct sk_buff *skb);
+
+/* output.c: building and sending segments */
 int toytcp_route(struct sock *sk);
 void toytcp_sync_mss(struct sock *sk);
 void toytcp_set_iss(struct sock *sk, u32 iss);
 void toytcp_init_seq(struct sock *sk);
-int toytcp_send_syn(struct sock *sk);
-int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
-void toytcp_write_xmit(struct sock *sk);
-void __toytcp_write_xmit(struct sock *sk, bool one);
-void toytcp_send_ack(struct sock *sk);
-void toytcp_send_active_reset(struct sock *sk, gfp_t gfp);
-void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
-void toytcp_send_probe(struct sock *sk);
-void toytcp_send_fin(struct sock *sk);
-u32 toytcp_select_window(struct sock *sk);
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
+u32 toytcp_select_window(struct sock *sk);
+int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
+void toytcp_send_ack(struct sock *sk);
+void toytcp_send_probe(struct sock *sk);
+void toytcp_send_active_reset(struct sock *sk, gfp_t gfp);
+void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
+int toytcp_send_syn(struct sock *sk);
+void toytcp_send_fin(struct sock *sk);
 int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len);
 int toytcp_trim_head(struct sock *sk, struct sk_buff *skb, u32 len);
 u32 toytcp_size_goal(const struct sock *sk);
+void toytcp_write_xmit(struct sock *sk);
+void __toytcp_write_xmit(struct sock *sk, bool one);
 
-/* timer.c */
+/* sack.c: the SACK scoreboard and the receiver's blocks */
+bool toytcp_sack(struct sock *sk, const struct sk_buff *skb);
+void toytcp_clear_sacks(struct sock *sk);
+unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
+				u32 end[TOYTCP_MAX_SACKS]);
+
+/* recovery.c: fast recovery, RACK and loss probes */
+void toytcp_rack_update(struct toytcp_sock *tsk, const struct toytcp_skb_cb *cb);
+bool toytcp_rack_lost_any(struct sock *sk);
+void toytcp_retransmit_next(struct sock *sk);
+void toytcp_enter_recovery(struct sock *sk);
+void toytcp_on_dupack(struct sock *sk);
+void toytcp_recovery_ack(struct sock *sk, u32 segs);
+void toytcp_send_one_new(struct sock *sk);
+void toytcp_rearm_timer(struct sock *sk);
+void toytcp_schedule_loss_probe(struct sock *sk);
+void toytcp_send_loss_probe(struct sock *sk);
+
+/* rto.c: RTT estimation and the retransmission timeout */
+void toytcp_rtt_sample(struct sock *sk, long rtt_us);
+void toytcp_reset_retrans_timer(struct sock *sk);
+unsigned int toytcp_max_retries(const struct sock *sk);
+void toytcp_write_err(struct sock *sk);
+void toytcp_retrans_timer_handler(struct sock *sk);
+
+/* persist.c: zero-window probes */
+void toytcp_check_probe_timer(struct sock *sk);
+void toytcp_probe_timer(struct sock *sk);
+
+/* delack.c: delayed ACKs */
+void toytcp_ack_snd_check(struct sock *sk, bool now);
+void toytcp_schedule_ack(struct sock *sk);
+void toytcp_delack_timer_handler(struct sock *sk);
+void toytcp_send_deferred_ack(struct sock *sk);
+void toytcp_set_quickack(struct sock *sk, int val);
+
+/* keepalive.c */
+void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
+void toytcp_keepalive(struct sock *sk, int on);
+void toytcp_keepalive_timer_handler(struct sock *sk);
+
+/* timewait.c: TIME-WAIT and the orphaned FIN-WAIT-2 */
+void toytcp_time_wait(struct sock *sk);
+void toytcp_fin_wait2_timeout(struct sock *sk);
+void toytcp_tw_timer_handler(struct sock *sk);
+
+/* timer.c: the timers' softirq entry points and deferral */
 void toytcp_init_timers(struct sock *sk);
 void toytcp_clear_timers(struct sock *sk);
+void toytcp_release_cb(struct sock *sk);
+
+/* cong.c: congestion control */
 /**
  * struct toytcp_cong_ops - a congestion control algorithm (cong.c)
  * @name:	its TCP_CONGESTION name
@@ -638,57 +663,46 @@ struct toytcp_cong_ops {
 const struct toytcp_cong_ops *toytcp_cong_find(const char *name);
 void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops);
 
-void toytcp_tw_timer_handler(struct sock *sk);
-void toytcp_time_wait(struct sock *sk);
-void toytcp_delack_timer_handler(struct sock *sk);
-void toytcp_keepalive_timer_handler(struct sock *sk);
-void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
-void toytcp_keepalive(struct sock *sk, int on);
-void toytcp_schedule_ack(struct sock *sk);
-
-/* rto.c */
-void toytcp_rtt_sample(struct sock *sk, long rtt_us);
-void toytcp_reset_retrans_timer(struct sock *sk);
-unsigned int toytcp_max_retries(const struct sock *sk);
-void toytcp_write_err(struct sock *sk);
-void toytcp_retrans_timer_handler(struct sock *sk);
-
-/* persist.c */
-void toytcp_check_probe_timer(struct sock *sk);
-void toytcp_probe_timer(struct sock *sk);
-
-/* recovery.c */
-void toytcp_rack_update(struct toytcp_sock *tsk, const struct toytcp_skb_cb *cb);
-bool toytcp_rack_lost_any(struct sock *sk);
-void toytcp_retransmit_next(struct sock *sk);
-void toytcp_enter_recovery(struct sock *sk);
-void toytcp_on_dupack(struct sock *sk);
-void toytcp_recovery_ack(struct sock *sk, u32 segs);
-void toytcp_send_one_new(struct sock *sk);
-void toytcp_rearm_timer(struct sock *sk);
-void toytcp_schedule_loss_probe(struct sock *sk);
-void toytcp_send_loss_probe(struct sock *sk);
-
-/* sack.c */
-bool toytcp_sack(struct sock *sk, const struct sk_buff *skb);
-void toytcp_clear_sacks(struct sock *sk);
-unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
-				u32 end[TOYTCP_MAX_SACKS]);
-
 /* syncookies.c */
 u32 toytcp_cookie_window(const struct sock *sk);
 bool toytcp_cookie_wanted(const struct sock *sk, bool full);
 void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb);
 u16 toytcp_cookie_check(struct sock *sk, struct sk_buff *skb);
 
+/* mem.c: receive memory, per namespace */
+void toytcp_mem_defaults(unsigned long *mem);
+bool toytcp_under_memory_pressure(const struct sock *sk);
+int toytcp_rcv_budget(const struct sock *sk);
+bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb);
+void toytcp_mem_grow(struct sock *sk, int delta);
+bool toytcp_mem_charge_child(struct sock *sk);
+void toytcp_mem_uncharge_child(struct sock *sk);
+void toytcp_mem_init_net(struct net *net);
+void toytcp_mem_exit_net(struct net *net);
+
+/* hash.c: the lookup tables */
+int toytcp_hash_init(void);
+void toytcp_hash_exit(void);
+void toytcp_ehash_add(struct sock *sk);
+void toytcp_lhash_add(struct sock *sk);
+void toytcp_unhash(struct sock *sk);
+struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
+			   __be32 daddr, __be16 dport, int dif);
+struct sock *toytcp_hash_iter(struct net *net, loff_t *pos);
+
+/* ctrl.c: the net.toytcp sysctls */
+int toytcp_ctrl_init_net(struct net *net);
+void toytcp_ctrl_exit_net(struct net *net);
+
+/* mib.c: counters */
+extern const char * const toytcp_mib_names[TOYTCP_MIB_MAX];
+int toytcp_mib_init_net(struct net *net);
+unsigned long toytcp_mib_read(struct net *net, int field);
+void toytcp_mib_exit_net(struct net *net);
+
 /* proc.c */
 int toytcp_proc_init_net(struct net *net);
 void toytcp_proc_exit_net(struct net *net);
-
-static inline u32 toytcp_jiffies_us(unsigned long j)
-{
-	return jiffies_to_usecs(j);
-}
 
 /*
  * The retransmission timer is running, or it fired while the user owned

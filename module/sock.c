@@ -459,8 +459,7 @@ adjudge:
 	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
 		goto out;
 	if (sk->sk_state == TCP_FIN_WAIT2)
-		sk_reset_timer(sk, &tsk->tw_timer, jiffies +
-			       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
+		toytcp_fin_wait2_timeout(sk);
 	if (sk->sk_state == TCP_CLOSE) {
 		swap(port, tsk->port);	/* released below, not in a work */
 		toytcp_destroy_sock(sk);

@@ -202,14 +202,7 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 			toytcp_write_xmit(sk);
 		break;
 	case TCP_QUICKACK:
-		tsk->pingpong = !val;
-		if (val) {
-			tsk->quickack = TOYTCP_QUICKACKS;
-			if (tsk->ack_pending)
-				toytcp_send_ack(sk);
-		} else {
-			tsk->quickack = 0;
-		}
+		toytcp_set_quickack(sk, val);
 		break;
 	case TCP_MAXSEG:
 		/* As Linux: 0 resets, else 88 .. 32767, before connect. */
