@@ -379,11 +379,42 @@ static bool toytcp_rcvbuf_room(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
+ * Charge @skb to its namespace (mem.c), as tcp_try_rmem_schedule(): when
+ * the namespace holds "max" of net.toytcp.mem already, out-of-order data
+ * is refused at once; in-sequence data after the socket's own
+ * out-of-order queue is pruned, unless the socket has nothing queued for
+ * its reader and the segment is within the advertised window, which may
+ * go beyond "max" (TOYTCP_MEM_FORCE).  Returns false (and counts
+ * MemoryDrops) when the segment is to be dropped.
+ */
+static bool toytcp_try_mem_schedule(struct sock *sk, struct sk_buff *skb)
+{
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+	if (toytcp_mem_schedule(sk, skb, TOYTCP_MEM_FIRST))
+		return true;
+	if (toytcp_after(cb->seq, toytcp_sk(sk)->rcv_nxt))
+		goto refused;
+	/* In-sequence data goes before out-of-order data. */
+	while (toytcp_prune_ofo(sk)) {
+		if (toytcp_mem_schedule(sk, skb, TOYTCP_MEM_AGAIN))
+			return true;
+	}
+	if (skb_queue_empty(&sk->sk_receive_queue) &&
+	    toytcp_fits_window(toytcp_sk(sk), cb) &&
+	    toytcp_mem_schedule(sk, skb, TOYTCP_MEM_FORCE))
+		return true;
+refused:
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
+	return false;
+}
+
+/*
  * Charge @skb to the socket and its namespace before it is queued, or
  * count why not: the socket's receive buffer (RcvQueueDrops) or the
- * namespace's net.toytcp.mem (MemoryDrops, toytcp_mem_schedule()).  An
- * empty in-sequence segment (a bare FIN) is never queued and not charged;
- * everything bound for the out-of-order queue is.
+ * namespace's net.toytcp.mem (MemoryDrops, toytcp_try_mem_schedule()).
+ * An empty in-sequence segment (a bare FIN) is never queued and not
+ * charged; everything bound for the out-of-order queue is.
  */
 static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
 {
@@ -394,7 +425,7 @@ static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RCVQDROPS);
 		return false;
 	}
-	return toytcp_mem_schedule(sk, skb);
+	return toytcp_try_mem_schedule(sk, skb);
 }
 
 /* RFC 9293 3.10.7.4, seventh check: the segment text. */

@@ -673,7 +673,15 @@ u16 toytcp_cookie_check(struct sock *sk, struct sk_buff *skb);
 void toytcp_mem_defaults(unsigned long *mem);
 bool toytcp_under_memory_pressure(const struct sock *sk);
 int toytcp_rcv_budget(const struct sock *sk);
-bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb);
+/* How far toytcp_mem_schedule() may take the namespace's receive memory */
+enum toytcp_mem_try {
+	TOYTCP_MEM_FIRST,	/* to "max"; beyond "pressure" it is under pressure */
+	TOYTCP_MEM_AGAIN,	/* to "max", after the caller freed some */
+	TOYTCP_MEM_FORCE,	/* to "max" + TOYTCP_MEM_SLACK */
+};
+
+bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb,
+			 enum toytcp_mem_try how);
 void toytcp_mem_grow(struct sock *sk, int delta);
 bool toytcp_mem_charge_child(struct sock *sk);
 void toytcp_mem_uncharge_child(struct sock *sk);
