@@ -18,11 +18,13 @@
 /*
  * Check the TCP header of a segment a toytcp socket owns, verify its
  * checksum, fill in TOYTCP_SKB_CB() and pull the header: from here on
- * skb->data is the payload.  Returns false (and counts) for a segment to
- * drop.
+ * skb->data is the payload.  Returns why (and counts) for a segment to
+ * drop, TOYTCP_NOT_DROPPED for a good one.
  */
-static bool toytcp_prepare_segment(struct net *net, struct sk_buff *skb)
+static enum toytcp_drop_reason toytcp_prepare_segment(struct net *net,
+						      struct sk_buff *skb)
 {
+	enum toytcp_drop_reason reason = TOYTCP_DROP_BAD_HEADER;
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	const struct tcphdr *th = tcp_hdr(skb);
 	unsigned int hlen;
@@ -36,6 +38,7 @@ static bool toytcp_prepare_segment(struct net *net, struct sk_buff *skb)
 	if (skb_checksum_init(skb, IPPROTO_TCP, inet_compute_pseudo) ||
 	    (!skb_csum_unnecessary(skb) && __skb_checksum_complete(skb))) {
 		TOYTCP_INC_STATS(net, TOYTCP_MIB_INCSUMERRORS);
+		reason = TOYTCP_DROP_BAD_CHECKSUM;
 		goto err;
 	}
 	th = tcp_hdr(skb);
@@ -58,10 +61,10 @@ static bool toytcp_prepare_segment(struct net *net, struct sk_buff *skb)
 		cb->sacked = opts.sack_perm;
 	}
 	__skb_pull(skb, hlen);
-	return true;
+	return TOYTCP_NOT_DROPPED;
 err:
 	TOYTCP_INC_STATS(net, TOYTCP_MIB_INERRS);
-	return false;
+	return reason;
 }
 
 /*
@@ -97,6 +100,7 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state)
 {
 	const struct iphdr *iph = ip_hdr(skb);
+	enum toytcp_drop_reason reason;
 	const struct tcphdr *th;
 	unsigned int thoff;
 	struct sock *sk;
@@ -116,7 +120,8 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 	TOYTCP_INC_STATS(state->net, TOYTCP_MIB_INSEGS);
 	__skb_pull(skb, thoff);
 	skb_reset_transport_header(skb);
-	if (!toytcp_prepare_segment(state->net, skb))
+	reason = toytcp_prepare_segment(state->net, skb);
+	if (reason)
 		goto drop;
 	nf_reset_ct(skb);
 	skb_dst_drop(skb);
@@ -132,6 +137,7 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 	} else if (sk_add_backlog(sk, skb, toytcp_backlog_limit(sk))) {
 		bh_unlock_sock(sk);
 		TOYTCP_INC_STATS(state->net, TOYTCP_MIB_BACKLOGDROPS);
+		reason = TOYTCP_DROP_BACKLOG_FULL;
 		goto drop;
 	}
 	bh_unlock_sock(sk);
@@ -140,6 +146,6 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 
 drop:
 	sock_put(sk);
-	kfree_skb(skb);
+	toytcp_drop(state->net, skb, reason);
 	return NF_STOLEN;
 }

@@ -197,6 +197,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 static void toytcp_fin(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
 
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 	sock_set_flag(sk, SOCK_DONE);
@@ -216,7 +217,8 @@ static void toytcp_fin(struct sock *sk)
 		break;
 	}
 	/* Nothing after a FIN can be valid. */
-	__skb_queue_purge(&tsk->ooo_queue);
+	while ((skb = __skb_dequeue(&tsk->ooo_queue)))
+		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_AFTER_FIN);
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
 		if ((sk->sk_shutdown & SHUTDOWN_MASK) == SHUTDOWN_MASK ||
@@ -312,7 +314,8 @@ static void toytcp_ofo_drain(struct sock *sk)
 	       !toytcp_after(TOYTCP_SKB_CB(skb)->seq, tsk->rcv_nxt)) {
 		__skb_unlink(skb, &tsk->ooo_queue);
 		if (!toytcp_after(TOYTCP_SKB_CB(skb)->end_seq, tsk->rcv_nxt)) {
-			kfree_skb(skb);		/* all of it came already */
+			/* All of it came already. */
+			toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_OFO_DUPLICATE);
 			continue;
 		}
 		/* Already charged to the socket: keep the charge. */
@@ -346,7 +349,7 @@ bool toytcp_prune_ofo(struct sock *sk)
 	if (!last)
 		return false;
 	__skb_unlink(last, &toytcp_sk(sk)->ooo_queue);
-	kfree_skb(last);
+	toytcp_drop(sock_net(sk), last, TOYTCP_DROP_OFO_PRUNED);
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOPRUNED);
 	return true;
 }
@@ -414,18 +417,22 @@ refused:
  * count why not: the socket's receive buffer (RcvQueueDrops) or the
  * namespace's net.toytcp.mem (MemoryDrops, toytcp_try_mem_schedule()).
  * An empty in-sequence segment (a bare FIN) is never queued and not
- * charged; everything bound for the out-of-order queue is.
+ * charged; everything bound for the out-of-order queue is.  Returns why
+ * the segment is to be dropped, or TOYTCP_NOT_DROPPED.
  */
-static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
+static enum toytcp_drop_reason toytcp_rmem_schedule(struct sock *sk,
+						    struct sk_buff *skb)
 {
 	if (!skb->len &&
 	    !toytcp_after(TOYTCP_SKB_CB(skb)->seq, toytcp_sk(sk)->rcv_nxt))
-		return true;
+		return TOYTCP_NOT_DROPPED;
 	if (!toytcp_rcvbuf_room(sk, skb)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RCVQDROPS);
-		return false;
+		return TOYTCP_DROP_RCVBUF_FULL;
 	}
-	return toytcp_try_mem_schedule(sk, skb);
+	if (!toytcp_try_mem_schedule(sk, skb))
+		return TOYTCP_DROP_MEMORY;
+	return TOYTCP_NOT_DROPPED;
 }
 
 /* RFC 9293 3.10.7.4, seventh check: the segment text. */
@@ -452,6 +459,7 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 data_end = cb->end_seq - !!(cb->flags & TOYTCP_FIN);
+	enum toytcp_drop_reason reason;
 	bool hole;
 
 	/* RFC 9293 3.6.1, RFC 2525 2.17: the application has closed (or shut
@@ -462,13 +470,13 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	    toytcp_after(data_end, tsk->rcv_nxt)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONDATA);
 		toytcp_abort(sk, ECONNRESET);
-		kfree_skb(skb);
+		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_ABORT_ON_DATA);
 		return;
 	}
 	if (!toytcp_after(cb->end_seq, tsk->rcv_nxt)) {
 		/* A duplicate: the peer missed our ACK. */
 		toytcp_send_ack(sk);
-		kfree_skb(skb);
+		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_DUPLICATE);
 		return;
 	}
 	/* Learn how much of an skb's memory is payload (EWMA, 1/8). */
@@ -476,13 +484,14 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		tsk->rcv_ratio = (7 * tsk->rcv_ratio +
 				  min_t(u32, ((u64)skb->len << 8) /
 					skb->truesize, 256)) / 8;
-	if (!toytcp_rmem_schedule(sk, skb)) {
+	reason = toytcp_rmem_schedule(sk, skb);
+	if (reason) {
 		/* Over the receive buffer (or the namespace's memory)
 		 * despite the window: drop, the sender will retransmit once
 		 * the reader made room.
 		 */
 		toytcp_send_ack(sk);
-		kfree_skb(skb);
+		toytcp_drop(sock_net(sk), skb, reason);
 		return;
 	}
 	if (toytcp_after(cb->seq, tsk->rcv_nxt)) {
@@ -524,12 +533,6 @@ void toytcp_rcv_space_update(struct sock *sk)
 		return;
 	if (space / 2 - max(cur, 0) >= (s32)step)
 		toytcp_send_ack(sk);
-}
-
-/* Free a received segment toytcp is done with. */
-void toytcp_drop(struct sk_buff *skb)
-{
-	kfree_skb(skb);
 }
 
 /*
@@ -586,7 +589,7 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			toytcp_send_ack(sk);
 		if (sk->sk_state == TCP_TIME_WAIT && (cb->flags & TOYTCP_FIN))
 			toytcp_time_wait(sk);	/* the peer lost our ACK */
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_NOT_ACCEPTABLE);
 	}
 	tsk->rcv_tstamp = jiffies;	/* the peer is alive */
 	tsk->probes_out = 0;
@@ -597,7 +600,7 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & TOYTCP_RST) {
 		if (cb->seq != tsk->rcv_nxt) {
 			toytcp_send_challenge_ack(sk, skb);
-			return toytcp_drop(skb);
+			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_CHALLENGE);
 		}
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
 		switch (sk->sk_state) {
@@ -618,7 +621,8 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (!sock_flag(sk, SOCK_DEAD))
 			sk_error_report(sk);
 		toytcp_done(sk);
-		return toytcp_drop(skb);
+		consume_skb(skb);
+		return;
 	}
 
 	/* Fourth: SYN.  A retransmitted SYN gets the SYN-ACK again; any other
@@ -628,21 +632,23 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		struct sk_buff *head = skb_peek(&sk->sk_write_queue);
 
 		if (sk->sk_state == TCP_SYN_RECV && cb->seq == tsk->irs &&
-		    head && (TOYTCP_SKB_CB(head)->flags & TOYTCP_SYN))
+		    head && (TOYTCP_SKB_CB(head)->flags & TOYTCP_SYN)) {
 			toytcp_transmit_skb(sk, head);
-		else
-			toytcp_send_challenge_ack(sk, skb);
-		return toytcp_drop(skb);
+			consume_skb(skb);
+			return;
+		}
+		toytcp_send_challenge_ack(sk, skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_SYN_CHALLENGE);
 	}
 
 	/* Fifth: ACK. */
 	if (!(cb->flags & TOYTCP_ACK))
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_NO_ACK);
 	if (sk->sk_state == TCP_SYN_RECV) {
 		if (!toytcp_after(cb->ack_seq, tsk->snd_una) ||
 		    toytcp_after(cb->ack_seq, tsk->snd_nxt)) {
 			toytcp_send_reset(sk, skb);
-			return toytcp_drop(skb);
+			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_HANDSHAKE_ACK);
 		}
 		tsk->snd_wnd = (u32)cb->wnd << tsk->snd_wscale;
 		tsk->snd_wl1 = cb->seq;
@@ -654,7 +660,7 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			sk->sk_state_change(sk);	/* simultaneous open */
 	}
 	if (!toytcp_ack(sk, skb))
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_ACK_UNSENT);
 
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
@@ -675,7 +681,8 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	case TCP_LAST_ACK:
 		if (tsk->snd_una == tsk->write_seq) {
 			toytcp_done(sk);
-			return toytcp_drop(skb);
+			consume_skb(skb);
+			return;
 		}
 		break;
 	}
@@ -699,8 +706,9 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			 */
 			break;
 		}
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_AFTER_FIN);
 	}
-	toytcp_drop(skb);
+	consume_skb(skb);
 }
 
 /* RFC 9293 3.10.7.3: a segment for a socket in SYN-SENT. */
@@ -713,19 +721,20 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 	if (ack && (!toytcp_after(cb->ack_seq, tsk->iss) ||
 		    toytcp_after(cb->ack_seq, tsk->snd_nxt))) {
 		toytcp_send_reset(sk, skb);
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_HANDSHAKE_ACK);
 	}
 	if (cb->flags & TOYTCP_RST) {
-		if (ack) {
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
-			WRITE_ONCE(sk->sk_err, ECONNREFUSED);
-			sk_error_report(sk);
-			toytcp_done(sk);
-		}
-		return toytcp_drop(skb);
+		if (!ack)
+			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_IGNORED);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
+		WRITE_ONCE(sk->sk_err, ECONNREFUSED);
+		sk_error_report(sk);
+		toytcp_done(sk);
+		consume_skb(skb);
+		return;
 	}
 	if (!(cb->flags & TOYTCP_SYN))
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_BAD_FLAGS);
 
 	tsk->irs = cb->seq;
 	tsk->rcv_nxt = cb->seq + 1;
@@ -758,7 +767,7 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 		if (head)
 			toytcp_transmit_skb(sk, head);
 	}
-	toytcp_drop(skb);
+	consume_skb(skb);
 }
 
 /**
@@ -789,7 +798,7 @@ int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb)
 	case TCP_CLOSE:
 		/* RFC 9293 3.10.7.1: a closed connection resets. */
 		toytcp_send_reset(sk, skb);
-		toytcp_drop(skb);
+		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_CLOSED);
 		break;
 	default:
 		toytcp_rcv_synchronized(sk, skb);

@@ -244,9 +244,9 @@ void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 	struct sock *child;
 
 	if (cb->flags & TOYTCP_RST)
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_IGNORED);
 	if ((cb->flags & (TOYTCP_ACK | TOYTCP_SYN)) == 0)
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_BAD_FLAGS);
 
 	toytcp_listen_full(sk, &syn_full, &accept_full);
 	if (cb->flags & TOYTCP_ACK) {
@@ -254,7 +254,7 @@ void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 			cookie_mss = toytcp_cookie_check(sk, skb);
 		if (!cookie_mss) {
 			toytcp_send_reset(sk, skb);
-			return toytcp_drop(skb);
+			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_LISTENER_ACK);
 		}
 	}
 	/* A full accept queue takes nobody, cookie or not: the peer tries
@@ -263,30 +263,33 @@ void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 	if (accept_full) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENOVERFLOWS);
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_LISTEN_OVERFLOW);
 	}
 	if (!cookie_mss && toytcp_cookie_wanted(sk, syn_full)) {
 		if (syn_full)
 			TOYTCP_INC_STATS(sock_net(sk),
 					 TOYTCP_MIB_REQQFULLDOCOOKIES);
 		toytcp_cookie_send(sk, skb);
-		return toytcp_drop(skb);
+		consume_skb(skb);
+		return;
 	}
 	if (syn_full && !cookie_mss) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_REQQFULLDROP);
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_SYN_QUEUE_FULL);
 	}
 
 	/* The namespace holds net.toytcp.mem already: no state for this
 	 * peer, but a cookie keeps none.
 	 */
 	if (!toytcp_mem_charge_child(sk)) {
-		if (!cookie_mss && toytcp_cookie_wanted(sk, true))
+		if (!cookie_mss && toytcp_cookie_wanted(sk, true)) {
 			toytcp_cookie_send(sk, skb);
-		else
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
+			consume_skb(skb);
+			return;
+		}
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_MEMORY);
 	}
 
 	local_bh_disable();
@@ -295,7 +298,7 @@ void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 		local_bh_enable();
 		toytcp_mem_uncharge_child(sk);
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_CHILD_FAILED);
 	}
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_PASSIVEOPENS);
 	/* Locked before it is visible: the ACK may race in on another CPU. */
@@ -314,7 +317,7 @@ void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 	local_bh_enable();
 	sock_put(child);
 	if (skb)
-		toytcp_drop(skb);
+		consume_skb(skb);
 }
 
 /**

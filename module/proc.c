@@ -99,7 +99,7 @@ static int toytcp_snmp_show(struct seq_file *seq, void *v)
 	struct toytcp_net *tn = toytcp_pernet(net);
 	int i;
 
-	for (i = 0; i < TOYTCP_MIB_MAX; i++)
+	for (i = 0; i < TOYTCP_MIB_DROP; i++)
 		seq_printf(seq, "%s %lu\n", toytcp_mib_names[i],
 			   toytcp_mib_read(net, i));
 	seq_printf(seq, "CurrEstab %d\n", atomic_read(&tn->curr_estab));
@@ -110,6 +110,9 @@ static int toytcp_snmp_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "MemoryPressure %d\n",
 		   test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags));
 	seq_printf(seq, "LiveSockets %d\n", atomic_read(&toytcp_live_socks));
+	for (i = TOYTCP_NOT_DROPPED + 1; i < TOYTCP_DROP_MAX; i++)
+		seq_printf(seq, "%s %lu\n", toytcp_drop_name(i),
+			   toytcp_mib_read(net, TOYTCP_MIB_DROP + i));
 	return 0;
 }
 

@@ -356,6 +356,81 @@ static inline bool toytcp_between(u32 seq1, u32 seq2, u32 seq3)
 	return seq3 - seq1 >= seq2 - seq1;
 }
 
+/**
+ * enum toytcp_drop_reason - why toytcp dropped a received segment
+ * @TOYTCP_NOT_DROPPED: not dropped (yet), as SKB_NOT_DROPPED_YET
+ * @TOYTCP_DROP_BAD_HEADER: TCP header shorter than 20 bytes, or longer
+ *	than the packet
+ * @TOYTCP_DROP_BAD_CHECKSUM: checksum error
+ * @TOYTCP_DROP_BACKLOG_FULL: the socket's backlog was full while the user
+ *	owned the socket
+ * @TOYTCP_DROP_CLOSED: for a socket in CLOSED (answered with a reset)
+ * @TOYTCP_DROP_RST_IGNORED: a reset the state ignores (to a listener, or
+ *	without an ACK in SYN-SENT)
+ * @TOYTCP_DROP_BAD_FLAGS: flags the state cannot take: neither SYN nor ACK
+ *	to a listener, neither SYN nor RST in SYN-SENT
+ * @TOYTCP_DROP_HANDSHAKE_ACK: in SYN-SENT or SYN-RECEIVED, an ACK of
+ *	nothing toytcp sent (answered with a reset)
+ * @TOYTCP_DROP_LISTENER_ACK: an ACK to a listener that returned no valid
+ *	SYN cookie (answered with a reset)
+ * @TOYTCP_DROP_LISTEN_OVERFLOW: the listener's accept queue was full
+ * @TOYTCP_DROP_SYN_QUEUE_FULL: the listener's SYN queue was full and SYN
+ *	cookies are off
+ * @TOYTCP_DROP_CHILD_FAILED: a listener's child could not be made (no
+ *	memory, or no route back)
+ * @TOYTCP_DROP_NOT_ACCEPTABLE: outside the receive window (RFC 9293
+ *	3.10.7.4, first check; answered with an ACK, rate-limited)
+ * @TOYTCP_DROP_RST_CHALLENGE: an in-window reset not at RCV.NXT (answered
+ *	with a challenge ACK, RFC 5961 3.2)
+ * @TOYTCP_DROP_SYN_CHALLENGE: a SYN in a synchronized state (answered with
+ *	a challenge ACK, RFC 5961 4.2)
+ * @TOYTCP_DROP_NO_ACK: no ACK flag in a synchronized state
+ * @TOYTCP_DROP_ACK_UNSENT: acknowledges data not sent yet (answered with
+ *	an ACK)
+ * @TOYTCP_DROP_ABORT_ON_DATA: new data after the user closed: the
+ *	connection is reset (AbortOnData)
+ * @TOYTCP_DROP_DUPLICATE: all of its data came before
+ * @TOYTCP_DROP_RCVBUF_FULL: no room in the socket's receive buffer
+ *	(RcvQueueDrops)
+ * @TOYTCP_DROP_MEMORY: over the namespace's net.toytcp.mem (MemoryDrops)
+ * @TOYTCP_DROP_OFO_DUPLICATE: out-of-order data that arrived in sequence
+ *	meanwhile
+ * @TOYTCP_DROP_OFO_PRUNED: pruned from the out-of-order queue for memory
+ *	(OfoPruned)
+ * @TOYTCP_DROP_AFTER_FIN: text or a FIN beyond the peer's FIN
+ * @TOYTCP_DROP_MAX: the number of reasons
+ *
+ * toytcp_drop() counts each in /proc/net/toytcp_snmp (Drop*) and hands it
+ * to kfree_skb_reason() as the closest SKB_DROP_REASON_* (mib.c).
+ */
+enum toytcp_drop_reason {
+	TOYTCP_NOT_DROPPED,
+	TOYTCP_DROP_BAD_HEADER,
+	TOYTCP_DROP_BAD_CHECKSUM,
+	TOYTCP_DROP_BACKLOG_FULL,
+	TOYTCP_DROP_CLOSED,
+	TOYTCP_DROP_RST_IGNORED,
+	TOYTCP_DROP_BAD_FLAGS,
+	TOYTCP_DROP_HANDSHAKE_ACK,
+	TOYTCP_DROP_LISTENER_ACK,
+	TOYTCP_DROP_LISTEN_OVERFLOW,
+	TOYTCP_DROP_SYN_QUEUE_FULL,
+	TOYTCP_DROP_CHILD_FAILED,
+	TOYTCP_DROP_NOT_ACCEPTABLE,
+	TOYTCP_DROP_RST_CHALLENGE,
+	TOYTCP_DROP_SYN_CHALLENGE,
+	TOYTCP_DROP_NO_ACK,
+	TOYTCP_DROP_ACK_UNSENT,
+	TOYTCP_DROP_ABORT_ON_DATA,
+	TOYTCP_DROP_DUPLICATE,
+	TOYTCP_DROP_RCVBUF_FULL,
+	TOYTCP_DROP_MEMORY,
+	TOYTCP_DROP_OFO_DUPLICATE,
+	TOYTCP_DROP_OFO_PRUNED,
+	TOYTCP_DROP_AFTER_FIN,
+	TOYTCP_DROP_MAX
+};
+
 /* mib.c: counters, per network namespace */
 enum toytcp_mib_field {
 	TOYTCP_MIB_ACTIVEOPENS,
@@ -396,7 +471,9 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_MEMORYPRESSURES,
 	TOYTCP_MIB_MEMORYDROPS,
 	TOYTCP_MIB_RCVCOALESCE,
-	TOYTCP_MIB_MAX
+	/* One counter per enum toytcp_drop_reason from here */
+	TOYTCP_MIB_DROP,
+	TOYTCP_MIB_MAX = TOYTCP_MIB_DROP + TOYTCP_DROP_MAX
 };
 
 struct toytcp_mib {
@@ -566,7 +643,6 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb);
 void toytcp_init_rcv_wnd(struct sock *sk);
 void toytcp_rcv_space_update(struct sock *sk);
 bool toytcp_prune_ofo(struct sock *sk);
-void toytcp_drop(struct sk_buff *skb);
 
 /* output.c: building and sending segments */
 int toytcp_route(struct sock *sk);
@@ -702,11 +778,14 @@ struct sock *toytcp_hash_iter(struct net *net, loff_t *pos);
 int toytcp_ctrl_init_net(struct net *net);
 void toytcp_ctrl_exit_net(struct net *net);
 
-/* mib.c: counters */
-extern const char * const toytcp_mib_names[TOYTCP_MIB_MAX];
+/* mib.c: counters, and the one way a received segment is dropped */
+extern const char * const toytcp_mib_names[TOYTCP_MIB_DROP];
 int toytcp_mib_init_net(struct net *net);
 unsigned long toytcp_mib_read(struct net *net, int field);
 void toytcp_mib_exit_net(struct net *net);
+void toytcp_drop(struct net *net, struct sk_buff *skb,
+		 enum toytcp_drop_reason reason);
+const char *toytcp_drop_name(enum toytcp_drop_reason reason);
 
 /* proc.c */
 int toytcp_proc_init_net(struct net *net);
