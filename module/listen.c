@@ -19,13 +19,13 @@
  */
 static bool toytcp_listen_conflict(struct sock *sk)
 {
+	struct toytcp_hash_pos pos = {};
 	struct net *net = sock_net(sk);
-	loff_t pos = 0;
 	struct sock *o;
 	bool busy = false;
 
 	rcu_read_lock();
-	while ((o = toytcp_hash_iter(net, &pos)) && o->sk_state == TCP_LISTEN) {
+	while ((o = toytcp_hash_seek(net, &pos)) && o->sk_state == TCP_LISTEN) {
 		if (o != sk &&
 		    inet_sk(o)->inet_sport == inet_sk(sk)->inet_sport &&
 		    (!o->sk_rcv_saddr || !sk->sk_rcv_saddr ||
@@ -35,7 +35,7 @@ static bool toytcp_listen_conflict(struct sock *sk)
 			busy = true;
 			break;
 		}
-		pos++;
+		pos.offset++;
 	}
 	rcu_read_unlock();
 	return busy;

@@ -10,24 +10,56 @@
 
 #include "protocol.h"
 
+/**
+ * struct toytcp_iter_state - where a walk of /proc/net/toytcp is, as
+ * struct tcp_iter_state
+ * @p: the namespace (seq_file_net()), must be first
+ * @pos: the place in the tables of the socket shown at @last_pos
+ * @last_pos: the seq_file position of that socket (the header is 0)
+ *
+ * Each row, and each read() that goes on where the last one stopped,
+ * takes the walk on from there rather than from the first bucket.
+ */
+struct toytcp_iter_state {
+	struct seq_net_private	p;
+	struct toytcp_hash_pos	pos;
+	loff_t			last_pos;
+};
+
 static void *toytcp_seq_start(struct seq_file *seq, loff_t *pos)
 	__acquires(RCU)
 {
-	loff_t p;
+	struct toytcp_iter_state *st = seq->private;
+	struct net *net = seq_file_net(seq);
+	struct sock *sk;
+	loff_t n;
 
 	rcu_read_lock();
 	if (!*pos)
 		return SEQ_START_TOKEN;
-	p = *pos - 1;
-	return toytcp_hash_iter(seq_file_net(seq), &p);
+	if (*pos == st->last_pos)
+		return toytcp_hash_seek(net, &st->pos);
+	/* Elsewhere (an lseek()): from the start. */
+	st->pos = (struct toytcp_hash_pos){};
+	sk = toytcp_hash_seek(net, &st->pos);
+	for (n = 1; sk && n < *pos; n++) {
+		st->pos.offset++;
+		sk = toytcp_hash_seek(net, &st->pos);
+	}
+	st->last_pos = *pos;
+	return sk;
 }
 
 static void *toytcp_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 {
-	loff_t p = *pos;
+	struct toytcp_iter_state *st = seq->private;
 
-	++*pos;
-	return toytcp_hash_iter(seq_file_net(seq), &p);
+	if (v == SEQ_START_TOKEN)
+		st->pos = (struct toytcp_hash_pos){};
+	else
+		st->pos.offset++;
+	st->last_pos = ++*pos;
+	return toytcp_hash_seek(seq_file_net(seq), &st->pos);
 }
 
 static void toytcp_seq_stop(struct seq_file *seq, void *v)
@@ -119,7 +151,7 @@ static int toytcp_snmp_show(struct seq_file *seq, void *v)
 int toytcp_proc_init_net(struct net *net)
 {
 	if (!proc_create_net("toytcp", 0444, net->proc_net, &toytcp_seq_ops,
-			     sizeof(struct seq_net_private)))
+			     sizeof(struct toytcp_iter_state)))
 		return -ENOMEM;
 	if (!proc_create_net_single("toytcp_snmp", 0444, net->proc_net,
 				    toytcp_snmp_show, NULL)) {

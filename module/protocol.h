@@ -772,7 +772,19 @@ void toytcp_lhash_add(struct sock *sk);
 void toytcp_unhash(struct sock *sk);
 struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
 			   __be32 daddr, __be16 dport, int dif);
-struct sock *toytcp_hash_iter(struct net *net, loff_t *pos);
+
+/**
+ * struct toytcp_hash_pos - a place in the lookup tables, for a walk
+ * @bucket: the bucket: the listening table's first, then the established
+ *	table's
+ * @offset: how many of the walk's sockets come before it in the bucket
+ */
+struct toytcp_hash_pos {
+	unsigned int	bucket;
+	unsigned int	offset;
+};
+
+struct sock *toytcp_hash_seek(struct net *net, struct toytcp_hash_pos *pos);
 
 /* ctrl.c: the net.toytcp sysctls */
 int toytcp_ctrl_init_net(struct net *net);
