@@ -77,13 +77,15 @@ const struct toytcp_cong_ops *toytcp_cong_find(const char *name)
  * @sk: the socket
  * @ops: the algorithm, or NULL for the default
  *
- * Context: sk lock held, or a socket nobody else sees yet.
+ * Context: sk lock held (TCP_CONGESTION, a new child), or from
+ * toytcp_init_sock() on a socket fresh from sk_alloc(), which nothing
+ * else can reach yet and whose lock nobody takes: so no assertion here.
  */
 void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
-	tsk->ca_ops = ops ? : toytcp_cong_algos[0];
+	WRITE_ONCE(tsk->ca_ops, ops ? : toytcp_cong_algos[0]);
 	memset(tsk->ca_priv, 0, sizeof(tsk->ca_priv));
 	if (tsk->ca_ops->init)
 		tsk->ca_ops->init(sk);

@@ -28,6 +28,7 @@ void toytcp_ack_snd_check(struct sock *sk, bool now)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (now || (sk->sk_shutdown & RCV_SHUTDOWN) || tsk->quickack) {
 		if (tsk->quickack)
 			tsk->quickack--;
@@ -58,6 +59,7 @@ void toytcp_schedule_ack(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	unsigned int ms = min(toytcp_param(sk, delack_ms), 200U);
 
+	sock_owned_by_me(sk);
 	if (tsk->ack_pending)
 		return;
 	tsk->ack_pending = true;
@@ -75,6 +77,7 @@ void toytcp_delack_timer_handler(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (!tsk->ack_pending || timer_pending(&tsk->delack_timer) ||
 	    (1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))
 		return;
@@ -92,6 +95,7 @@ void toytcp_send_deferred_ack(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	/* Unless a segment sent since carried it. */
 	if (test_and_clear_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred) &&
 	    tsk->rcv_unacked)
@@ -110,7 +114,8 @@ void toytcp_set_quickack(struct sock *sk, int val)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
-	tsk->pingpong = !val;
+	sock_owned_by_me(sk);
+	WRITE_ONCE(tsk->pingpong, !val);
 	if (val) {
 		tsk->quickack = TOYTCP_QUICKACKS;
 		if (tsk->ack_pending)

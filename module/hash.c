@@ -107,6 +107,7 @@ void toytcp_lhash_add(struct sock *sk)
 {
 	struct toytcp_lbucket *b;
 
+	sock_owned_by_me(sk);
 	b = &toytcp_lhash[toytcp_lhashfn(sock_net(sk), inet_sk(sk)->inet_num)];
 	spin_lock_bh(&b->lock);
 	sk_add_node_rcu(sk, &b->chain);

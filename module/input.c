@@ -48,11 +48,14 @@ static u8 toytcp_choose_wscale(const struct sock *sk)
  *
  * The scale follows sk_rcvbuf; the window, half of it, or under memory
  * pressure half of the socket's share (toytcp_rcv_budget()).
+ *
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  */
 void toytcp_init_rcv_wnd(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	tsk->rcv_wscale = toytcp_choose_wscale(sk);
 	tsk->rcv_wnd = min_t(u32, toytcp_rcv_budget(sk) / 2,
 			     65535U << tsk->rcv_wscale);
@@ -168,7 +171,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 	if (toytcp_after(ack, tsk->snd_una)) {
 		u32 acked = ack - tsk->snd_una;
 
-		tsk->snd_una = ack;
+		WRITE_ONCE(tsk->snd_una, ack);
 		tsk->bytes_acked += acked;
 		toytcp_clean_acked(sk);
 		tsk->retrans_stamp = 0;
@@ -274,7 +277,7 @@ static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	bool fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
 
-	tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
+	WRITE_ONCE(tsk->rcv_nxt, TOYTCP_SKB_CB(skb)->end_seq);
 	tsk->bytes_received += skb->len;
 	if (!skb->len)
 		consume_skb(skb);
@@ -321,7 +324,7 @@ static void toytcp_ofo_drain(struct sock *sk)
 		/* Already charged to the socket: keep the charge. */
 		tsk->bytes_received += TOYTCP_SKB_CB(skb)->end_seq - tsk->rcv_nxt -
 				       !!(TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN);
-		tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
+		WRITE_ONCE(tsk->rcv_nxt, TOYTCP_SKB_CB(skb)->end_seq);
 		fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
 		toytcp_rcv_enqueue(sk, skb);
 		if (fin) {
@@ -346,6 +349,7 @@ bool toytcp_prune_ofo(struct sock *sk)
 {
 	struct sk_buff *last = skb_peek_tail(&toytcp_sk(sk)->ooo_queue);
 
+	sock_owned_by_me(sk);
 	if (!last)
 		return false;
 	__skb_unlink(last, &toytcp_sk(sk)->ooo_queue);
@@ -528,6 +532,7 @@ void toytcp_rcv_space_update(struct sock *sk)
 	s32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
 	u32 step = min_t(u32, 2 * tsk->advmss, rcvbuf / 4);
 
+	sock_owned_by_me(sk);
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				     TCPF_FIN_WAIT2)))
 		return;
@@ -582,6 +587,7 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	/* First: sequence number. */
 	if (!toytcp_seq_acceptable(tsk, cb)) {
 		if (!(cb->flags & TOYTCP_RST) &&
@@ -737,16 +743,16 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_BAD_FLAGS);
 
 	tsk->irs = cb->seq;
-	tsk->rcv_nxt = cb->seq + 1;
+	WRITE_ONCE(tsk->rcv_nxt, cb->seq + 1);
 	tsk->rcv_wup = tsk->rcv_nxt;
-	tsk->copied_seq = tsk->rcv_nxt;
+	WRITE_ONCE(tsk->copied_seq, tsk->rcv_nxt);
 	toytcp_apply_syn_options(sk, cb);
 	tsk->snd_wnd = cb->wnd;		/* never scaled in a SYN */
 	tsk->snd_wl1 = cb->seq;
 	tsk->snd_wl2 = cb->ack_seq;
 
 	if (ack) {
-		tsk->snd_una = cb->ack_seq;
+		WRITE_ONCE(tsk->snd_una, cb->ack_seq);
 		toytcp_clean_acked(sk);
 		tsk->retries = 0;
 		tsk->backoff = 0;
@@ -786,6 +792,7 @@ int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 
+	sock_owned_by_me(sk);
 	trace_toytcp_segment_rcv(sk, cb->seq, cb->ack_seq, cb->flags,
 				 skb->len, cb->wnd);
 	switch (sk->sk_state) {

@@ -19,6 +19,7 @@
  */
 void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len)
 {
+	sock_owned_by_me(sk);
 	sk_reset_timer(sk, &toytcp_sk(sk)->keepalive_timer, jiffies + len);
 }
 
@@ -33,6 +34,7 @@ void toytcp_keepalive(struct sock *sk, int on)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (!on)
 		sk_stop_timer(sk, &tsk->keepalive_timer);
 	else if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
@@ -54,6 +56,7 @@ void toytcp_keepalive_timer_handler(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	unsigned long idle;
 
+	sock_owned_by_me(sk);
 	if (timer_pending(&tsk->keepalive_timer) ||
 	    !sock_flag(sk, SOCK_KEEPOPEN) ||
 	    !((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))

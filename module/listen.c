@@ -135,6 +135,16 @@ bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb)
  * that returned a SYN cookie holding @cookie_mss, the SYN-ACK went out
  * already, statelessly: the child is where the SYN-ACK left it, with the
  * cookie as its ISS and neither window scaling nor SACK.
+ *
+ * The child is set up under its own sk lock (bh_lock_sock(), bottom
+ * halves disabled by the caller), which the functions that set it up
+ * assert, and released before it is linked to the listener; the caller
+ * locks it again before it hashes it.  Nobody else can reach it in
+ * between: it is in no table, its timers are off, and the listener's
+ * queues are walked only under the listener's lock, which the caller
+ * holds.  (Sparse checks lock balance per function, so the lock is not
+ * handed over locked, as inet_csk_clone_lock() does.)  Nesting: listener,
+ * then child, then the listener's accept_lock (see protocol.h).
  */
 static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 					u16 cookie_mss)
@@ -161,22 +171,23 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 	toytcp_init_sock(child);
 	ctsk = toytcp_sk(child);
 	cinet = inet_sk(child);
+	bh_lock_sock(child);	/* for the set-up, which asserts it */
 
-	child->sk_rcvbuf = READ_ONCE(sk->sk_rcvbuf);
-	child->sk_sndbuf = READ_ONCE(sk->sk_sndbuf);
+	WRITE_ONCE(child->sk_rcvbuf, READ_ONCE(sk->sk_rcvbuf));
+	WRITE_ONCE(child->sk_sndbuf, READ_ONCE(sk->sk_sndbuf));
 	child->sk_userlocks = sk->sk_userlocks;
 	child->sk_bound_dev_if = sk->sk_bound_dev_if;
-	child->sk_mark = READ_ONCE(sk->sk_mark);
-	child->sk_priority = READ_ONCE(sk->sk_priority);
+	WRITE_ONCE(child->sk_mark, READ_ONCE(sk->sk_mark));
+	WRITE_ONCE(child->sk_priority, READ_ONCE(sk->sk_priority));
 	if (sock_flag(sk, SOCK_KEEPOPEN))
 		sock_set_flag(child, SOCK_KEEPOPEN);
-	ctsk->nodelay = ptsk->nodelay;
-	ctsk->cork = ptsk->cork;
+	WRITE_ONCE(ctsk->nodelay, ptsk->nodelay);
+	WRITE_ONCE(ctsk->cork, ptsk->cork);
 	toytcp_cong_init(child, ptsk->ca_ops);
-	ctsk->keepidle = ptsk->keepidle;
-	ctsk->keepintvl = ptsk->keepintvl;
-	ctsk->keepcnt = ptsk->keepcnt;
-	ctsk->user_mss = ptsk->user_mss;
+	WRITE_ONCE(ctsk->keepidle, ptsk->keepidle);
+	WRITE_ONCE(ctsk->keepintvl, ptsk->keepintvl);
+	WRITE_ONCE(ctsk->keepcnt, ptsk->keepcnt);
+	WRITE_ONCE(ctsk->user_mss, ptsk->user_mss);
 	cinet->inet_num = inet_sk(sk)->inet_num;
 	cinet->inet_sport = inet_sk(sk)->inet_sport;
 	cinet->inet_saddr = iph->daddr;
@@ -185,14 +196,15 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 	child->sk_dport = th->source;
 
 	if (toytcp_route(child)) {
+		bh_unlock_sock(child);
 		sock_set_flag(child, SOCK_DEAD);
 		sk_free(child);
 		return NULL;
 	}
 	toytcp_sync_mss(child);
 	ctsk->irs = irs;
-	ctsk->rcv_nxt = irs + 1;
-	ctsk->copied_seq = ctsk->rcv_nxt;
+	WRITE_ONCE(ctsk->rcv_nxt, irs + 1);
+	WRITE_ONCE(ctsk->copied_seq, ctsk->rcv_nxt);
 	toytcp_init_rcv_wnd(child);
 	toytcp_apply_syn_options(child, cb);
 	ctsk->snd_wnd = cb->wnd;
@@ -200,11 +212,12 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 	if (cookie_mss) {
 		toytcp_set_iss(child, cb->ack_seq - 1);
 		ctsk->snd_nxt = ctsk->iss + 1;
-		ctsk->write_seq = ctsk->snd_nxt;
+		WRITE_ONCE(ctsk->write_seq, ctsk->snd_nxt);
 	} else {
 		toytcp_init_seq(child);
 	}
 	ctsk->snd_wl2 = ctsk->iss;
+	bh_unlock_sock(child);
 
 	if (ptsk->port) {
 		toytcp_port_hold(ptsk->port);
@@ -243,6 +256,7 @@ void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 	u16 cookie_mss = 0;
 	struct sock *child;
 
+	sock_owned_by_me(sk);
 	if (cb->flags & TOYTCP_RST)
 		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_IGNORED);
 	if ((cb->flags & (TOYTCP_ACK | TOYTCP_SYN)) == 0)
@@ -334,6 +348,7 @@ void toytcp_child_established(struct sock *sk)
 	struct toytcp_sock *ptsk = toytcp_sk(parent);
 	bool closing;
 
+	sock_owned_by_me(sk);
 	spin_lock_bh(&ptsk->accept_lock);
 	closing = ptsk->closing;
 	if (!closing) {
@@ -447,6 +462,7 @@ bool toytcp_unlink_child(struct sock *sk)
 	struct toytcp_sock *ptsk = toytcp_sk(parent);
 	bool ours = true;
 
+	sock_owned_by_me(sk);
 	spin_lock_bh(&ptsk->accept_lock);
 	if (ptsk->closing) {
 		/* toytcp_listen_stop() holds it and will drop the parent. */
@@ -484,6 +500,7 @@ void toytcp_listen_stop(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk), *ctsk, *tmp;
 	LIST_HEAD(children);
 
+	sock_owned_by_me(sk);
 	toytcp_set_state(sk, TCP_CLOSE);
 	spin_lock_bh(&tsk->accept_lock);
 	tsk->closing = true;

@@ -183,6 +183,7 @@ bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb,
 	unsigned long max;
 	long alloc;
 
+	sock_owned_by_me(sk);
 	if (how == TOYTCP_MEM_FIRST) {
 		if (!toytcp_mem_charge(sock_net(sk), size, &alloc))
 			return false;
@@ -214,6 +215,7 @@ void toytcp_mem_grow(struct sock *sk, int delta)
 {
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 
+	sock_owned_by_me(sk);
 	atomic_add(delta, &sk->sk_rmem_alloc);
 	sk_mem_charge(sk, delta);
 	atomic_long_add(delta, &tn->rmem_alloc);
@@ -238,6 +240,7 @@ bool toytcp_mem_charge_child(struct sock *sk)
 {
 	long alloc;
 
+	sock_owned_by_me(sk);
 	if (!toytcp_mem_charge(sock_net(sk), sk->sk_prot->obj_size, &alloc)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
 		return false;

@@ -66,14 +66,15 @@ void toytcp_parse_options(const struct tcphdr *th, struct toytcp_opts *opts)
  * MSS (RFC 9293 3.7.1, 536 without one) and window scaling, used only
  * when both sides offered it (RFC 7323 2.2); SACK (RFC 2018).
  *
- * Context: sk lock held, or a new child not yet visible to anyone else.
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  */
 void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u16 mss = cb->mss ? : TOYTCP_DEFAULT_MSS;
 
-	tsk->mss_cache = clamp_t(u16, mss, 64, tsk->advmss);
+	sock_owned_by_me(sk);
+	WRITE_ONCE(tsk->mss_cache, clamp_t(u16, mss, 64, tsk->advmss));
 	tsk->rcv_mss = min_t(u32, tsk->advmss, TOYTCP_DEFAULT_MSS);
 	tsk->sack_ok = cb->sacked;
 	tsk->wscale_ok = cb->wscale != 0xff;
@@ -103,6 +104,7 @@ unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
 	bool offer = sk->sk_state == TCP_SYN_SENT;
 	unsigned int len = 0;
 
+	sock_owned_by_me(sk);
 	BUILD_BUG_ON(TOYTCP_SYN_OPT_LEN > TOYTCP_MAX_OPT_LEN);
 	opt[len++] = TCPOPT_MSS;
 	opt[len++] = TCPOLEN_MSS;
@@ -142,6 +144,7 @@ unsigned int toytcp_sack_option(struct sock *sk, u8 *opt, unsigned int room)
 	u32 start[TOYTCP_MAX_SACKS], end[TOYTCP_MAX_SACKS];
 	unsigned int n, i, len;
 
+	sock_owned_by_me(sk);
 	if (!tsk->sack_ok || skb_queue_empty(&tsk->ooo_queue) || room < 12)
 		return 0;
 	n = toytcp_sack_blocks(sk, start, end);

@@ -63,6 +63,7 @@ int toytcp_route(struct sock *sk)
 	struct flowi4 *fl4 = &inet->cork.fl.u.ip4;
 	struct rtable *rt;
 
+	sock_owned_by_me(sk);
 	rt = ip_route_output_ports(sock_net(sk), fl4, sk, sk->sk_daddr,
 				   inet->inet_saddr, sk->sk_dport,
 				   inet->inet_sport, IPPROTO_TCP, 0,
@@ -91,7 +92,7 @@ int toytcp_route(struct sock *sk)
  * @mss_cache is the largest payload it sends: no more than the peer
  * announced (kept in @mss_cache by the handshake) nor than the route allows.
  *
- * Context: sk lock held, or a new child not yet visible to anyone else.
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  */
 void toytcp_sync_mss(struct sock *sk)
 {
@@ -99,9 +100,10 @@ void toytcp_sync_mss(struct sock *sk)
 	struct dst_entry *dst;
 	unsigned int mtu, mss;
 
-	/* Under RCU: a new child's own lock is not held here (lockdep's
-	 * "suspicious RCU usage" on the debug kernel, from accept()'s
-	 * release_sock() running the listener's backlog).
+	sock_owned_by_me(sk);
+	/* Under RCU as well as the sk lock (either satisfies
+	 * __sk_dst_get()): from when a new child was set up without its
+	 * lock, which lockdep reported as suspicious RCU usage.
 	 */
 	rcu_read_lock();
 	dst = __sk_dst_get(sk);
@@ -114,7 +116,7 @@ void toytcp_sync_mss(struct sock *sk)
 		mss = min_t(unsigned int, mss, tsk->user_mss);
 	tsk->advmss = mss;
 	if (!tsk->mss_cache || tsk->mss_cache > mss)
-		tsk->mss_cache = mss;
+		WRITE_ONCE(tsk->mss_cache, mss);
 }
 
 /**
@@ -124,20 +126,21 @@ void toytcp_sync_mss(struct sock *sk)
  *
  * Nothing sent yet: SND.UNA = SND.NXT = ISS, and the SYN will take ISS.
  *
- * Context: sk lock held, or a new child not yet visible to anyone else.
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  */
 void toytcp_set_iss(struct sock *sk, u32 iss)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	tsk->iss = iss;
 	tsk->recover = iss;	/* RFC 6582 3.2 step 1 */
 	tsk->rack_time = toytcp_now_us();
 	tsk->high_sack = iss;
 	tsk->high_rxt = iss;
-	tsk->snd_una = iss;
+	WRITE_ONCE(tsk->snd_una, iss);
 	tsk->snd_nxt = iss;
-	tsk->write_seq = iss;
+	WRITE_ONCE(tsk->write_seq, iss);
 }
 
 /**
@@ -150,6 +153,7 @@ void toytcp_init_seq(struct sock *sk)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 
+	sock_owned_by_me(sk);
 	/* RFC 6528: a keyed hash of the 4-tuple plus a clock, Linux's own
 	 * (so a new incarnation of a connection starts above the old one,
 	 * and an off-path attacker cannot guess it).
@@ -167,12 +171,14 @@ void toytcp_init_seq(struct sock *sk)
  * for the TCP, IP and link headers.  Fast-clone, since every transmission
  * clones it.
  *
+ * Context: sk lock held.
  * Return: the skb or NULL.
  */
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
 {
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	skb = alloc_skb_fclone(MAX_TCP_HEADER, gfp);
 	if (!skb)
 		return NULL;
@@ -190,9 +196,12 @@ struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
  * toytcp_free_skb() - free an skb of the send queue and uncharge it
  * @sk: its socket
  * @skb: an skb already unlinked from the queue
+ *
+ * Context: sk lock held.
  */
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
 {
+	sock_owned_by_me(sk);
 	sk_wmem_queued_add(sk, -skb->truesize);
 	__kfree_skb(skb);
 }
@@ -219,6 +228,7 @@ u32 toytcp_select_window(struct sock *sk)
 	u32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
 	u32 win, step;
 
+	sock_owned_by_me(sk);
 	if ((s32)cur < 0)
 		cur = 0;
 	win = space > 0 ? (u32)(((u64)space * tsk->rcv_ratio) >> 8) : 0;
@@ -338,6 +348,7 @@ int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 	struct sk_buff *c;
 	u8 flags;
 
+	sock_owned_by_me(sk);
 	/* One segment: the rest of a larger skb stays queued behind it. */
 	if (skb->len > tsk->mss_cache &&
 	    toytcp_fragment(sk, skb, tsk->mss_cache))
@@ -385,6 +396,7 @@ void toytcp_send_ack(struct sock *sk)
 {
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
 		return;
 	skb = toytcp_alloc_ctl_skb(GFP_ATOMIC);
@@ -403,6 +415,7 @@ void toytcp_send_probe(struct sock *sk)
 {
 	struct sk_buff *skb = toytcp_alloc_ctl_skb(GFP_ATOMIC);
 
+	sock_owned_by_me(sk);
 	if (skb)
 		toytcp_xmit(sk, skb, TOYTCP_ACK, toytcp_sk(sk)->snd_una - 1);
 }
@@ -418,6 +431,7 @@ void toytcp_send_active_reset(struct sock *sk, gfp_t gfp)
 {
 	struct sk_buff *skb = toytcp_alloc_ctl_skb(gfp);
 
+	sock_owned_by_me(sk);
 	if (skb)
 		toytcp_xmit(sk, skb, TOYTCP_RST | TOYTCP_ACK,
 			    toytcp_sk(sk)->snd_nxt);
@@ -432,7 +446,9 @@ void toytcp_send_active_reset(struct sock *sk, gfp_t gfp)
  * sequence number from SEG.ACK; otherwise it has sequence number zero and
  * acknowledges everything the segment occupied.
  *
- * Context: softirq or sk lock held.
+ * Context: softirq or process.  The callers hold @sk's lock, but this
+ * reads nothing it protects (only @sk's namespace and bound device, and
+ * @skb), so it does not assert it.
  */
 void toytcp_send_reset(struct sock *sk, struct sk_buff *skb)
 {
@@ -487,7 +503,7 @@ static void toytcp_queue_skb(struct sock *sk, struct sk_buff *skb)
 	__skb_queue_tail(&sk->sk_write_queue, skb);
 	if (!tsk->send_head)
 		tsk->send_head = skb;
-	tsk->write_seq = TOYTCP_SKB_CB(skb)->end_seq;
+	WRITE_ONCE(tsk->write_seq, TOYTCP_SKB_CB(skb)->end_seq);
 }
 
 /**
@@ -497,7 +513,7 @@ static void toytcp_queue_skb(struct sock *sk, struct sk_buff *skb)
  * The SYN sits in the send queue like data, so that the retransmission
  * timer resends it until it is acknowledged.
  *
- * Context: sk lock held (or a new child, not yet visible to anyone else).
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  * Return: 0 or -ENOBUFS.
  */
 int toytcp_send_syn(struct sock *sk)
@@ -505,6 +521,7 @@ int toytcp_send_syn(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	skb = toytcp_alloc_skb(sk, gfp_any());
 	if (!skb)
 		return -ENOBUFS;
@@ -529,6 +546,7 @@ void toytcp_send_fin(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
 
+	sock_owned_by_me(sk);
 	if (tsk->fin_sent)
 		return;
 	tsk->fin_sent = true;
@@ -540,7 +558,7 @@ void toytcp_send_fin(struct sock *sk)
 	    !(TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN))) {
 		TOYTCP_SKB_CB(skb)->flags |= TOYTCP_FIN;
 		TOYTCP_SKB_CB(skb)->end_seq++;
-		tsk->write_seq++;
+		WRITE_ONCE(tsk->write_seq, tsk->write_seq + 1);
 	} else {
 		skb = toytcp_alloc_skb(sk, GFP_KERNEL | __GFP_NOFAIL);
 		TOYTCP_SKB_CB(skb)->seq = tsk->write_seq;
@@ -587,6 +605,7 @@ int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	u32 nlen = skb->len - len;
 	struct sk_buff *nskb;
 
+	sock_owned_by_me(sk);
 	if (WARN_ON_ONCE(!len || len >= skb->len))
 		return -EINVAL;
 	if (toytcp_unclone(sk, skb))
@@ -628,6 +647,7 @@ int toytcp_trim_head(struct sock *sk, struct sk_buff *skb, u32 len)
 	struct skb_shared_info *sh;
 	int i, k = 0, eat = len;
 
+	sock_owned_by_me(sk);
 	if (WARN_ON_ONCE(!len || len >= skb->len || skb_headlen(skb)))
 		return -EINVAL;
 	if (toytcp_unclone(sk, skb))
@@ -673,6 +693,7 @@ u32 toytcp_size_goal(const struct sock *sk)
 {
 	u32 mss = toytcp_sk(sk)->mss_cache;
 
+	sock_owned_by_me(sk);
 	return mss * toytcp_gso_segs(sk);
 }
 
@@ -690,6 +711,7 @@ u32 toytcp_size_goal(const struct sock *sk)
  */
 void toytcp_write_xmit(struct sock *sk)
 {
+	sock_owned_by_me(sk);
 	__toytcp_write_xmit(sk, false);
 }
 
@@ -854,6 +876,7 @@ void __toytcp_write_xmit(struct sock *sk, bool one)
 	u32 nxt = tsk->snd_nxt, mss = tsk->mss_cache;
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	while ((skb = tsk->send_head)) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 		bool resend = !toytcp_after(cb->end_seq, tsk->snd_nxt);

@@ -28,6 +28,7 @@ void toytcp_check_probe_timer(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (!tsk->send_head || toytcp_retrans_timer_armed(tsk))
 		return;
 	if (tsk->snd_una != tsk->snd_nxt || !tsk->snd_wnd)
@@ -54,6 +55,7 @@ void toytcp_probe_timer(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (!tsk->send_head)
 		return;
 	if (tsk->probes_out >= toytcp_max_retries(sk)) {

@@ -45,6 +45,7 @@ int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port)
 	struct toytcp_port *p;
 	int err;
 
+	sock_owned_by_me(sk);
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;

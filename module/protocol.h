@@ -8,12 +8,38 @@
  *    bh_lock_sock() in softirq when !sock_owned_by_user().  Segments that
  *    arrive while the user owns the socket wait in sk->sk_backlog and are
  *    processed by release_sock(); timers that fire then set a bit in
- *    @deferred and run from toytcp_release_cb().
- *  - the listener's @accept_lock protects its @children list and the child
- *    counts; it nests inside a child's sk lock and is never held while a
- *    socket lock is taken.
+ *    @deferred and run from toytcp_release_cb().  A function whose
+ *    kernel-doc says "Context: sk lock held" asserts it with
+ *    sock_owned_by_me(), which accepts either form (lockdep kernels only).
+ *  - a listener's @accept_lock protects its @syn_queue, @accept_queue,
+ *    @syn_count, @accept_count and @closing, and its children's
+ *    @child_node.
  *  - the hash tables have per-bucket spinlocks for writers; readers walk
  *    the chains under RCU (sockets are freed with SOCK_RCU_FREE).
+ *  - fields read without the sk lock (poll(), /proc/net/toytcp,
+ *    getsockopt() of single options, SYN cookies) are written with
+ *    WRITE_ONCE() and read with READ_ONCE(); the field list below says
+ *    which.  sk_state is stored with smp_store_release()
+ *    (toytcp_set_state()) and loaded with inet_sk_state_load().
+ *
+ * Lock nesting, outermost first; a lock is never taken while one below
+ * it in the list is held:
+ *  1. a listener's sk lock: lock_sock() in listen(), accept(), close()
+ *     and shutdown(); bh_lock_sock_nested() in the receive hook
+ *     (toytcp_nf_hook()); or its owner running the backlog;
+ *  2. a child's sk lock, bh_lock_sock(): toytcp_rcv_listen() takes it
+ *     (and toytcp_create_child() for the set-up) with the listener's
+ *     held.  toytcp_listen_stop() takes each child's with the listener's
+ *     held too, but only after its accept_lock is released; accept()
+ *     takes the child's (lock_sock()) after release_sock() of the
+ *     listener;
+ *  3. the listener's accept_lock, spin_lock_bh(): under the listener's sk
+ *     lock (toytcp_listen_full(), toytcp_accept_dequeue(), the splice in
+ *     toytcp_listen_stop()) or under a child's (toytcp_child_established(),
+ *     toytcp_unlink_child()); nothing is taken inside it;
+ *  4. a hash bucket's lock (hash.c), under any of the sk locks
+ *     (toytcp_ehash_add(), toytcp_lhash_add(), toytcp_unhash() from
+ *     toytcp_set_state()); nothing is taken inside it.
  */
 #ifndef __TOYTCP_PROTOCOL_H
 #define __TOYTCP_PROTOCOL_H
@@ -88,6 +114,11 @@
  * Received segments reach toytcp with their TCP header already pulled, so
  * skb->data is the payload; sent segments carry only payload until
  * toytcp_transmit_skb() pushes the header onto a clone.
+ *
+ * Locking: the receive hook fills in a received segment's control block
+ * (toytcp_prepare_segment()) while the skb is its alone; from the socket's
+ * backlog or queues on, it is under the socket's sk lock.  The send
+ * queue's control blocks are under the sk lock throughout.
  */
 struct toytcp_skb_cb {
 	u32	seq;
@@ -141,96 +172,127 @@ struct toytcp_port {
 /**
  * struct toytcp_sock - the toytcp control block
  * @inet:	the IPv4 socket; addresses and ports live here (inet_saddr,
- *		inet_sport, inet_daddr, inet_dport), must be first
- * @snd_una:	oldest unacknowledged sequence number (sk lock)
+ *		inet_sport, inet_daddr, inet_dport), must be first.  Set
+ *		under the sk lock (bind, connect, listen) or before a child
+ *		is visible; read without it by the lookup (hash.c) once hashed
+ * @snd_una:	oldest unacknowledged sequence number (sk lock;
+ *		WRITE_ONCE(): /proc reads it)
  * @snd_nxt:	next sequence number to send (sk lock)
  * @snd_wnd:	send window the peer offers, scaled (sk lock)
  * @snd_wl1:	segment sequence number of the last window update (sk lock)
  * @snd_wl2:	segment acknowledgment number of the last window update
- * @iss:	initial send sequence number
- * @write_seq:	sequence number after the last byte the user wrote (sk lock)
- * @rcv_nxt:	next sequence number expected (sk lock)
+ *		(sk lock)
+ * @iss:	initial send sequence number (sk lock)
+ * @write_seq:	sequence number after the last byte the user wrote (sk lock;
+ *		WRITE_ONCE(): /proc reads it)
+ * @rcv_nxt:	next sequence number expected (sk lock; WRITE_ONCE(): poll()
+ *		and /proc read it)
  * @rcv_wnd:	receive window last advertised, from @rcv_wup (sk lock)
  * @rcv_wup:	@rcv_nxt when the window was last advertised (sk lock)
- * @copied_seq:	next sequence number to copy to user space (sk lock)
- * @irs:	initial receive sequence number
- * @mss_cache:	largest payload toytcp puts in one segment (sk lock)
- * @advmss:	MSS toytcp announces in its SYN
- * @user_mss:	TCP_MAXSEG, 0 when unset: caps @advmss
- * @snd_wscale:	shift to apply to windows the peer sends
- * @rcv_wscale:	shift toytcp applies to the windows it sends
- * @cwnd:	congestion window, in segments (sk lock)
- * @ssthresh:	slow start threshold, in segments (sk lock)
+ * @copied_seq:	next sequence number to copy to user space (sk lock;
+ *		WRITE_ONCE(): poll() and /proc read it)
+ * @irs:	initial receive sequence number (sk lock)
+ * @mss_cache:	largest payload toytcp puts in one segment (sk lock;
+ *		WRITE_ONCE(): getsockopt(TCP_MAXSEG) reads it)
+ * @advmss:	MSS toytcp announces in its SYN (sk lock)
+ * @user_mss:	TCP_MAXSEG, 0 when unset: caps @advmss (sk lock;
+ *		WRITE_ONCE(): getsockopt() and a listener's SYN cookies read it)
+ * @snd_wscale:	shift to apply to windows the peer sends (sk lock)
+ * @rcv_wscale:	shift toytcp applies to the windows it sends (sk lock)
+ * @cwnd:	congestion window, in segments (sk lock; /proc reads it
+ *		without, as /proc/net/tcp does)
+ * @ssthresh:	slow start threshold, in segments (sk lock; /proc too)
  * @cwnd_cnt:	acked segments counted towards the next cwnd increase
+ *		(sk lock)
  * @dupacks:	duplicate ACKs in a row (sk lock)
- * @recover:	snd_nxt when fast recovery started (RFC 6582)
- * @ca_ops:	the congestion control algorithm (TCP_CONGESTION; sk lock)
+ * @recover:	snd_nxt when fast recovery started, RFC 6582 (sk lock)
+ * @ca_ops:	the congestion control algorithm (TCP_CONGESTION; sk lock;
+ *		WRITE_ONCE(): getsockopt() reads it)
  * @ca_priv:	the algorithm's own state (sk lock)
- * @in_recovery: fast recovery is running
+ * @in_recovery: fast recovery is running (sk lock)
  * @tlp_armed:	@retrans_timer runs as the loss probe timeout (RFC 8985 7),
- *		not as the RTO
+ *		not as the RTO (sk lock)
  * @high_rxt:	end of the last segment retransmitted in this recovery
  *		(RFC 6675 HighRxt): without SACK, holes below it were resent
+ *		(sk lock)
  * @rack_time:	send time (us) of the most recently sent segment known
- *		delivered, ACKed or SACKed (RFC 8985 RACK.xmit_ts)
- * @high_sack:	highest sequence number the peer SACKed (RFC 6675 HighACK)
- * @sacked_bytes: bytes in the send queue the peer SACKed
- * @sack_ok:	both ends offered SACK (RFC 2018)
- * @wscale_ok:	both ends offered window scaling (RFC 7323)
+ *		delivered, ACKed or SACKed, RFC 8985 RACK.xmit_ts (sk lock)
+ * @high_sack:	highest sequence number the peer SACKed, RFC 6675 HighACK
+ *		(sk lock)
+ * @sacked_bytes: bytes in the send queue the peer SACKed (sk lock)
+ * @sack_ok:	both ends offered SACK, RFC 2018 (sk lock)
+ * @wscale_ok:	both ends offered window scaling, RFC 7323 (sk lock)
  * @ofo_last_seq: start of the last out-of-order segment received, whose
- *		block goes first in the SACK option (RFC 2018 4)
- * @srtt_us:	smoothed round-trip time, in microseconds (RFC 6298)
- * @rttvar_us:	round-trip time variation, in microseconds
- * @rto:	retransmission timeout, in jiffies
+ *		block goes first in the SACK option, RFC 2018 4 (sk lock)
+ * @srtt_us:	smoothed round-trip time, in microseconds, RFC 6298 (sk lock)
+ * @rttvar_us:	round-trip time variation, in microseconds (sk lock)
+ * @rto:	retransmission timeout, in jiffies (sk lock; /proc too)
  * @backoff:	exponential backoff of @rto, the number of timeouts in a row
- * @retries:	number of retransmissions of the head segment
+ *		(sk lock)
+ * @retries:	number of retransmissions of the head segment (sk lock;
+ *		/proc too)
  * @send_head:	first skb of sk->sk_write_queue not sent yet, or NULL
+ *		(sk lock, as the write queue)
  * @ooo_queue:	received segments beyond @rcv_nxt, in sequence order
- * @retrans_timer: RTO, SYN and SYN-ACK retransmission, window probes
- * @tw_timer:	TIME-WAIT and the orphaned FIN-WAIT-2 timeout
- * @delack_timer: the delayed ACK (RFC 9293 3.8.6.3, at most 200 ms)
- * @keepalive_timer: keepalive probes (RFC 1122 4.2.3.6)
+ *		(sk lock)
+ * @retrans_timer: RTO, SYN and SYN-ACK retransmission, loss probes and
+ *		window probes (armed and stopped under the sk lock)
+ * @tw_timer:	TIME-WAIT and the orphaned FIN-WAIT-2 timeout (likewise)
+ * @delack_timer: the delayed ACK, RFC 9293 3.8.6.3, at most 200 ms
+ *		(likewise)
+ * @keepalive_timer: keepalive probes, RFC 1122 4.2.3.6 (likewise)
  * @ack_pending: received data not yet acknowledged (sk lock)
- * @quickack:	ACKs still to send at once before delaying (sk lock)
+ * @quickack:	ACKs still to send at once before delaying (sk lock;
+ *		/proc too)
  * @rcv_unacked: bytes received since the last ACK went out (sk lock)
  * @rcv_ratio:	payload per truesize of received skbs, in 1/256: the
- *		window is this share of the free receive buffer
+ *		window is this share of the free receive buffer (sk lock)
  * @rcv_mss:	estimate of the peer's segment size, for "every second
- *		full-sized segment"
- * @rcv_tstamp:	jiffies when the last segment arrived (keepalive)
- * @keepidle:	TCP_KEEPIDLE, jiffies
- * @keepintvl:	TCP_KEEPINTVL, jiffies
- * @keepcnt:	TCP_KEEPCNT
+ *		full-sized segment" (sk lock)
+ * @rcv_tstamp:	jiffies when the last segment arrived, keepalive (sk lock)
+ * @keepidle:	TCP_KEEPIDLE, jiffies (sk lock; WRITE_ONCE(): getsockopt())
+ * @keepintvl:	TCP_KEEPINTVL, jiffies (sk lock; WRITE_ONCE(): getsockopt())
+ * @keepcnt:	TCP_KEEPCNT (sk lock; WRITE_ONCE(): getsockopt())
  * @last_oow_ack: jiffies of the last ACK sent in answer to an
- *		out-of-window segment or as a challenge (rate limit)
+ *		out-of-window segment or as a challenge, rate limit (sk lock)
  * @probes_out:	keepalive, window or send probes unanswered (a segment
- *		from the peer resets it)
- * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred
+ *		from the peer resets it) (sk lock)
+ * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred (atomic
+ *		bitops: set by the timers' softirq half, cleared by
+ *		toytcp_release_cb())
  * @port:	this socket's reservation in Linux TCP's port space, or NULL;
- *		children hold a reference on their listener's
+ *		children hold a reference on their listener's (sk lock)
  * @parent:	for a child not yet accepted, its listener (holds a ref);
  *		cleared under the child's sk lock by whoever takes the child
  * @child_node:	the child's place in @parent's @syn_queue or @accept_queue
+ *		(the parent's accept_lock)
  * @syn_queue:	listener: its children in SYN-RECEIVED (accept_lock)
- * @accept_queue: listener: established children, oldest first (accept_lock)
+ * @accept_queue: listener: established children, oldest first
+ *		(accept_lock; poll() tests it with list_empty_careful())
  * @accept_lock: listener: protects both queues, @syn_count, @accept_count
  *		and @closing
- * @syn_count:	listener: children in SYN-RECEIVED
+ * @syn_count:	listener: children in SYN-RECEIVED (accept_lock)
  * @accept_count: listener: established children waiting for accept()
+ *		(accept_lock)
  * @closing:	listener: close() has started, adopt no more children
+ *		(accept_lock)
  * @last_cookie: listener: jiffies when it last sent a SYN cookie, 0 never
- *		(READ_ONCE/WRITE_ONCE: set under the sk lock, read anywhere)
+ *		(WRITE_ONCE() with or without the sk lock, READ_ONCE())
  * @bytes_sent:	payload bytes sent, retransmissions included (sk lock)
  * @bytes_acked: payload bytes acknowledged (sk lock)
  * @bytes_received: payload bytes received in sequence (sk lock)
  * @total_retrans: segments retransmitted (sk lock)
  * @retrans_stamp: jiffies of the first retransmission of the oldest
- *		segment, 0 when none (TCP_USER_TIMEOUT)
- * @user_timeout: TCP_USER_TIMEOUT, ms, 0 when unset
- * @fin_sent:	a FIN is queued at the tail of the write queue
- * @nodelay:	TCP_NODELAY: no Nagle (RFC 9293 3.7.4)
- * @cork:	TCP_CORK: hold back segments smaller than the MSS
- * @pingpong:	TCP_QUICKACK was set to 0 (reads back as Linux's does)
+ *		segment, 0 when none, TCP_USER_TIMEOUT (sk lock)
+ * @user_timeout: TCP_USER_TIMEOUT, ms, 0 when unset (sk lock;
+ *		WRITE_ONCE(): getsockopt())
+ * @fin_sent:	a FIN is queued at the tail of the write queue (sk lock)
+ * @nodelay:	TCP_NODELAY: no Nagle, RFC 9293 3.7.4 (sk lock;
+ *		WRITE_ONCE(): getsockopt())
+ * @cork:	TCP_CORK: hold back segments smaller than the MSS (sk lock;
+ *		WRITE_ONCE(): getsockopt())
+ * @pingpong:	TCP_QUICKACK was set to 0, reads back as Linux's does
+ *		(sk lock; WRITE_ONCE(): getsockopt())
  *
  * The RFC 9293 names (SND.UNA, RCV.NXT ...) map to the fields of the same
  * name; the connection's state is sk->sk_state.

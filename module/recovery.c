@@ -29,6 +29,7 @@ static u32 toytcp_reo_wnd(const struct toytcp_sock *tsk)
  */
 void toytcp_rack_update(struct toytcp_sock *tsk, const struct toytcp_skb_cb *cb)
 {
+	sock_owned_by_me(&tsk->inet.sk);
 	if ((s32)(cb->when - tsk->rack_time) > 0)
 		tsk->rack_time = cb->when;
 }
@@ -56,6 +57,7 @@ bool toytcp_rack_lost_any(struct sock *sk)
 {
 	struct sk_buff *head = skb_peek(&sk->sk_write_queue);
 
+	sock_owned_by_me(sk);
 	return head && head != toytcp_sk(sk)->send_head &&
 	       toytcp_rack_lost(toytcp_sk(sk), TOYTCP_SKB_CB(head));
 }
@@ -77,6 +79,7 @@ void toytcp_retransmit_next(struct sock *sk)
 	struct sk_buff *skb;
 	int budget = 2;
 
+	sock_owned_by_me(sk);
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 
@@ -108,6 +111,7 @@ void toytcp_enter_recovery(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *head;
 
+	sock_owned_by_me(sk);
 	tsk->ssthresh = tsk->ca_ops->ssthresh(sk);
 	tsk->cwnd = tsk->ssthresh + (tsk->sack_ok ? 0 : 3);
 	tsk->cwnd_cnt = 0;
@@ -140,6 +144,7 @@ void toytcp_on_dupack(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	tsk->dupacks++;
 	if (tsk->in_recovery) {
 		if (tsk->sack_ok) {
@@ -175,6 +180,7 @@ void toytcp_recovery_ack(struct sock *sk, u32 segs)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (!toytcp_before(tsk->snd_una, tsk->recover)) {
 		/* Full ACK: recovery is over, deflate. */
 		tsk->in_recovery = false;
@@ -203,6 +209,7 @@ void toytcp_send_one_new(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (tsk->send_head &&
 	    toytcp_after(TOYTCP_SKB_CB(tsk->send_head)->end_seq, tsk->snd_nxt))
 		__toytcp_write_xmit(sk, true);
@@ -249,6 +256,7 @@ void toytcp_rearm_timer(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	unsigned long pto = toytcp_pto(sk);
 
+	sock_owned_by_me(sk);
 	if (!pto) {
 		toytcp_reset_retrans_timer(sk);
 		return;
@@ -275,6 +283,7 @@ void toytcp_schedule_loss_probe(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	unsigned long pto = toytcp_pto(sk);
 
+	sock_owned_by_me(sk);
 	if (!pto)
 		return;
 	if (test_bit(TOYTCP_RETRANS_DEFERRED, &tsk->deferred) ||
@@ -302,6 +311,7 @@ void toytcp_send_loss_probe(struct sock *sk)
 	u32 nxt = tsk->snd_nxt;
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LOSSPROBES);
 	toytcp_send_one_new(sk);
 	if (tsk->snd_nxt != nxt)

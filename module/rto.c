@@ -30,6 +30,7 @@ void toytcp_rtt_sample(struct sock *sk, long rtt_us)
 	u32 r = max_t(long, rtt_us, 1);
 	unsigned long rto;
 
+	sock_owned_by_me(sk);
 	if (!tsk->srtt_us) {
 		tsk->srtt_us = r;
 		tsk->rttvar_us = r / 2;
@@ -59,6 +60,7 @@ void toytcp_reset_retrans_timer(struct sock *sk)
 				   (unsigned long)tsk->rto << tsk->backoff,
 				   TOYTCP_MAX_RTO);
 
+	sock_owned_by_me(sk);
 	tsk->tlp_armed = false;
 	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + when);
 }
@@ -73,6 +75,7 @@ void toytcp_reset_retrans_timer(struct sock *sk)
  */
 unsigned int toytcp_max_retries(const struct sock *sk)
 {
+	sock_owned_by_me(sk);
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
 		return toytcp_param(sk, syn_retries);
@@ -101,6 +104,7 @@ unsigned int toytcp_max_retries(const struct sock *sk)
  */
 void toytcp_write_err(struct sock *sk)
 {
+	sock_owned_by_me(sk);
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONTIMEOUT);
 	WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT);
 	sk_error_report(sk);
@@ -126,6 +130,7 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *head;
 
+	sock_owned_by_me(sk);
 	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN ||
 	    timer_pending(&tsk->retrans_timer))
 		return;

@@ -32,6 +32,7 @@ bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 	long rtt_us = -1;
 	int i;
 
+	sock_owned_by_me(sk);
 	toytcp_parse_options(tcp_hdr(skb), &opts);
 	for (i = 0; i < opts.nsacks; i++) {
 		u32 start = get_unaligned_be32(opts.sack + 8 * i);
@@ -104,6 +105,7 @@ void toytcp_clear_sacks(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 
@@ -135,6 +137,7 @@ unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
 	unsigned int n = 0, i;
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	/* The queue is in sequence order: merge it into blocks. */
 	skb_queue_walk(&tsk->ooo_queue, skb) {
 		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);

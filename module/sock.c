@@ -22,6 +22,9 @@ static void toytcp_sock_destruct(struct sock *sk)
 /**
  * toytcp_init_sock() - set up a new control block
  * @sk: a socket fresh from sk_alloc() and sock_init_data()
+ *
+ * Context: process (toytcp_create()) or softirq (a listener's child); a
+ * socket nothing else can reach yet, whose lock is not taken.
  */
 void toytcp_init_sock(struct sock *sk)
 {
@@ -55,11 +58,12 @@ void toytcp_init_sock(struct sock *sk)
 	tsk->cwnd = TOYTCP_INIT_CWND;
 	tsk->ssthresh = U32_MAX >> 1;
 	toytcp_cong_init(sk, NULL);
-	tsk->mss_cache = TOYTCP_DEFAULT_MSS;
+	WRITE_ONCE(tsk->mss_cache, TOYTCP_DEFAULT_MSS);
 	tsk->advmss = TOYTCP_DEFAULT_MSS;
-	tsk->keepidle = READ_ONCE(tn->sysctl.keepalive_time) * HZ;
-	tsk->keepintvl = READ_ONCE(tn->sysctl.keepalive_intvl) * HZ;
-	tsk->keepcnt = READ_ONCE(tn->sysctl.keepalive_probes);
+	WRITE_ONCE(tsk->keepidle, READ_ONCE(tn->sysctl.keepalive_time) * HZ);
+	WRITE_ONCE(tsk->keepintvl,
+		   READ_ONCE(tn->sysctl.keepalive_intvl) * HZ);
+	WRITE_ONCE(tsk->keepcnt, READ_ONCE(tn->sysctl.keepalive_probes));
 	tsk->rcv_ratio = 128;
 
 	/* toytcp does not grow its buffers as Linux TCP's autotuning does:
@@ -68,10 +72,10 @@ void toytcp_init_sock(struct sock *sk)
 	 */
 	buf = READ_ONCE(tn->sysctl.rmem_default) ? :
 	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
-	sk->sk_rcvbuf = max_t(int, buf, SOCK_MIN_RCVBUF);
+	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, buf, SOCK_MIN_RCVBUF));
 	buf = READ_ONCE(tn->sysctl.wmem_default) ? :
 	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]);
-	sk->sk_sndbuf = max_t(int, buf, SOCK_MIN_SNDBUF);
+	WRITE_ONCE(sk->sk_sndbuf, max_t(int, buf, SOCK_MIN_SNDBUF));
 }
 
 /**
@@ -122,6 +126,7 @@ void toytcp_set_state(struct sock *sk, int state)
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 	int old = sk->sk_state;
 
+	sock_owned_by_me(sk);
 	if (old == state)
 		return;
 	trace_toytcp_state_change(sk, old, state);
@@ -199,12 +204,12 @@ static int toytcp_v4_connect(struct sock *sk, const struct sockaddr_in *sin)
 			goto err_reset;
 	}
 	toytcp_sync_mss(sk);
-	tsk->mss_cache = tsk->advmss;
+	WRITE_ONCE(tsk->mss_cache, tsk->advmss);
 	toytcp_init_rcv_wnd(sk);
 	toytcp_init_seq(sk);
 	tsk->fin_sent = false;
 	WRITE_ONCE(sk->sk_err, 0);
-	sk->sk_shutdown = 0;
+	WRITE_ONCE(sk->sk_shutdown, 0);
 	sock_reset_flag(sk, SOCK_DONE);
 
 	toytcp_set_state(sk, TCP_SYN_SENT);
@@ -317,6 +322,7 @@ void toytcp_done(struct sock *sk)
 {
 	int old = sk->sk_state;
 
+	sock_owned_by_me(sk);
 	if (old == TCP_SYN_SENT || old == TCP_SYN_RECV)
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ATTEMPTFAILS);
 	toytcp_set_state(sk, TCP_CLOSE);
@@ -339,6 +345,7 @@ void toytcp_done(struct sock *sk)
  */
 void toytcp_abort(struct sock *sk, int err)
 {
+	sock_owned_by_me(sk);
 	toytcp_send_active_reset(sk, GFP_ATOMIC);
 	WRITE_ONCE(sk->sk_err, err);
 	if (!sock_flag(sk, SOCK_DEAD))
@@ -366,6 +373,7 @@ void toytcp_destroy_sock(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	toytcp_clear_timers(sk);
 	toytcp_unhash(sk);
 	toytcp_purge_write_queue(sk);
@@ -570,6 +578,7 @@ void toytcp_write_space(struct sock *sk)
 	struct socket *sock = sk->sk_socket;
 	struct socket_wq *wq;
 
+	sock_owned_by_me(sk);
 	if (!sock || sk_stream_wspace(sk) < sk_stream_min_wspace(sk))
 		return;
 	clear_bit(SOCK_NOSPACE, &sock->flags);
@@ -643,9 +652,9 @@ static void toytcp_push(struct sock *sk, int flags)
 	bool cork = tsk->cork;
 
 	if (flags & MSG_MORE)
-		tsk->cork = true;
+		WRITE_ONCE(tsk->cork, true);
 	toytcp_write_xmit(sk);
-	tsk->cork = cork;
+	WRITE_ONCE(tsk->cork, cork);
 }
 
 /* Can sendmsg() append to @skb, the tail of the send queue?  Only if it
@@ -747,7 +756,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		}
 		pfrag->offset += copy;
 		TOYTCP_SKB_CB(skb)->end_seq += copy;
-		tsk->write_seq += copy;
+		WRITE_ONCE(tsk->write_seq, tsk->write_seq + copy);
 		copied += copy;
 		/* Send in batches that can go out as one GSO skb, not one
 		 * segment at a time as each fills.
@@ -832,7 +841,7 @@ static int toytcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 					copied = -EFAULT;
 				break;
 			}
-			*seq += used;
+			WRITE_ONCE(*seq, *seq + used);
 			copied += used;
 			if (!(flags & MSG_PEEK) && offset + used >= skb->len) {
 				__skb_unlink(skb, &sk->sk_receive_queue);

@@ -27,6 +27,7 @@ int toytcp_set_rcvlowat(struct sock *sk, int val)
 {
 	int cap = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]) >> 1;
 
+	sock_owned_by_me(sk);
 	WRITE_ONCE(sk->sk_rcvlowat, clamp(val, 1, max(cap, 1)));
 	return 0;
 }
@@ -192,12 +193,12 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 	lock_sock(sk);
 	switch (optname) {
 	case TCP_NODELAY:
-		tsk->nodelay = !!val;
+		WRITE_ONCE(tsk->nodelay, !!val);
 		if (val)
 			toytcp_write_xmit(sk);
 		break;
 	case TCP_CORK:
-		tsk->cork = !!val;
+		WRITE_ONCE(tsk->cork, !!val);
 		if (!val)
 			toytcp_write_xmit(sk);
 		break;
@@ -218,10 +219,10 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 			break;
 		}
 		if (optname == TCP_KEEPINTVL) {
-			tsk->keepintvl = val * HZ;
+			WRITE_ONCE(tsk->keepintvl, val * HZ);
 			break;
 		}
-		tsk->keepidle = val * HZ;
+		WRITE_ONCE(tsk->keepidle, val * HZ);
 		if (sock_flag(sk, SOCK_KEEPOPEN))
 			toytcp_keepalive(sk, 1);
 		break;
@@ -229,13 +230,13 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 		if (val < 1 || val > MAX_TCP_KEEPCNT)
 			err = -EINVAL;
 		else
-			tsk->keepcnt = val;
+			WRITE_ONCE(tsk->keepcnt, val);
 		break;
 	case TCP_USER_TIMEOUT:
 		if (val < 0)
 			err = -EINVAL;
 		else
-			tsk->user_timeout = val;
+			WRITE_ONCE(tsk->user_timeout, val);
 		break;
 	default:
 		err = -ENOPROTOOPT;
@@ -394,29 +395,30 @@ int toytcp_getsockopt(struct socket *sock, int level, int optname,
 	}
 	switch (optname) {
 	case TCP_NODELAY:
-		val = tsk->nodelay;
+		val = READ_ONCE(tsk->nodelay);
 		break;
 	case TCP_CORK:
-		val = tsk->cork;
+		val = READ_ONCE(tsk->cork);
 		break;
 	case TCP_QUICKACK:
-		val = !tsk->pingpong;
+		val = !READ_ONCE(tsk->pingpong);
 		break;
 	case TCP_MAXSEG:
-		val = sock->sk->sk_state == TCP_CLOSE ?
-		      (tsk->user_mss ? : TOYTCP_DEFAULT_MSS) : tsk->mss_cache;
+		val = inet_sk_state_load(sock->sk) == TCP_CLOSE ?
+		      (READ_ONCE(tsk->user_mss) ? : TOYTCP_DEFAULT_MSS) :
+		      READ_ONCE(tsk->mss_cache);
 		break;
 	case TCP_KEEPIDLE:
-		val = tsk->keepidle / HZ;
+		val = READ_ONCE(tsk->keepidle) / HZ;
 		break;
 	case TCP_KEEPINTVL:
-		val = tsk->keepintvl / HZ;
+		val = READ_ONCE(tsk->keepintvl) / HZ;
 		break;
 	case TCP_KEEPCNT:
-		val = tsk->keepcnt;
+		val = READ_ONCE(tsk->keepcnt);
 		break;
 	case TCP_USER_TIMEOUT:
-		val = tsk->user_timeout;
+		val = READ_ONCE(tsk->user_timeout);
 		break;
 	default:
 		return -ENOPROTOOPT;

@@ -46,6 +46,7 @@ void toytcp_release_cb(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (test_and_clear_bit(TOYTCP_RETRANS_DEFERRED, &tsk->deferred)) {
 		toytcp_retrans_timer_handler(sk);
 		__sock_put(sk);
@@ -88,6 +89,7 @@ void toytcp_clear_timers(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	sk_stop_timer(sk, &tsk->retrans_timer);
 	sk_stop_timer(sk, &tsk->tw_timer);
 	sk_stop_timer(sk, &tsk->delack_timer);

@@ -22,6 +22,7 @@ void toytcp_time_wait(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	toytcp_set_state(sk, TCP_TIME_WAIT);
 	sk_stop_timer(sk, &tsk->retrans_timer);
 	sk_reset_timer(sk, &tsk->tw_timer, jiffies +
@@ -37,6 +38,7 @@ void toytcp_time_wait(struct sock *sk)
  */
 void toytcp_tw_timer_handler(struct sock *sk)
 {
+	sock_owned_by_me(sk);
 	if (timer_pending(&toytcp_sk(sk)->tw_timer))
 		return;
 	if (sk->sk_state == TCP_TIME_WAIT ||
@@ -53,6 +55,7 @@ void toytcp_tw_timer_handler(struct sock *sk)
  */
 void toytcp_fin_wait2_timeout(struct sock *sk)
 {
+	sock_owned_by_me(sk);
 	sk_reset_timer(sk, &toytcp_sk(sk)->tw_timer, jiffies +
 		       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
 }
