@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: congestion control behind an ops structure.
+ * toytcp: congestion control behind an ops structure (the models:
+ * net/ipv4/tcp_cong.c and its tcp_reno_*()).
  *
- * The state machine (input.c, output.c, timer.c) decides *when* the window
+ * The state machine (input.c, recovery.c, rto.c) decides *when* the window
  * changes: an ACK outside recovery, a loss found by fast retransmit or by
  * the RTO.  An algorithm decides *by how much*: struct toytcp_cong_ops.
  * NewReno (RFC 5681 slow start and congestion avoidance, RFC 6582 recovery)

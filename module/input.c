@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: the receive path.  Phase 1 of the receive diagram: a segment
- * arrives from the device through IPv4 (defragmented, routed to this host),
- * toytcp_nf_hook() takes it if it belongs to a toytcp socket, and the state
- * machine (RFC 9293 3.10.7, "SEGMENT ARRIVES") puts its payload into the
- * socket's receive buffer, sk->sk_receive_queue.  Phase 2, the copy to user
- * space, is toytcp_recvmsg() in sock.c.
+ * toytcp: the state machine and the receive queues (the model:
+ * net/ipv4/tcp_input.c).  Phase 1 of the receive diagram: a segment
+ * arrives from the device through IPv4 (defragmented, routed to this
+ * host), toytcp_nf_hook() (hook.c) takes it if it belongs to a toytcp
+ * socket, and the state machine (RFC 9293 3.10.7, "SEGMENT ARRIVES")
+ * puts its payload into the socket's receive buffer, sk->sk_receive_queue.
+ * Phase 2, the copy to user space, is toytcp_recvmsg() in sock.c.
+ *
+ * Here: SYN-SENT and the synchronized states (a listener's segments are
+ * listen.c's), the ACK field (the window update, freeing what was
+ * acknowledged), the in-order and out-of-order queues, the FIN, the
+ * receive buffer's room and the receive window, challenge ACKs and their
+ * rate limit.  What the ACK means for loss recovery is recovery.c and
+ * sack.c; when the ACK for received data goes, delack.c.
  */
 #include <net/ip.h>
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: counters in the style of /proc/net/snmp, per network namespace,
- * per CPU while counting, summed when read; and toytcp_drop(), through
- * which every received segment toytcp drops goes, counted by reason (as
+ * toytcp: counters in the style of /proc/net/snmp (the model:
+ * include/net/snmp.h and net/ipv4/proc.c), per network namespace, per CPU
+ * while counting, summed when read; and toytcp_drop(), through which every
+ * received segment toytcp drops goes, counted by reason (as
  * tcp_drop_reason() in net/ipv4/tcp_input.c).
  */
 #include "protocol.h"

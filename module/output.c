@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: the transmit side.  The send diagram's lower half: segments are
- * cut from the socket's send buffer (sk->sk_write_queue), get a TCP header
- * in front (toytcp_xmit()) and go to the IPv4 layer as the payload of an IP
- * packet (ip_queue_xmit()).
+ * toytcp: building and sending segments (the model:
+ * net/ipv4/tcp_output.c).  The send diagram's lower half: segments are cut
+ * from the socket's send buffer (sk->sk_write_queue), get a TCP header in
+ * front (toytcp_xmit()) and go to the IPv4 layer as the payload of an IP
+ * packet (ip_queue_xmit()).  Also the route and MSS, the initial sequence
+ * number, the receive window a segment announces, GSO and the
+ * send-queue skbs (split, trimmed), and the control segments: ACK, RST,
+ * SYN, FIN, the window and keepalive probe.
  */
 #include <linux/bitops.h>
 #include <net/checksum.h>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * toytcp: /proc/net/toytcp (one line per socket, in the columns of
- * /proc/net/tcp) and /proc/net/toytcp_snmp (the counters, "Name value"),
- * both per network namespace.
+ * /proc/net/tcp; the model: tcp4_seq_show() and tcp_seq_start() in
+ * net/ipv4/tcp_ipv4.c) and /proc/net/toytcp_snmp (the counters, "Name
+ * value"), both per network namespace.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: the socket API (struct proto_ops and struct proto), socket
- * creation and teardown, and the user's side of both diagrams:
- * toytcp_sendmsg() is write() copying the application's buffer into the
- * kernel send buffer; toytcp_recvmsg() is phase 2 of a receive, the copy
- * from the socket's receive buffer to user space.
+ * toytcp: the socket calls (the models: net/ipv4/tcp.c and af_inet.c):
+ * struct proto_ops and struct proto, socket creation, bind(), connect(),
+ * shutdown(), close() and the teardown of a connection, getname(), poll(),
+ * and the user's side of both diagrams: toytcp_sendmsg() is write()
+ * copying the application's buffer into the kernel send buffer;
+ * toytcp_recvmsg() is phase 2 of a receive, the copy from the socket's
+ * receive buffer to user space.  Socket options are sockopt.c; listen()
+ * and accept() listen.c; the port bind() takes, port.c.
  */
 #include <linux/module.h>
 #include <net/inet_common.h>

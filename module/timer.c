@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: the timers.  The send diagram's "connection state and timers"
- * box: the retransmission timer (RFC 6298, also resending SYN and SYN-ACK,
- * and probing a zero window), the TIME-WAIT timer (2*MSL, also ending an
- * orphaned FIN-WAIT-2), the delayed-ACK timer and the keepalive timer.
+ * toytcp: the timers' plumbing (the models: the softirq half of
+ * net/ipv4/tcp_timer.c, tcp_release_cb() in tcp_output.c).  The send
+ * diagram's "connection state and timers" box has four timers: the
+ * retransmission timer (rto.c; also the loss probe, recovery.c, and the
+ * persist timer, persist.c), the TIME-WAIT timer (timewait.c), the
+ * delayed-ACK timer (delack.c) and the keepalive timer (keepalive.c).
+ * Their logic is in those files; here are their softirq entry points,
+ * the deferral, setting them up and stopping them.
  *
  * A timer holds a socket reference while pending (sk_reset_timer()).  The
  * handlers run in softirq under bh_lock_sock(); when the user owns the
