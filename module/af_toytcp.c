@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: module init and exit, the socket family, and the per-namespace
- * netfilter hook through which toytcp takes its segments from IPv4.
+ * toytcp: module init and exit, the socket family, the per-namespace state
+ * (pernet_operations, with the registration of the receive hook, hook.c)
+ * and the module parameters (the models: net/ipv4/af_inet.c's inet_init(),
+ * net/vmw_vsock/af_vsock.c).
  *
  * Order (as net/vmw_vsock/af_vsock.c and net/kcm/kcmsock.c): tables and
  * per-netns state first, then proto_register(), then sock_register() last,

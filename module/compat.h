@@ -20,15 +20,6 @@
 #define TOYTCP_ACCEPT_FLAGS	(flags)
 #endif
 
-/* 6.2 renamed del_timer_sync(); 6.1 has no timer_shutdown_sync() export
- * in every build, so stopping for good is a plain synchronous delete there.
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-#define toytcp_timer_shutdown_sync(t)	timer_shutdown_sync(t)
-#else
-#define toytcp_timer_shutdown_sync(t)	del_timer_sync(t)
-#endif
-
 /* 6.6 counts a sysctl table's entries instead of ending it with an empty
  * one (6.1 needs the sentinel, which the template keeps).
  */

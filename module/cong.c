@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: congestion control behind an ops structure.
+ * toytcp: congestion control behind an ops structure (the models:
+ * net/ipv4/tcp_cong.c and its tcp_reno_*()).
  *
- * The state machine (input.c, output.c, timer.c) decides *when* the window
+ * The state machine (input.c, recovery.c, rto.c) decides *when* the window
  * changes: an ACK outside recovery, a loss found by fast retransmit or by
  * the RTO.  An algorithm decides *by how much*: struct toytcp_cong_ops.
  * NewReno (RFC 5681 slow start and congestion avoidance, RFC 6582 recovery)
@@ -77,13 +78,15 @@ const struct toytcp_cong_ops *toytcp_cong_find(const char *name)
  * @sk: the socket
  * @ops: the algorithm, or NULL for the default
  *
- * Context: sk lock held, or a socket nobody else sees yet.
+ * Context: sk lock held (TCP_CONGESTION, a new child), or from
+ * toytcp_init_sock() on a socket fresh from sk_alloc(), which nothing
+ * else can reach yet and whose lock nobody takes: so no assertion here.
  */
 void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
-	tsk->ca_ops = ops ? : toytcp_cong_algos[0];
+	WRITE_ONCE(tsk->ca_ops, ops ? : toytcp_cong_algos[0]);
 	memset(tsk->ca_priv, 0, sizeof(tsk->ca_priv));
 	if (tsk->ca_ops->init)
 		tsk->ca_ops->init(sk);

@@ -18,7 +18,7 @@ static int toytcp_minus_one = -1;
 static int toytcp_one = 1;
 static int toytcp_max_keepidle = MAX_TCP_KEEPIDLE;
 static int toytcp_max_keepcnt = MAX_TCP_KEEPCNT;
-static int toytcp_max_retries = 255;
+static int toytcp_retries_limit = 255;
 
 /* .data holds the field's offset until toytcp_ctrl_init_net() */
 #define TOYTCP_SYSCTL(field, lo, hi) {					\
@@ -64,8 +64,8 @@ static int toytcp_proc_mem(TOYTCP_CTL_TABLE *ctl, int write, void *buffer,
 
 static struct ctl_table table_template[] = {
 	TOYTCP_SYSCTL(tw_timeout_ms, &toytcp_minus_one, SYSCTL_INT_MAX),
-	TOYTCP_SYSCTL(syn_retries, &toytcp_minus_one, &toytcp_max_retries),
-	TOYTCP_SYSCTL(retries, &toytcp_minus_one, &toytcp_max_retries),
+	TOYTCP_SYSCTL(syn_retries, &toytcp_minus_one, &toytcp_retries_limit),
+	TOYTCP_SYSCTL(retries, &toytcp_minus_one, &toytcp_retries_limit),
 	TOYTCP_SYSCTL(min_rto_ms, &toytcp_minus_one, SYSCTL_INT_MAX),
 	TOYTCP_SYSCTL(delack_ms, &toytcp_minus_one, SYSCTL_INT_MAX),
 	TOYTCP_SYSCTL(keepalive_time, &toytcp_one, &toytcp_max_keepidle),

@@ -107,6 +107,7 @@ void toytcp_lhash_add(struct sock *sk)
 {
 	struct toytcp_lbucket *b;
 
+	sock_owned_by_me(sk);
 	b = &toytcp_lhash[toytcp_lhashfn(sock_net(sk), inet_sk(sk)->inet_num)];
 	spin_lock_bh(&b->lock);
 	sk_add_node_rcu(sk, &b->chain);
@@ -254,31 +255,54 @@ struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
 	return toytcp_lookup_listener(net, saddr, sport, daddr, dport, dif);
 }
 
+/* The buckets of a walk: the listening table's, then the established's. */
+#define TOYTCP_WALK_BUCKETS	((1 << TOYTCP_LHASH_BITS) + \
+				 (1 << TOYTCP_EHASH_BITS))
+
+/* The @n-th socket of @net in walk bucket @b (from 0), or NULL. */
+static struct sock *toytcp_bucket_nth(struct net *net, unsigned int b,
+				      unsigned int n)
+{
+	struct hlist_nulls_node *node;
+	struct sock *sk;
+
+	if (b < (1 << TOYTCP_LHASH_BITS)) {
+		sk_for_each_rcu(sk, &toytcp_lhash[b].chain)
+			if (net_eq(sock_net(sk), net) && n-- == 0)
+				return sk;
+		return NULL;
+	}
+	b -= 1 << TOYTCP_LHASH_BITS;
+	sk_nulls_for_each_rcu(sk, node, &toytcp_ehash[b].chain)
+		if (net_eq(sock_net(sk), net) && n-- == 0)
+			return sk;
+	return NULL;
+}
+
 /**
- * toytcp_hash_iter() - the socket at position @pos of namespace @net
+ * toytcp_hash_seek() - the socket of a namespace at a place in the tables,
+ * or the first one after it
  * @net: the namespace
- * @pos: position: listeners first, then established sockets
+ * @pos: the place: listeners first, then established sockets; moved on to
+ *	where the socket was found
  *
- * For /proc/net/toytcp.  Walks the tables from the start every time, which
- * keeps it simple and is cheap enough for a file read now and then.
+ * For walks that go on from where they were (/proc/net/toytcp, as
+ * struct tcp_iter_state): the next socket is at @pos with @pos->offset
+ * one higher.  Sockets that come or go meanwhile may be missed or shown
+ * twice, as with /proc/net/tcp.
  *
  * Context: RCU read side.
  * Return: the socket (no reference taken) or NULL past the end.
  */
-struct sock *toytcp_hash_iter(struct net *net, loff_t *pos)
+struct sock *toytcp_hash_seek(struct net *net, struct toytcp_hash_pos *pos)
 {
-	struct hlist_nulls_node *node;
-	loff_t n = *pos;
 	struct sock *sk;
-	int i;
 
-	for (i = 0; i < (1 << TOYTCP_LHASH_BITS); i++)
-		sk_for_each_rcu(sk, &toytcp_lhash[i].chain)
-			if (net_eq(sock_net(sk), net) && n-- == 0)
-				return sk;
-	for (i = 0; i < (1 << TOYTCP_EHASH_BITS); i++)
-		sk_nulls_for_each_rcu(sk, node, &toytcp_ehash[i].chain)
-			if (net_eq(sock_net(sk), net) && n-- == 0)
-				return sk;
+	for (; pos->bucket < TOYTCP_WALK_BUCKETS; pos->bucket++) {
+		sk = toytcp_bucket_nth(net, pos->bucket, pos->offset);
+		if (sk)
+			return sk;
+		pos->offset = 0;
+	}
 	return NULL;
 }

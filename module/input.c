@@ -1,207 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: the receive path.  Phase 1 of the receive diagram: a segment
- * arrives from the device through IPv4 (defragmented, routed to this host),
- * toytcp_nf_hook() takes it if it belongs to a toytcp socket, and the state
- * machine (RFC 9293 3.10.7, "SEGMENT ARRIVES") puts its payload into the
- * socket's receive buffer, sk->sk_receive_queue.  Phase 2, the copy to user
- * space, is toytcp_recvmsg() in sock.c.
+ * toytcp: the state machine and the receive queues (the model:
+ * net/ipv4/tcp_input.c).  Phase 1 of the receive diagram: a segment
+ * arrives from the device through IPv4 (defragmented, routed to this
+ * host), toytcp_nf_hook() (hook.c) takes it if it belongs to a toytcp
+ * socket, and the state machine (RFC 9293 3.10.7, "SEGMENT ARRIVES")
+ * puts its payload into the socket's receive buffer, sk->sk_receive_queue.
+ * Phase 2, the copy to user space, is toytcp_recvmsg() in sock.c.
+ *
+ * Here: SYN-SENT and the synchronized states (a listener's segments are
+ * listen.c's), the ACK field (the window update, freeing what was
+ * acknowledged), the in-order and out-of-order queues, the FIN, the
+ * receive buffer's room and the receive window, challenge ACKs and their
+ * rate limit.  What the ACK means for loss recovery is recovery.c and
+ * sack.c; when the ACK for received data goes, delack.c.
  */
-#include <linux/netfilter.h>
 #include <net/ip.h>
-#include <net/netfilter/nf_conntrack.h>
 
 #include "protocol.h"
 #include "trace.h"
-
-/**
- * struct toytcp_opts - the options of a segment that toytcp understands
- * @mss: MSS (RFC 9293 3.2), 0 when absent
- * @wscale: window scale (RFC 7323), 0xff when absent
- * @sack_perm: SACK permitted (RFC 2018)
- * @sack: the first SACK block (RFC 2018 3), NULL when absent
- * @nsacks: number of SACK blocks at @sack
- */
-struct toytcp_opts {
-	u16		mss;
-	u8		wscale;
-	bool		sack_perm;
-	const u8	*sack;
-	int		nsacks;
-};
-
-/* Walk the options of @th, which must be in the linear area; malformed
- * ones end the walk (RFC 9293 3.2: be robust against them).
- */
-static void toytcp_parse_options(const struct tcphdr *th,
-				 struct toytcp_opts *opts)
-{
-	const u8 *p = (const u8 *)(th + 1);
-	int len = th->doff * 4 - sizeof(*th);
-
-	memset(opts, 0, sizeof(*opts));
-	opts->wscale = 0xff;
-	while (len > 0) {
-		u8 kind = p[0], olen;
-
-		if (kind == TCPOPT_EOL)
-			break;
-		if (kind == TCPOPT_NOP) {
-			p++;
-			len--;
-			continue;
-		}
-		if (len < 2)
-			break;
-		olen = p[1];
-		if (olen < 2 || olen > len)
-			break;
-		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS) {
-			opts->mss = get_unaligned_be16(p + 2);
-		} else if (kind == TCPOPT_WINDOW && olen == TCPOLEN_WINDOW) {
-			opts->wscale = min_t(u8, p[2], TOYTCP_MAX_WSCALE);
-		} else if (kind == TCPOPT_SACK_PERM &&
-			   olen == TCPOLEN_SACK_PERM) {
-			opts->sack_perm = true;
-		} else if (kind == TCPOPT_SACK && !((olen - 2) % 8)) {
-			opts->sack = p + 2;
-			opts->nsacks = (olen - 2) / 8;
-		}
-		p += olen;
-		len -= olen;
-	}
-}
-
-/*
- * Check the TCP header of a segment a toytcp socket owns, verify its
- * checksum, fill in TOYTCP_SKB_CB() and pull the header: from here on
- * skb->data is the payload.  Returns false (and counts) for a segment to
- * drop.
- */
-static bool toytcp_prepare_segment(struct net *net, struct sk_buff *skb)
-{
-	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-	const struct tcphdr *th = tcp_hdr(skb);
-	unsigned int hlen;
-
-	hlen = th->doff * 4;
-	if (hlen < sizeof(*th) || !pskb_may_pull(skb, hlen))
-		goto err;
-	/* Loopback and veth hand over CHECKSUM_PARTIAL skbs (never on a
-	 * wire); everything else is verified here against the pseudo header.
-	 */
-	if (skb_checksum_init(skb, IPPROTO_TCP, inet_compute_pseudo) ||
-	    (!skb_csum_unnecessary(skb) && __skb_checksum_complete(skb))) {
-		TOYTCP_INC_STATS(net, TOYTCP_MIB_INCSUMERRORS);
-		goto err;
-	}
-	th = tcp_hdr(skb);
-	cb->seq = ntohl(th->seq);
-	cb->ack_seq = ntohl(th->ack_seq);
-	cb->flags = tcp_flag_byte(th) & (TOYTCP_FIN | TOYTCP_SYN | TOYTCP_RST |
-					 TOYTCP_PSH | TOYTCP_ACK | TOYTCP_URG);
-	cb->wnd = ntohs(th->window);
-	cb->mss = 0;
-	cb->wscale = 0xff;
-	cb->retrans = 0;
-	cb->sacked = 0;
-	cb->end_seq = cb->seq + skb->len - hlen + th->syn + th->fin;
-	if (th->syn) {
-		struct toytcp_opts opts;
-
-		toytcp_parse_options(th, &opts);
-		cb->mss = opts.mss;
-		cb->wscale = opts.wscale;
-		cb->sacked = opts.sack_perm;
-	}
-	__skb_pull(skb, hlen);
-	return true;
-err:
-	TOYTCP_INC_STATS(net, TOYTCP_MIB_INERRS);
-	return false;
-}
-
-static bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb);
-
-/*
- * How much the backlog may hold, with what the receive queue holds, while
- * the user owns the socket: tcp_add_backlog()'s limit.  The backlog's
- * count is reset only when release_sock() finds it empty, so against a
- * sender that keeps it busy it counts everything since then, segments
- * moved to the receive queue meanwhile included.
- */
-static u32 toytcp_backlog_limit(const struct sock *sk)
-{
-	u64 limit = (u64)READ_ONCE(sk->sk_rcvbuf) << 1;
-
-	limit += READ_ONCE(sk->sk_sndbuf) >> 1;
-	limit += 64 * 1024;
-	return min_t(u64, limit, UINT_MAX);
-}
-
-/**
- * toytcp_nf_hook() - take the segments addressed to toytcp sockets
- * @priv: unused
- * @skb: an IPv4 packet for this host, skb->data at its IP header
- * @state: the hook state; its net is the namespace the packet arrived in
- *
- * Every TCP segment that matches no toytcp socket goes on to Linux TCP
- * untouched.  One skb may carry many MSS of data (GRO on veth, large
- * segments on loopback); it is one segment in sequence space all the same.
- *
- * Context: softirq, RCU read side.
- * Return: NF_ACCEPT for packets that are not toytcp's, NF_STOLEN otherwise.
- */
-unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
-			    const struct nf_hook_state *state)
-{
-	const struct iphdr *iph = ip_hdr(skb);
-	const struct tcphdr *th;
-	unsigned int thoff;
-	struct sock *sk;
-
-	if (iph->protocol != IPPROTO_TCP || skb->pkt_type != PACKET_HOST)
-		return NF_ACCEPT;
-	thoff = skb_network_offset(skb) + ip_hdrlen(skb);
-	if (!pskb_may_pull(skb, thoff + sizeof(struct tcphdr)))
-		return NF_ACCEPT;
-	iph = ip_hdr(skb);
-	th = (const struct tcphdr *)(skb->data + thoff);
-	sk = toytcp_lookup(state->net, iph->saddr, th->source, iph->daddr,
-			   th->dest, inet_iif(skb));
-	if (!sk)
-		return NF_ACCEPT;
-
-	TOYTCP_INC_STATS(state->net, TOYTCP_MIB_INSEGS);
-	__skb_pull(skb, thoff);
-	skb_reset_transport_header(skb);
-	if (!toytcp_prepare_segment(state->net, skb))
-		goto drop;
-	nf_reset_ct(skb);
-	skb_dst_drop(skb);
-
-	if (READ_ONCE(sk->sk_state) == TCP_LISTEN &&
-	    toytcp_listen_nolock(sk, skb)) {
-		sock_put(sk);
-		return NF_STOLEN;
-	}
-	bh_lock_sock_nested(sk);
-	if (!sock_owned_by_user(sk)) {
-		toytcp_do_rcv(sk, skb);
-	} else if (sk_add_backlog(sk, skb, toytcp_backlog_limit(sk))) {
-		bh_unlock_sock(sk);
-		TOYTCP_INC_STATS(state->net, TOYTCP_MIB_BACKLOGDROPS);
-		goto drop;
-	}
-	bh_unlock_sock(sk);
-	sock_put(sk);
-	return NF_STOLEN;
-
-drop:
-	sock_put(sk);
-	kfree_skb(skb);
-	return NF_STOLEN;
-}
 
 /* RFC 9293 3.10.7.4, first check: is the segment in the receive window? */
 static bool toytcp_seq_acceptable(const struct toytcp_sock *tsk,
@@ -239,45 +56,18 @@ static u8 toytcp_choose_wscale(const struct sock *sk)
  *
  * The scale follows sk_rcvbuf; the window, half of it, or under memory
  * pressure half of the socket's share (toytcp_rcv_budget()).
+ *
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  */
 void toytcp_init_rcv_wnd(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	tsk->rcv_wscale = toytcp_choose_wscale(sk);
 	tsk->rcv_wnd = min_t(u32, toytcp_rcv_budget(sk) / 2,
 			     65535U << tsk->rcv_wscale);
 	tsk->rcv_wup = tsk->rcv_nxt;
-}
-
-/* Options of the peer's SYN: MSS (RFC 9293 3.7.1, 536 without one) and
- * window scaling, used only when both sides offered it (RFC 7323 2.2).
- */
-static void toytcp_apply_syn_options(struct sock *sk,
-				     const struct toytcp_skb_cb *cb)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	u16 mss = cb->mss ? : TOYTCP_DEFAULT_MSS;
-
-	tsk->mss_cache = clamp_t(u16, mss, 64, tsk->advmss);
-	tsk->rcv_mss = min_t(u32, tsk->advmss, TOYTCP_DEFAULT_MSS);
-	tsk->sack_ok = cb->sacked;
-	tsk->wscale_ok = cb->wscale != 0xff;
-	if (cb->wscale != 0xff) {
-		tsk->snd_wscale = cb->wscale;
-	} else {
-		tsk->snd_wscale = 0;
-		tsk->rcv_wscale = 0;
-		tsk->rcv_wnd = min_t(u32, tsk->rcv_wnd, 65535U);
-	}
-}
-
-/* RACK: remember the send time of the newest segment known delivered. */
-static void toytcp_rack_update(struct toytcp_sock *tsk,
-			       const struct toytcp_skb_cb *cb)
-{
-	if ((s32)(cb->when - tsk->rack_time) > 0)
-		tsk->rack_time = cb->when;
 }
 
 /* Free what the peer acknowledged from the send buffer. */
@@ -333,19 +123,7 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 	u32 flight;
 
 	if (tsk->in_recovery) {
-		if (!toytcp_before(tsk->snd_una, tsk->recover)) {
-			/* Full ACK: recovery is over, deflate. */
-			tsk->in_recovery = false;
-			tsk->cwnd = tsk->ssthresh;
-			return;
-		}
-		/* Partial ACK: the next hole was lost too. */
-		if (!tsk->sack_ok)
-			tsk->cwnd = max_t(u32, tsk->cwnd - min(segs, tsk->cwnd),
-					  1) + 1;
-		if (toytcp_before(tsk->high_rxt, tsk->snd_una))
-			tsk->high_rxt = tsk->snd_una;
-		toytcp_retransmit_next(sk);
+		toytcp_recovery_ack(sk, segs);
 		return;
 	}
 	/* RFC 7661, as tcp_is_cwnd_limited(): the window grows only while
@@ -359,104 +137,6 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 					flight + 3 < tsk->cwnd)
 		return;
 	tsk->ca_ops->cong_avoid(sk, segs);
-}
-
-/*
- * A duplicate ACK (RFC 5681 2).  The third one, or (with SACK) three
- * segments' worth of SACKed data above the hole (RFC 6675 5), starts fast
- * recovery; later ones inflate the window (NewReno) or release the next
- * hole (SACK).
- */
-static void toytcp_on_dupack(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-
-	tsk->dupacks++;
-	if (tsk->in_recovery) {
-		if (tsk->sack_ok) {
-			toytcp_retransmit_next(sk);
-			toytcp_send_one_new(sk);
-		} else {
-			tsk->cwnd++;
-		}
-		return;
-	}
-	if ((tsk->dupacks >= 3 ||
-	     (tsk->sack_ok && (tsk->sacked_bytes >= 3 * tsk->mss_cache ||
-			       toytcp_rack_lost_any(sk)))) &&
-	    toytcp_after(tsk->snd_nxt, tsk->recover))
-		toytcp_enter_recovery(sk);
-	else if (tsk->dupacks < 3)
-		toytcp_send_one_new(sk);	/* RFC 3042 */
-}
-
-/*
- * The SACK option of an ACK (RFC 2018 3): mark the segments of the send
- * queue it covers.  Returns true when it SACKed something new.
- */
-static bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct toytcp_opts opts;
-	bool news = false;
-	long rtt_us = -1;
-	int i;
-
-	toytcp_parse_options(tcp_hdr(skb), &opts);
-	for (i = 0; i < opts.nsacks; i++) {
-		u32 start = get_unaligned_be32(opts.sack + 8 * i);
-		u32 end = get_unaligned_be32(opts.sack + 8 * i + 4);
-		struct sk_buff *q;
-
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKBLOCKS);
-		/* Ignore blocks outside what is in flight (and D-SACKs
-		 * below SND.UNA, RFC 2883).
-		 */
-		if (!toytcp_after(end, start) ||
-		    !toytcp_after(end, tsk->snd_una) ||
-		    toytcp_after(end, tsk->snd_nxt) ||
-		    toytcp_before(start, tsk->snd_una))
-			continue;
-		if (toytcp_after(end, tsk->high_sack))
-			tsk->high_sack = end;
-		/* Everything below SND.NXT was sent once, including what a
-		 * timeout put back behind send_head: go-back-N skips what
-		 * the receiver reports now.
-		 */
-		skb_queue_walk(&sk->sk_write_queue, q) {
-			struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
-
-			if (!toytcp_before(cb->seq, end))
-				break;
-			if (cb->sacked || !toytcp_after(cb->end_seq, start))
-				continue;
-			/* A block that covers part of an skb of several
-			 * segments: split it at the block's edges.  The part
-			 * before the block stays; the walk goes on to the rest.
-			 */
-			if (toytcp_before(cb->seq, start)) {
-				if (start - cb->seq < q->len)
-					toytcp_fragment(sk, q, start - cb->seq);
-				continue;
-			}
-			if (toytcp_after(cb->end_seq, end) &&
-			    (end - cb->seq >= q->len ||
-			     toytcp_fragment(sk, q, end - cb->seq)))
-				continue;
-			cb->sacked = 1;
-			tsk->sacked_bytes += cb->end_seq - cb->seq;
-			if (!cb->retrans && !cb->nosample) {
-				toytcp_rack_update(tsk, cb);
-				rtt_us = (u32)div_u64(ktime_get_ns(),
-						      NSEC_PER_USEC) - cb->when;
-			}
-			news = true;
-		}
-	}
-	/* RFC 6675 allows a sample from the newest newly SACKed segment. */
-	if (rtt_us >= 0)
-		toytcp_rtt_sample(sk, rtt_us);
-	return news;
 }
 
 /*
@@ -499,7 +179,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 	if (toytcp_after(ack, tsk->snd_una)) {
 		u32 acked = ack - tsk->snd_una;
 
-		tsk->snd_una = ack;
+		WRITE_ONCE(tsk->snd_una, ack);
 		tsk->bytes_acked += acked;
 		toytcp_clean_acked(sk);
 		tsk->retrans_stamp = 0;
@@ -528,6 +208,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 static void toytcp_fin(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
 
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 	sock_set_flag(sk, SOCK_DONE);
@@ -547,7 +228,8 @@ static void toytcp_fin(struct sock *sk)
 		break;
 	}
 	/* Nothing after a FIN can be valid. */
-	__skb_queue_purge(&tsk->ooo_queue);
+	while ((skb = __skb_dequeue(&tsk->ooo_queue)))
+		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_AFTER_FIN);
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
 		if ((sk->sk_shutdown & SHUTDOWN_MASK) == SHUTDOWN_MASK ||
@@ -603,7 +285,7 @@ static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	bool fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
 
-	tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
+	WRITE_ONCE(tsk->rcv_nxt, TOYTCP_SKB_CB(skb)->end_seq);
 	tsk->bytes_received += skb->len;
 	if (!skb->len)
 		consume_skb(skb);
@@ -643,13 +325,14 @@ static void toytcp_ofo_drain(struct sock *sk)
 	       !toytcp_after(TOYTCP_SKB_CB(skb)->seq, tsk->rcv_nxt)) {
 		__skb_unlink(skb, &tsk->ooo_queue);
 		if (!toytcp_after(TOYTCP_SKB_CB(skb)->end_seq, tsk->rcv_nxt)) {
-			kfree_skb(skb);		/* all of it came already */
+			/* All of it came already. */
+			toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_OFO_DUPLICATE);
 			continue;
 		}
 		/* Already charged to the socket: keep the charge. */
 		tsk->bytes_received += TOYTCP_SKB_CB(skb)->end_seq - tsk->rcv_nxt -
 				       !!(TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN);
-		tsk->rcv_nxt = TOYTCP_SKB_CB(skb)->end_seq;
+		WRITE_ONCE(tsk->rcv_nxt, TOYTCP_SKB_CB(skb)->end_seq);
 		fin = TOYTCP_SKB_CB(skb)->flags & TOYTCP_FIN;
 		toytcp_rcv_enqueue(sk, skb);
 		if (fin) {
@@ -674,10 +357,11 @@ bool toytcp_prune_ofo(struct sock *sk)
 {
 	struct sk_buff *last = skb_peek_tail(&toytcp_sk(sk)->ooo_queue);
 
+	sock_owned_by_me(sk);
 	if (!last)
 		return false;
 	__skb_unlink(last, &toytcp_sk(sk)->ooo_queue);
-	kfree_skb(last);
+	toytcp_drop(sock_net(sk), last, TOYTCP_DROP_OFO_PRUNED);
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOPRUNED);
 	return true;
 }
@@ -710,22 +394,57 @@ static bool toytcp_rcvbuf_room(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
+ * Charge @skb to its namespace (mem.c), as tcp_try_rmem_schedule(): when
+ * the namespace holds "max" of net.toytcp.mem already, out-of-order data
+ * is refused at once; in-sequence data after the socket's own
+ * out-of-order queue is pruned, unless the socket has nothing queued for
+ * its reader and the segment is within the advertised window, which may
+ * go beyond "max" (TOYTCP_MEM_FORCE).  Returns false (and counts
+ * MemoryDrops) when the segment is to be dropped.
+ */
+static bool toytcp_try_mem_schedule(struct sock *sk, struct sk_buff *skb)
+{
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+	if (toytcp_mem_schedule(sk, skb, TOYTCP_MEM_FIRST))
+		return true;
+	if (toytcp_after(cb->seq, toytcp_sk(sk)->rcv_nxt))
+		goto refused;
+	/* In-sequence data goes before out-of-order data. */
+	while (toytcp_prune_ofo(sk)) {
+		if (toytcp_mem_schedule(sk, skb, TOYTCP_MEM_AGAIN))
+			return true;
+	}
+	if (skb_queue_empty(&sk->sk_receive_queue) &&
+	    toytcp_fits_window(toytcp_sk(sk), cb) &&
+	    toytcp_mem_schedule(sk, skb, TOYTCP_MEM_FORCE))
+		return true;
+refused:
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
+	return false;
+}
+
+/*
  * Charge @skb to the socket and its namespace before it is queued, or
  * count why not: the socket's receive buffer (RcvQueueDrops) or the
- * namespace's net.toytcp.mem (MemoryDrops, toytcp_mem_schedule()).  An
- * empty in-sequence segment (a bare FIN) is never queued and not charged;
- * everything bound for the out-of-order queue is.
+ * namespace's net.toytcp.mem (MemoryDrops, toytcp_try_mem_schedule()).
+ * An empty in-sequence segment (a bare FIN) is never queued and not
+ * charged; everything bound for the out-of-order queue is.  Returns why
+ * the segment is to be dropped, or TOYTCP_NOT_DROPPED.
  */
-static bool toytcp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
+static enum toytcp_drop_reason toytcp_rmem_schedule(struct sock *sk,
+						    struct sk_buff *skb)
 {
 	if (!skb->len &&
 	    !toytcp_after(TOYTCP_SKB_CB(skb)->seq, toytcp_sk(sk)->rcv_nxt))
-		return true;
+		return TOYTCP_NOT_DROPPED;
 	if (!toytcp_rcvbuf_room(sk, skb)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RCVQDROPS);
-		return false;
+		return TOYTCP_DROP_RCVBUF_FULL;
 	}
-	return toytcp_mem_schedule(sk, skb);
+	if (!toytcp_try_mem_schedule(sk, skb))
+		return TOYTCP_DROP_MEMORY;
+	return TOYTCP_NOT_DROPPED;
 }
 
 /* RFC 9293 3.10.7.4, seventh check: the segment text. */
@@ -752,6 +471,7 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 data_end = cb->end_seq - !!(cb->flags & TOYTCP_FIN);
+	enum toytcp_drop_reason reason;
 	bool hole;
 
 	/* RFC 9293 3.6.1, RFC 2525 2.17: the application has closed (or shut
@@ -762,13 +482,13 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	    toytcp_after(data_end, tsk->rcv_nxt)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONDATA);
 		toytcp_abort(sk, ECONNRESET);
-		kfree_skb(skb);
+		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_ABORT_ON_DATA);
 		return;
 	}
 	if (!toytcp_after(cb->end_seq, tsk->rcv_nxt)) {
 		/* A duplicate: the peer missed our ACK. */
 		toytcp_send_ack(sk);
-		kfree_skb(skb);
+		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_DUPLICATE);
 		return;
 	}
 	/* Learn how much of an skb's memory is payload (EWMA, 1/8). */
@@ -776,13 +496,14 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		tsk->rcv_ratio = (7 * tsk->rcv_ratio +
 				  min_t(u32, ((u64)skb->len << 8) /
 					skb->truesize, 256)) / 8;
-	if (!toytcp_rmem_schedule(sk, skb)) {
+	reason = toytcp_rmem_schedule(sk, skb);
+	if (reason) {
 		/* Over the receive buffer (or the namespace's memory)
 		 * despite the window: drop, the sender will retransmit once
 		 * the reader made room.
 		 */
 		toytcp_send_ack(sk);
-		kfree_skb(skb);
+		toytcp_drop(sock_net(sk), skb, reason);
 		return;
 	}
 	if (toytcp_after(cb->seq, tsk->rcv_nxt)) {
@@ -790,33 +511,14 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		toytcp_send_ack(sk);	/* a duplicate ACK: RFC 5681 4.2 */
 		return;
 	}
-	/* RFC 9293 3.8.6.3 and RFC 5681 4.2: ACK at least every second
-	 * full-sized segment and at once when a hole closes or a FIN
-	 * arrives (or early in the connection); otherwise within delack_ms.
-	 */
+	/* Now or later: delack.c. */
 	tsk->rcv_mss = clamp_t(u32, skb->len, tsk->rcv_mss, tsk->advmss);
 	tsk->rcv_unacked += skb->len;
 	hole = !skb_queue_empty(&tsk->ooo_queue);
 	toytcp_queue_rcv(sk, skb);
 	if (hole)
 		toytcp_ofo_drain(sk);
-	if (hole || (sk->sk_shutdown & RCV_SHUTDOWN) || tsk->quickack) {
-		if (tsk->quickack)
-			tsk->quickack--;
-		toytcp_send_ack(sk);
-	} else if (tsk->rcv_unacked < 2 * tsk->rcv_mss) {
-		toytcp_schedule_ack(sk);
-	} else if (sock_owned_by_user_nocheck(sk)) {
-		/* From the backlog, in release_sock(): one ACK for all of
-		 * it, once it is done (toytcp_release_cb()), as Linux TCP
-		 * does since 6.7 (tcp_backlog_ack_defer).  The window then
-		 * moves on once per backlog, and so does what the backlog
-		 * can take in before release_sock() finds it empty.
-		 */
-		set_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred);
-	} else {
-		toytcp_send_ack(sk);
-	}
+	toytcp_ack_snd_check(sk, hole);
 	if (!sock_flag(sk, SOCK_DEAD) && toytcp_epollin_ready(sk))
 		sk->sk_data_ready(sk);
 }
@@ -838,37 +540,12 @@ void toytcp_rcv_space_update(struct sock *sk)
 	s32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
 	u32 step = min_t(u32, 2 * tsk->advmss, rcvbuf / 4);
 
+	sock_owned_by_me(sk);
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				     TCPF_FIN_WAIT2)))
 		return;
 	if (space / 2 - max(cur, 0) >= (s32)step)
 		toytcp_send_ack(sk);
-}
-
-/* A child of @parent completed the handshake: on to the accept queue. */
-static void toytcp_child_established(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sock *parent = tsk->parent;
-	struct toytcp_sock *ptsk = toytcp_sk(parent);
-	bool closing;
-
-	spin_lock_bh(&ptsk->accept_lock);
-	closing = ptsk->closing;
-	if (!closing) {
-		list_move_tail(&tsk->child_node, &ptsk->accept_queue);
-		ptsk->syn_count--;
-		ptsk->accept_count++;
-	}
-	spin_unlock_bh(&ptsk->accept_lock);
-	if (closing)
-		return;		/* the listener resets it */
-	parent->sk_data_ready(parent);
-}
-
-static void toytcp_drop(struct sk_buff *skb)
-{
-	kfree_skb(skb);
 }
 
 /*
@@ -905,14 +582,20 @@ static void toytcp_send_challenge_ack(struct sock *sk,
 	toytcp_send_ack(sk);
 }
 
-/* RFC 9293 3.10.7.4: a segment for a synchronized connection (SYN-RECEIVED
- * onwards).  Consumes @skb.
+/**
+ * toytcp_rcv_synchronized() - RFC 9293 3.10.7.4: a segment for a
+ * synchronized connection (SYN-RECEIVED onwards)
+ * @sk: the socket
+ * @skb: the segment, consumed
+ *
+ * Context: sk lock held.
  */
-static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	/* First: sequence number. */
 	if (!toytcp_seq_acceptable(tsk, cb)) {
 		if (!(cb->flags & TOYTCP_RST) &&
@@ -920,7 +603,7 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			toytcp_send_ack(sk);
 		if (sk->sk_state == TCP_TIME_WAIT && (cb->flags & TOYTCP_FIN))
 			toytcp_time_wait(sk);	/* the peer lost our ACK */
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_NOT_ACCEPTABLE);
 	}
 	tsk->rcv_tstamp = jiffies;	/* the peer is alive */
 	tsk->probes_out = 0;
@@ -931,7 +614,7 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (cb->flags & TOYTCP_RST) {
 		if (cb->seq != tsk->rcv_nxt) {
 			toytcp_send_challenge_ack(sk, skb);
-			return toytcp_drop(skb);
+			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_CHALLENGE);
 		}
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
 		switch (sk->sk_state) {
@@ -952,7 +635,8 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		if (!sock_flag(sk, SOCK_DEAD))
 			sk_error_report(sk);
 		toytcp_done(sk);
-		return toytcp_drop(skb);
+		consume_skb(skb);
+		return;
 	}
 
 	/* Fourth: SYN.  A retransmitted SYN gets the SYN-ACK again; any other
@@ -962,21 +646,23 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		struct sk_buff *head = skb_peek(&sk->sk_write_queue);
 
 		if (sk->sk_state == TCP_SYN_RECV && cb->seq == tsk->irs &&
-		    head && (TOYTCP_SKB_CB(head)->flags & TOYTCP_SYN))
+		    head && (TOYTCP_SKB_CB(head)->flags & TOYTCP_SYN)) {
 			toytcp_transmit_skb(sk, head);
-		else
-			toytcp_send_challenge_ack(sk, skb);
-		return toytcp_drop(skb);
+			consume_skb(skb);
+			return;
+		}
+		toytcp_send_challenge_ack(sk, skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_SYN_CHALLENGE);
 	}
 
 	/* Fifth: ACK. */
 	if (!(cb->flags & TOYTCP_ACK))
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_NO_ACK);
 	if (sk->sk_state == TCP_SYN_RECV) {
 		if (!toytcp_after(cb->ack_seq, tsk->snd_una) ||
 		    toytcp_after(cb->ack_seq, tsk->snd_nxt)) {
 			toytcp_send_reset(sk, skb);
-			return toytcp_drop(skb);
+			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_HANDSHAKE_ACK);
 		}
 		tsk->snd_wnd = (u32)cb->wnd << tsk->snd_wscale;
 		tsk->snd_wl1 = cb->seq;
@@ -988,7 +674,7 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			sk->sk_state_change(sk);	/* simultaneous open */
 	}
 	if (!toytcp_ack(sk, skb))
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_ACK_UNSENT);
 
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
@@ -997,8 +683,7 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			WRITE_ONCE(sk->sk_shutdown,
 				   sk->sk_shutdown | SEND_SHUTDOWN);
 			if (sock_flag(sk, SOCK_DEAD))
-				sk_reset_timer(sk, &tsk->tw_timer, jiffies +
-					msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
+				toytcp_fin_wait2_timeout(sk);
 			else
 				sk->sk_state_change(sk);
 		}
@@ -1010,7 +695,8 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	case TCP_LAST_ACK:
 		if (tsk->snd_una == tsk->write_seq) {
 			toytcp_done(sk);
-			return toytcp_drop(skb);
+			consume_skb(skb);
+			return;
 		}
 		break;
 	}
@@ -1034,8 +720,9 @@ static void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			 */
 			break;
 		}
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_AFTER_FIN);
 	}
-	toytcp_drop(skb);
+	consume_skb(skb);
 }
 
 /* RFC 9293 3.10.7.3: a segment for a socket in SYN-SENT. */
@@ -1048,31 +735,32 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 	if (ack && (!toytcp_after(cb->ack_seq, tsk->iss) ||
 		    toytcp_after(cb->ack_seq, tsk->snd_nxt))) {
 		toytcp_send_reset(sk, skb);
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_HANDSHAKE_ACK);
 	}
 	if (cb->flags & TOYTCP_RST) {
-		if (ack) {
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
-			WRITE_ONCE(sk->sk_err, ECONNREFUSED);
-			sk_error_report(sk);
-			toytcp_done(sk);
-		}
-		return toytcp_drop(skb);
+		if (!ack)
+			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_IGNORED);
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
+		WRITE_ONCE(sk->sk_err, ECONNREFUSED);
+		sk_error_report(sk);
+		toytcp_done(sk);
+		consume_skb(skb);
+		return;
 	}
 	if (!(cb->flags & TOYTCP_SYN))
-		return toytcp_drop(skb);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_BAD_FLAGS);
 
 	tsk->irs = cb->seq;
-	tsk->rcv_nxt = cb->seq + 1;
+	WRITE_ONCE(tsk->rcv_nxt, cb->seq + 1);
 	tsk->rcv_wup = tsk->rcv_nxt;
-	tsk->copied_seq = tsk->rcv_nxt;
+	WRITE_ONCE(tsk->copied_seq, tsk->rcv_nxt);
 	toytcp_apply_syn_options(sk, cb);
 	tsk->snd_wnd = cb->wnd;		/* never scaled in a SYN */
 	tsk->snd_wl1 = cb->seq;
 	tsk->snd_wl2 = cb->ack_seq;
 
 	if (ack) {
-		tsk->snd_una = cb->ack_seq;
+		WRITE_ONCE(tsk->snd_una, cb->ack_seq);
 		toytcp_clean_acked(sk);
 		tsk->retries = 0;
 		tsk->backoff = 0;
@@ -1093,229 +781,7 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 		if (head)
 			toytcp_transmit_skb(sk, head);
 	}
-	toytcp_drop(skb);
-}
-
-/*
- * Create a child of listener @sk, linked to the listener's SYN queue in
- * SYN-RECEIVED but not yet in the lookup tables; or NULL.  For a SYN
- * (@cookie_mss 0) the child has still to send its SYN-ACK.  For the ACK
- * that returned a SYN cookie holding @cookie_mss, the SYN-ACK went out
- * already, statelessly: the child is where the SYN-ACK left it, with the
- * cookie as its ISS and neither window scaling nor SACK.
- */
-static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
-					u16 cookie_mss)
-{
-	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-	struct toytcp_sock *ptsk = toytcp_sk(sk), *ctsk;
-	const struct iphdr *iph = ip_hdr(skb);
-	const struct tcphdr *th = tcp_hdr(skb);
-	struct inet_sock *cinet;
-	struct sock *child;
-	u32 irs = cb->seq;
-
-	if (cookie_mss) {
-		irs = cb->seq - 1;
-		cb->mss = cookie_mss;
-		cb->wscale = 0xff;
-		cb->sacked = 0;
-	}
-	child = sk_alloc(sock_net(sk), PF_TOYTCP, GFP_ATOMIC, sk->sk_prot,
-			 false);
-	if (!child)
-		return NULL;
-	sock_init_data(NULL, child);
-	toytcp_init_sock(child);
-	ctsk = toytcp_sk(child);
-	cinet = inet_sk(child);
-
-	child->sk_rcvbuf = READ_ONCE(sk->sk_rcvbuf);
-	child->sk_sndbuf = READ_ONCE(sk->sk_sndbuf);
-	child->sk_userlocks = sk->sk_userlocks;
-	child->sk_bound_dev_if = sk->sk_bound_dev_if;
-	child->sk_mark = READ_ONCE(sk->sk_mark);
-	child->sk_priority = READ_ONCE(sk->sk_priority);
-	if (sock_flag(sk, SOCK_KEEPOPEN))
-		sock_set_flag(child, SOCK_KEEPOPEN);
-	ctsk->nodelay = ptsk->nodelay;
-	ctsk->cork = ptsk->cork;
-	toytcp_cong_init(child, ptsk->ca_ops);
-	ctsk->keepidle = ptsk->keepidle;
-	ctsk->keepintvl = ptsk->keepintvl;
-	ctsk->keepcnt = ptsk->keepcnt;
-	ctsk->user_mss = ptsk->user_mss;
-	cinet->inet_num = inet_sk(sk)->inet_num;
-	cinet->inet_sport = inet_sk(sk)->inet_sport;
-	cinet->inet_saddr = iph->daddr;
-	child->sk_rcv_saddr = iph->daddr;
-	child->sk_daddr = iph->saddr;
-	child->sk_dport = th->source;
-
-	if (toytcp_route(child)) {
-		sock_set_flag(child, SOCK_DEAD);
-		sk_free(child);
-		return NULL;
-	}
-	toytcp_sync_mss(child);
-	ctsk->irs = irs;
-	ctsk->rcv_nxt = irs + 1;
-	ctsk->copied_seq = ctsk->rcv_nxt;
-	toytcp_init_rcv_wnd(child);
-	toytcp_apply_syn_options(child, cb);
-	ctsk->snd_wnd = cb->wnd;
-	ctsk->snd_wl1 = cb->seq;
-	if (cookie_mss) {
-		toytcp_set_iss(child, cb->ack_seq - 1);
-		ctsk->snd_nxt = ctsk->iss + 1;
-		ctsk->write_seq = ctsk->snd_nxt;
-	} else {
-		toytcp_init_seq(child);
-	}
-	ctsk->snd_wl2 = ctsk->iss;
-
-	if (ptsk->port) {
-		refcount_inc(&ptsk->port->ref);
-		ctsk->port = ptsk->port;
-	}
-	sock_hold(sk);
-	ctsk->parent = sk;
-	spin_lock(&ptsk->accept_lock);
-	list_add_tail(&ctsk->child_node, &ptsk->syn_queue);
-	ptsk->syn_count++;
-	spin_unlock(&ptsk->accept_lock);
-	return child;
-}
-
-/* Are the listener's SYN queue and accept queue full? */
-static void toytcp_listen_full(struct sock *sk, bool *syn_full,
-			       bool *accept_full)
-{
-	u32 backlog = READ_ONCE(sk->sk_max_ack_backlog);
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-
-	spin_lock_bh(&tsk->accept_lock);
-	*accept_full = tsk->accept_count >= backlog;
-	*syn_full = tsk->syn_count >= max_t(u32, backlog, 16);
-	spin_unlock_bh(&tsk->accept_lock);
-}
-
-/*
- * A SYN for a listener whose SYN queue is full gets its cookie here,
- * without the listener's lock, as on Linux's lockless listener: a flood
- * then neither waits for a listener that accept() holds nor fills its
- * backlog, where real clients' SYNs and ACKs would be dropped with it.
- * Returns true when it consumed @skb; false leaves it to the locked path.
- */
-static bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb)
-{
-	bool syn_full, accept_full;
-
-	if ((TOYTCP_SKB_CB(skb)->flags &
-	     (TOYTCP_SYN | TOYTCP_ACK | TOYTCP_RST)) != TOYTCP_SYN)
-		return false;
-	toytcp_listen_full(sk, &syn_full, &accept_full);
-	if (accept_full || !toytcp_cookie_wanted(sk, syn_full))
-		return false;
-	if (syn_full)
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_REQQFULLDOCOOKIES);
-	toytcp_cookie_send(sk, skb);
 	consume_skb(skb);
-	return true;
-}
-
-/*
- * RFC 9293 3.10.7.2: a segment for a listener.
- *
- * A SYN gets a child in SYN-RECEIVED while the SYN queue has room.  Once
- * it is full (a SYN flood, or clients faster than the handshakes), further
- * SYNs are answered with SYN cookies (syncookies.c), or dropped with
- * net.toytcp.syncookies = 0.  An ACK that matched no child may return a
- * cookie: it gets its child then; any other ACK a reset.  Both queues are
- * bounded by the backlog, so neither a flood nor a slow accept() makes a
- * listener hold more than that many children; and every child is charged
- * to net.toytcp.mem until accept() takes it, which bounds all listeners
- * of the namespace together.
- */
-static void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
-{
-	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-	bool syn_full, accept_full;
-	u16 cookie_mss = 0;
-	struct sock *child;
-
-	if (cb->flags & TOYTCP_RST)
-		return toytcp_drop(skb);
-	if ((cb->flags & (TOYTCP_ACK | TOYTCP_SYN)) == 0)
-		return toytcp_drop(skb);
-
-	toytcp_listen_full(sk, &syn_full, &accept_full);
-	if (cb->flags & TOYTCP_ACK) {
-		if (!(cb->flags & TOYTCP_SYN))
-			cookie_mss = toytcp_cookie_check(sk, skb);
-		if (!cookie_mss) {
-			toytcp_send_reset(sk, skb);
-			return toytcp_drop(skb);
-		}
-	}
-	/* A full accept queue takes nobody, cookie or not: the peer tries
-	 * again (its SYN, or its ACK with the same cookie).
-	 */
-	if (accept_full) {
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENOVERFLOWS);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
-	}
-	if (!cookie_mss && toytcp_cookie_wanted(sk, syn_full)) {
-		if (syn_full)
-			TOYTCP_INC_STATS(sock_net(sk),
-					 TOYTCP_MIB_REQQFULLDOCOOKIES);
-		toytcp_cookie_send(sk, skb);
-		return toytcp_drop(skb);
-	}
-	if (syn_full && !cookie_mss) {
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_REQQFULLDROP);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
-	}
-
-	/* The namespace holds net.toytcp.mem already: no state for this
-	 * peer, but a cookie keeps none.
-	 */
-	if (!toytcp_mem_charge_child(sk)) {
-		if (!cookie_mss && toytcp_cookie_wanted(sk, true))
-			toytcp_cookie_send(sk, skb);
-		else
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
-	}
-
-	local_bh_disable();
-	child = toytcp_create_child(sk, skb, cookie_mss);
-	if (!child) {
-		local_bh_enable();
-		toytcp_mem_uncharge_child(sk);
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LISTENDROPS);
-		return toytcp_drop(skb);
-	}
-	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_PASSIVEOPENS);
-	/* Locked before it is visible: the ACK may race in on another CPU. */
-	sock_hold(child);
-	bh_lock_sock(child);
-	toytcp_set_state(child, TCP_SYN_RECV);
-	toytcp_ehash_add(child);
-	if (cookie_mss) {
-		/* The ACK completes the handshake, its data is queued. */
-		toytcp_rcv_synchronized(child, skb);
-		skb = NULL;
-	} else if (toytcp_send_syn(child)) {
-		toytcp_done(child);	/* unlinks it from the listener */
-	}
-	bh_unlock_sock(child);
-	local_bh_enable();
-	sock_put(child);
-	if (skb)
-		toytcp_drop(skb);
 }
 
 /**
@@ -1334,6 +800,7 @@ int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 
+	sock_owned_by_me(sk);
 	trace_toytcp_segment_rcv(sk, cb->seq, cb->ack_seq, cb->flags,
 				 skb->len, cb->wnd);
 	switch (sk->sk_state) {
@@ -1346,7 +813,7 @@ int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb)
 	case TCP_CLOSE:
 		/* RFC 9293 3.10.7.1: a closed connection resets. */
 		toytcp_send_reset(sk, skb);
-		toytcp_drop(skb);
+		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_CLOSED);
 		break;
 	default:
 		toytcp_rcv_synchronized(sk, skb);

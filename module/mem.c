@@ -3,7 +3,7 @@
  * toytcp: receive memory, charged per network namespace and bounded by
  * net.toytcp.mem (min, pressure, max, in pages), in the manner of Linux
  * TCP's tcp_mem (sk_memory_allocated, __sk_mem_raise_allocated(),
- * tcp_try_rmem_schedule()), but per namespace.
+ * sk_forced_mem_schedule()), but per namespace.
  *
  * Every skb that enters a socket's receive or out-of-order queue is
  * charged, by its truesize in bytes, to both the socket (sk_rmem_alloc, as
@@ -22,12 +22,13 @@
  *    advertised is never taken back (RFC 9293 3.8.6.2.2);
  *  - above "max" listeners make no new children (a SYN gets a cookie
  *    instead, or nothing with net.toytcp.syncookies 0), and new data is
- *    refused: out-of-order segments at once;
- *    in-sequence ones after the socket's own out-of-order queue is pruned,
- *    unless the socket has nothing queued for its reader and the segment
- *    is within the advertised window, which may take the namespace up to
+ *    refused; TOYTCP_MEM_FORCE may take the namespace up to
  *    TOYTCP_MEM_SLACK beyond "max" (so that a reader that has read
  *    everything can always make progress, as sk_forced_mem_schedule()).
+ *
+ * mem.c answers "charged" or "refused" and knows nothing of the queues:
+ * the receive path (toytcp_try_mem_schedule() in input.c, as Linux's
+ * tcp_try_rmem_schedule()) decides what to free and when to ask again.
  */
 #include <linux/mm.h>
 #include <linux/swap.h>
@@ -163,42 +164,36 @@ static void toytcp_mem_peak(struct toytcp_net *tn, long alloc)
  * @sk: the socket
  * @skb: a segment on its way to the receive queue or (when it starts
  *	beyond RCV.NXT) the out-of-order queue
+ * @how: TOYTCP_MEM_FIRST, _AGAIN or _FORCE: how far the namespace's
+ *	receive memory may go (enum toytcp_mem_try)
  *
  * On success @skb is charged to the namespace and owned by @sk
  * (skb_set_owner_r()) with toytcp_rfree() as destructor; the caller must
  * queue or free it.
  *
  * Context: sk lock held (softirq, or the backlog in process context).
- * Return: true when @skb was charged, false (and counted) when the caller
- * is to drop it.
+ * Return: true when @skb was charged, false when the namespace has no
+ * room for it; the caller frees memory and asks again, or drops it.
  */
-bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb)
+bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb,
+			 enum toytcp_mem_try how)
 {
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
-	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	unsigned int size = skb->truesize;
 	unsigned long max;
 	long alloc;
 
-	if (toytcp_mem_charge(sock_net(sk), size, &alloc))
-		goto charged;
-	max = toytcp_mem_limit(tn, 2);
-	if (toytcp_after(cb->seq, toytcp_sk(sk)->rcv_nxt))
-		goto drop;
-	/* In-sequence data goes before out-of-order data. */
-	while (toytcp_prune_ofo(sk)) {
-		if (toytcp_mem_try_charge(tn, size, max, &alloc))
-			goto charged;
+	sock_owned_by_me(sk);
+	if (how == TOYTCP_MEM_FIRST) {
+		if (!toytcp_mem_charge(sock_net(sk), size, &alloc))
+			return false;
+	} else {
+		max = toytcp_mem_limit(tn, 2);
+		if (how == TOYTCP_MEM_FORCE)
+			max += TOYTCP_MEM_SLACK;
+		if (!toytcp_mem_try_charge(tn, size, max, &alloc))
+			return false;
 	}
-	if (skb_queue_empty(&sk->sk_receive_queue) &&
-	    toytcp_fits_window(toytcp_sk(sk), cb) &&
-	    toytcp_mem_try_charge(tn, size, max + TOYTCP_MEM_SLACK, &alloc))
-		goto charged;
-drop:
-	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
-	return false;
-
-charged:
 	toytcp_mem_peak(tn, alloc);
 	skb_set_owner_r(skb, sk);
 	skb->destructor = toytcp_rfree;
@@ -220,6 +215,7 @@ void toytcp_mem_grow(struct sock *sk, int delta)
 {
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 
+	sock_owned_by_me(sk);
 	atomic_add(delta, &sk->sk_rmem_alloc);
 	sk_mem_charge(sk, delta);
 	atomic_long_add(delta, &tn->rmem_alloc);
@@ -244,6 +240,7 @@ bool toytcp_mem_charge_child(struct sock *sk)
 {
 	long alloc;
 
+	sock_owned_by_me(sk);
 	if (!toytcp_mem_charge(sock_net(sk), sk->sk_prot->obj_size, &alloc)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
 		return false;

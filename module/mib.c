@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: counters in the style of /proc/net/snmp, per network namespace,
- * per CPU while counting, summed when read.
+ * toytcp: counters in the style of /proc/net/snmp (the model:
+ * include/net/snmp.h and net/ipv4/proc.c), per network namespace, per CPU
+ * while counting, summed when read; and toytcp_drop(), through which every
+ * received segment toytcp drops goes, counted by reason (as
+ * tcp_drop_reason() in net/ipv4/tcp_input.c).
  */
 #include "protocol.h"
 
-const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
+const char * const toytcp_mib_names[TOYTCP_MIB_DROP] = {
 	[TOYTCP_MIB_ACTIVEOPENS]	= "ActiveOpens",
 	[TOYTCP_MIB_PASSIVEOPENS]	= "PassiveOpens",
 	[TOYTCP_MIB_ATTEMPTFAILS]	= "AttemptFails",
@@ -45,6 +48,95 @@ const char * const toytcp_mib_names[TOYTCP_MIB_MAX] = {
 	[TOYTCP_MIB_MEMORYDROPS]	= "MemoryDrops",
 	[TOYTCP_MIB_RCVCOALESCE]	= "RcvCoalesce",
 };
+
+/*
+ * Each reason's counter name, and the closest SKB_DROP_REASON_* that both
+ * kernels (6.1 and 6.12) have, for skb:kfree_skb, perf and dropwatch.
+ */
+static const struct {
+	const char		*name;
+	enum skb_drop_reason	skb;
+} toytcp_drops[TOYTCP_DROP_MAX] = {
+	[TOYTCP_DROP_BAD_HEADER]	= { "DropBadHeader",
+					    SKB_DROP_REASON_PKT_TOO_SMALL },
+	[TOYTCP_DROP_BAD_CHECKSUM]	= { "DropBadChecksum",
+					    SKB_DROP_REASON_TCP_CSUM },
+	[TOYTCP_DROP_BACKLOG_FULL]	= { "DropBacklogFull",
+					    SKB_DROP_REASON_SOCKET_BACKLOG },
+	[TOYTCP_DROP_CLOSED]		= { "DropClosed",
+					    SKB_DROP_REASON_TCP_CLOSE },
+	[TOYTCP_DROP_RST_IGNORED]	= { "DropRstIgnored",
+					    SKB_DROP_REASON_TCP_RESET },
+	[TOYTCP_DROP_BAD_FLAGS]		= { "DropBadFlags",
+					    SKB_DROP_REASON_TCP_FLAGS },
+	[TOYTCP_DROP_HANDSHAKE_ACK]	= { "DropHandshakeAck",
+					    SKB_DROP_REASON_TCP_ACK_UNSENT_DATA },
+	[TOYTCP_DROP_LISTENER_ACK]	= { "DropListenerAck",
+					    SKB_DROP_REASON_NO_SOCKET },
+	/* The listen backlog: 6.12's TCP_LISTEN_OVERFLOW is not in 6.1. */
+	[TOYTCP_DROP_LISTEN_OVERFLOW]	= { "DropListenOverflow",
+					    SKB_DROP_REASON_SOCKET_BACKLOG },
+	[TOYTCP_DROP_SYN_QUEUE_FULL]	= { "DropSynQueueFull",
+					    SKB_DROP_REASON_SOCKET_BACKLOG },
+	[TOYTCP_DROP_CHILD_FAILED]	= { "DropChildFailed",
+					    SKB_DROP_REASON_NOMEM },
+	[TOYTCP_DROP_NOT_ACCEPTABLE]	= { "DropNotAcceptable",
+					    SKB_DROP_REASON_TCP_INVALID_SEQUENCE },
+	[TOYTCP_DROP_RST_CHALLENGE]	= { "DropRstChallenge",
+					    SKB_DROP_REASON_TCP_RESET },
+	[TOYTCP_DROP_SYN_CHALLENGE]	= { "DropSynChallenge",
+					    SKB_DROP_REASON_TCP_INVALID_SYN },
+	[TOYTCP_DROP_NO_ACK]		= { "DropNoAck",
+					    SKB_DROP_REASON_TCP_FLAGS },
+	[TOYTCP_DROP_ACK_UNSENT]	= { "DropAckUnsent",
+					    SKB_DROP_REASON_TCP_ACK_UNSENT_DATA },
+	/* 6.12's TCP_ABORT_ON_DATA is not in 6.1: the socket closes. */
+	[TOYTCP_DROP_ABORT_ON_DATA]	= { "DropAbortOnData",
+					    SKB_DROP_REASON_TCP_CLOSE },
+	[TOYTCP_DROP_DUPLICATE]		= { "DropDuplicate",
+					    SKB_DROP_REASON_TCP_OLD_DATA },
+	[TOYTCP_DROP_RCVBUF_FULL]	= { "DropRcvbufFull",
+					    SKB_DROP_REASON_SOCKET_RCVBUFF },
+	[TOYTCP_DROP_MEMORY]		= { "DropMemory",
+					    SKB_DROP_REASON_PROTO_MEM },
+	[TOYTCP_DROP_OFO_DUPLICATE]	= { "DropOfoDuplicate",
+					    SKB_DROP_REASON_TCP_OFO_DROP },
+	[TOYTCP_DROP_OFO_PRUNED]	= { "DropOfoPruned",
+					    SKB_DROP_REASON_TCP_OFO_QUEUE_PRUNE },
+	/* The peer's byte stream ends at its FIN: beyond the window. */
+	[TOYTCP_DROP_AFTER_FIN]		= { "DropAfterFin",
+					    SKB_DROP_REASON_TCP_OVERWINDOW },
+};
+
+/**
+ * toytcp_drop() - drop a received segment, and count why
+ * @net: the namespace it arrived in
+ * @skb: the segment
+ * @reason: why, not TOYTCP_NOT_DROPPED
+ *
+ * A segment toytcp is done with but did not drop (processed, answered)
+ * goes to consume_skb() instead.
+ *
+ * Context: any.
+ */
+void toytcp_drop(struct net *net, struct sk_buff *skb,
+		 enum toytcp_drop_reason reason)
+{
+	TOYTCP_INC_STATS(net, TOYTCP_MIB_DROP + reason);
+	kfree_skb_reason(skb, toytcp_drops[reason].skb);
+}
+
+/**
+ * toytcp_drop_name() - the counter name of a drop reason
+ * @reason: one of enum toytcp_drop_reason, not TOYTCP_NOT_DROPPED
+ *
+ * Context: any.
+ * Return: its name in /proc/net/toytcp_snmp ("DropBadChecksum" ...).
+ */
+const char *toytcp_drop_name(enum toytcp_drop_reason reason)
+{
+	return toytcp_drops[reason].name;
+}
 
 int toytcp_mib_init_net(struct net *net)
 {

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: the transmit side.  The send diagram's lower half: segments are
- * cut from the socket's send buffer (sk->sk_write_queue), get a TCP header
- * in front (toytcp_xmit()) and go to the IPv4 layer as the payload of an IP
- * packet (ip_queue_xmit()).
+ * toytcp: building and sending segments (the model:
+ * net/ipv4/tcp_output.c).  The send diagram's lower half: segments are cut
+ * from the socket's send buffer (sk->sk_write_queue), get a TCP header in
+ * front (toytcp_xmit()) and go to the IPv4 layer as the payload of an IP
+ * packet (ip_queue_xmit()).  Also the route and MSS, the initial sequence
+ * number, the receive window a segment announces, GSO and the
+ * send-queue skbs (split, trimmed), and the control segments: ACK, RST,
+ * SYN, FIN, the window and keepalive probe.
  */
 #include <linux/bitops.h>
 #include <net/checksum.h>
@@ -13,11 +17,6 @@
 
 #include "protocol.h"
 #include "trace.h"
-
-/* MSS (4), NOP + window scale (3+1), NOP NOP + SACK permitted (2+2) */
-#define TOYTCP_SYN_OPT_LEN	12
-/* NOP NOP + SACK with 4 blocks */
-#define TOYTCP_MAX_OPT_LEN	(4 + 8 * TOYTCP_MAX_SACKS)
 
 static u32 toytcp_now_us(void)
 {
@@ -68,6 +67,7 @@ int toytcp_route(struct sock *sk)
 	struct flowi4 *fl4 = &inet->cork.fl.u.ip4;
 	struct rtable *rt;
 
+	sock_owned_by_me(sk);
 	rt = ip_route_output_ports(sock_net(sk), fl4, sk, sk->sk_daddr,
 				   inet->inet_saddr, sk->sk_dport,
 				   inet->inet_sport, IPPROTO_TCP, 0,
@@ -96,7 +96,7 @@ int toytcp_route(struct sock *sk)
  * @mss_cache is the largest payload it sends: no more than the peer
  * announced (kept in @mss_cache by the handshake) nor than the route allows.
  *
- * Context: sk lock held, or a new child not yet visible to anyone else.
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  */
 void toytcp_sync_mss(struct sock *sk)
 {
@@ -104,9 +104,10 @@ void toytcp_sync_mss(struct sock *sk)
 	struct dst_entry *dst;
 	unsigned int mtu, mss;
 
-	/* Under RCU: a new child's own lock is not held here (lockdep's
-	 * "suspicious RCU usage" on the debug kernel, from accept()'s
-	 * release_sock() running the listener's backlog).
+	sock_owned_by_me(sk);
+	/* Under RCU as well as the sk lock (either satisfies
+	 * __sk_dst_get()): from when a new child was set up without its
+	 * lock, which lockdep reported as suspicious RCU usage.
 	 */
 	rcu_read_lock();
 	dst = __sk_dst_get(sk);
@@ -119,7 +120,7 @@ void toytcp_sync_mss(struct sock *sk)
 		mss = min_t(unsigned int, mss, tsk->user_mss);
 	tsk->advmss = mss;
 	if (!tsk->mss_cache || tsk->mss_cache > mss)
-		tsk->mss_cache = mss;
+		WRITE_ONCE(tsk->mss_cache, mss);
 }
 
 /**
@@ -129,20 +130,21 @@ void toytcp_sync_mss(struct sock *sk)
  *
  * Nothing sent yet: SND.UNA = SND.NXT = ISS, and the SYN will take ISS.
  *
- * Context: sk lock held, or a new child not yet visible to anyone else.
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  */
 void toytcp_set_iss(struct sock *sk, u32 iss)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	tsk->iss = iss;
 	tsk->recover = iss;	/* RFC 6582 3.2 step 1 */
 	tsk->rack_time = toytcp_now_us();
 	tsk->high_sack = iss;
 	tsk->high_rxt = iss;
-	tsk->snd_una = iss;
+	WRITE_ONCE(tsk->snd_una, iss);
 	tsk->snd_nxt = iss;
-	tsk->write_seq = iss;
+	WRITE_ONCE(tsk->write_seq, iss);
 }
 
 /**
@@ -155,6 +157,7 @@ void toytcp_init_seq(struct sock *sk)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 
+	sock_owned_by_me(sk);
 	/* RFC 6528: a keyed hash of the 4-tuple plus a clock, Linux's own
 	 * (so a new incarnation of a connection starts above the old one,
 	 * and an off-path attacker cannot guess it).
@@ -172,12 +175,14 @@ void toytcp_init_seq(struct sock *sk)
  * for the TCP, IP and link headers.  Fast-clone, since every transmission
  * clones it.
  *
+ * Context: sk lock held.
  * Return: the skb or NULL.
  */
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
 {
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	skb = alloc_skb_fclone(MAX_TCP_HEADER, gfp);
 	if (!skb)
 		return NULL;
@@ -195,9 +200,12 @@ struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
  * toytcp_free_skb() - free an skb of the send queue and uncharge it
  * @sk: its socket
  * @skb: an skb already unlinked from the queue
+ *
+ * Context: sk lock held.
  */
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
 {
+	sock_owned_by_me(sk);
 	sk_wmem_queued_add(sk, -skb->truesize);
 	__kfree_skb(skb);
 }
@@ -224,6 +232,7 @@ u32 toytcp_select_window(struct sock *sk)
 	u32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
 	u32 win, step;
 
+	sock_owned_by_me(sk);
 	if ((s32)cur < 0)
 		cur = 0;
 	win = space > 0 ? (u32)(((u64)space * tsk->rcv_ratio) >> 8) : 0;
@@ -236,87 +245,6 @@ u32 toytcp_select_window(struct sock *sk)
 	tsk->rcv_wnd = win;
 	tsk->rcv_wup = tsk->rcv_nxt;
 	return min_t(u32, win >> tsk->rcv_wscale, 65535U);
-}
-
-/* A SYN offers MSS, window scaling and SACK; a SYN-ACK answers only what
- * the peer's SYN offered (RFC 7323 1.3, RFC 2018 2).
- */
-static unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	bool offer = sk->sk_state == TCP_SYN_SENT;
-	unsigned int len = 0;
-
-	opt[len++] = TCPOPT_MSS;
-	opt[len++] = TCPOLEN_MSS;
-	put_unaligned_be16(tsk->advmss, &opt[len]);
-	len += 2;
-	if (offer || tsk->wscale_ok) {
-		opt[len++] = TCPOPT_NOP;
-		opt[len++] = TCPOPT_WINDOW;
-		opt[len++] = TCPOLEN_WINDOW;
-		opt[len++] = tsk->rcv_wscale;
-	}
-	if (offer || tsk->sack_ok) {
-		opt[len++] = TCPOPT_NOP;
-		opt[len++] = TCPOPT_NOP;
-		opt[len++] = TCPOPT_SACK_PERM;
-		opt[len++] = TCPOLEN_SACK_PERM;
-	}
-	return len;
-}
-
-/*
- * The SACK option (RFC 2018 3, 4): the blocks of out-of-order data held,
- * the one with the most recent arrival first.  Returns its length, 0 when
- * there is nothing to report or no room for it.
- */
-static unsigned int toytcp_sack_option(struct sock *sk, u8 *opt,
-				       unsigned int room)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	u32 start[TOYTCP_MAX_SACKS], end[TOYTCP_MAX_SACKS];
-	unsigned int n = 0, i, len;
-	struct sk_buff *skb;
-
-	if (!tsk->sack_ok || skb_queue_empty(&tsk->ooo_queue) || room < 12)
-		return 0;
-
-	/* The queue is in sequence order: merge it into blocks. */
-	skb_queue_walk(&tsk->ooo_queue, skb) {
-		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-
-		if (n && !toytcp_after(cb->seq, end[n - 1])) {
-			if (toytcp_after(cb->end_seq, end[n - 1]))
-				end[n - 1] = cb->end_seq;
-			continue;
-		}
-		if (n == TOYTCP_MAX_SACKS)
-			break;
-		start[n] = cb->seq;
-		end[n++] = cb->end_seq;
-	}
-	/* The block holding the newest arrival goes first. */
-	for (i = 1; i < n; i++) {
-		if (toytcp_between(start[i], tsk->ofo_last_seq, end[i])) {
-			swap(start[0], start[i]);
-			swap(end[0], end[i]);
-			break;
-		}
-	}
-
-	n = min(n, (room - 4) / 8);
-	opt[0] = TCPOPT_NOP;
-	opt[1] = TCPOPT_NOP;
-	opt[2] = TCPOPT_SACK;
-	opt[3] = 2 + 8 * n;
-	len = 4;
-	for (i = 0; i < n; i++) {
-		put_unaligned_be32(start[i], &opt[len]);
-		put_unaligned_be32(end[i], &opt[len + 4]);
-		len += 8;
-	}
-	return len;
 }
 
 /*
@@ -424,6 +352,7 @@ int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 	struct sk_buff *c;
 	u8 flags;
 
+	sock_owned_by_me(sk);
 	/* One segment: the rest of a larger skb stays queued behind it. */
 	if (skb->len > tsk->mss_cache &&
 	    toytcp_fragment(sk, skb, tsk->mss_cache))
@@ -471,6 +400,7 @@ void toytcp_send_ack(struct sock *sk)
 {
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
 		return;
 	skb = toytcp_alloc_ctl_skb(GFP_ATOMIC);
@@ -489,6 +419,7 @@ void toytcp_send_probe(struct sock *sk)
 {
 	struct sk_buff *skb = toytcp_alloc_ctl_skb(GFP_ATOMIC);
 
+	sock_owned_by_me(sk);
 	if (skb)
 		toytcp_xmit(sk, skb, TOYTCP_ACK, toytcp_sk(sk)->snd_una - 1);
 }
@@ -504,6 +435,7 @@ void toytcp_send_active_reset(struct sock *sk, gfp_t gfp)
 {
 	struct sk_buff *skb = toytcp_alloc_ctl_skb(gfp);
 
+	sock_owned_by_me(sk);
 	if (skb)
 		toytcp_xmit(sk, skb, TOYTCP_RST | TOYTCP_ACK,
 			    toytcp_sk(sk)->snd_nxt);
@@ -518,7 +450,9 @@ void toytcp_send_active_reset(struct sock *sk, gfp_t gfp)
  * sequence number from SEG.ACK; otherwise it has sequence number zero and
  * acknowledges everything the segment occupied.
  *
- * Context: softirq or sk lock held.
+ * Context: softirq or process.  The callers hold @sk's lock, but this
+ * reads nothing it protects (only @sk's namespace and bound device, and
+ * @skb), so it does not assert it.
  */
 void toytcp_send_reset(struct sock *sk, struct sk_buff *skb)
 {
@@ -573,7 +507,7 @@ static void toytcp_queue_skb(struct sock *sk, struct sk_buff *skb)
 	__skb_queue_tail(&sk->sk_write_queue, skb);
 	if (!tsk->send_head)
 		tsk->send_head = skb;
-	tsk->write_seq = TOYTCP_SKB_CB(skb)->end_seq;
+	WRITE_ONCE(tsk->write_seq, TOYTCP_SKB_CB(skb)->end_seq);
 }
 
 /**
@@ -583,7 +517,7 @@ static void toytcp_queue_skb(struct sock *sk, struct sk_buff *skb)
  * The SYN sits in the send queue like data, so that the retransmission
  * timer resends it until it is acknowledged.
  *
- * Context: sk lock held (or a new child, not yet visible to anyone else).
+ * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  * Return: 0 or -ENOBUFS.
  */
 int toytcp_send_syn(struct sock *sk)
@@ -591,6 +525,7 @@ int toytcp_send_syn(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	skb = toytcp_alloc_skb(sk, gfp_any());
 	if (!skb)
 		return -ENOBUFS;
@@ -615,6 +550,7 @@ void toytcp_send_fin(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
 
+	sock_owned_by_me(sk);
 	if (tsk->fin_sent)
 		return;
 	tsk->fin_sent = true;
@@ -626,7 +562,7 @@ void toytcp_send_fin(struct sock *sk)
 	    !(TOYTCP_SKB_CB(skb)->flags & (TOYTCP_SYN | TOYTCP_FIN))) {
 		TOYTCP_SKB_CB(skb)->flags |= TOYTCP_FIN;
 		TOYTCP_SKB_CB(skb)->end_seq++;
-		tsk->write_seq++;
+		WRITE_ONCE(tsk->write_seq, tsk->write_seq + 1);
 	} else {
 		skb = toytcp_alloc_skb(sk, GFP_KERNEL | __GFP_NOFAIL);
 		TOYTCP_SKB_CB(skb)->seq = tsk->write_seq;
@@ -673,6 +609,7 @@ int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	u32 nlen = skb->len - len;
 	struct sk_buff *nskb;
 
+	sock_owned_by_me(sk);
 	if (WARN_ON_ONCE(!len || len >= skb->len))
 		return -EINVAL;
 	if (toytcp_unclone(sk, skb))
@@ -714,6 +651,7 @@ int toytcp_trim_head(struct sock *sk, struct sk_buff *skb, u32 len)
 	struct skb_shared_info *sh;
 	int i, k = 0, eat = len;
 
+	sock_owned_by_me(sk);
 	if (WARN_ON_ONCE(!len || len >= skb->len || skb_headlen(skb)))
 		return -EINVAL;
 	if (toytcp_unclone(sk, skb))
@@ -759,10 +697,9 @@ u32 toytcp_size_goal(const struct sock *sk)
 {
 	u32 mss = toytcp_sk(sk)->mss_cache;
 
+	sock_owned_by_me(sk);
 	return mss * toytcp_gso_segs(sk);
 }
-
-static void __toytcp_write_xmit(struct sock *sk, bool one);
 
 /**
  * toytcp_write_xmit() - send what the windows allow from the send queue
@@ -778,26 +715,8 @@ static void __toytcp_write_xmit(struct sock *sk, bool one);
  */
 void toytcp_write_xmit(struct sock *sk)
 {
+	sock_owned_by_me(sk);
 	__toytcp_write_xmit(sk, false);
-}
-
-/**
- * toytcp_send_one_new() - send one new segment beyond the congestion window
- * @sk: the socket
- *
- * Limited transmit (RFC 3042) on the first duplicate ACKs, and one new
- * segment per duplicate ACK during recovery: each says a segment left the
- * network, and new data keeps the ACKs (and RACK's evidence) coming.
- *
- * Context: sk lock held.
- */
-void toytcp_send_one_new(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-
-	if (tsk->send_head &&
-	    toytcp_after(TOYTCP_SKB_CB(tsk->send_head)->end_seq, tsk->snd_nxt))
-		__toytcp_write_xmit(sk, true);
 }
 
 /*
@@ -947,12 +866,21 @@ static bool toytcp_tso_should_defer(struct sock *sk, struct sk_buff *skb,
 	return now - TOYTCP_SKB_CB(head)->when >= tsk->srtt_us / 2;
 }
 
-static void __toytcp_write_xmit(struct sock *sk, bool one)
+/**
+ * __toytcp_write_xmit() - send from the send queue
+ * @sk: the socket
+ * @one: send one segment, beyond the congestion window if need be
+ *	(toytcp_send_one_new()), rather than all the windows allow
+ *
+ * Context: sk lock held.
+ */
+void __toytcp_write_xmit(struct sock *sk, bool one)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 nxt = tsk->snd_nxt, mss = tsk->mss_cache;
 	struct sk_buff *skb;
 
+	sock_owned_by_me(sk);
 	while ((skb = tsk->send_head)) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 		bool resend = !toytcp_after(cb->end_seq, tsk->snd_nxt);
@@ -1042,148 +970,5 @@ static void __toytcp_write_xmit(struct sock *sk, bool one)
 	}
 	if (!one && toytcp_after(tsk->snd_nxt, nxt))
 		toytcp_schedule_loss_probe(sk);
-	if (!tsk->send_head || toytcp_retrans_timer_armed(tsk))
-		return;
-	if (tsk->snd_una != tsk->snd_nxt || !tsk->snd_wnd)
-		/* Waiting for ACKs, or for a zero window to open. */
-		toytcp_reset_retrans_timer(sk);
-	else
-		/* A small tail held back by TCP_CORK or MSG_MORE. */
-		sk_reset_timer(sk, &tsk->retrans_timer, jiffies + HZ / 5);
-}
-
-/* RACK's reordering window (RFC 8985 6.2): a quarter of the RTT. */
-static u32 toytcp_reo_wnd(const struct toytcp_sock *tsk)
-{
-	return max_t(u32, tsk->srtt_us / 4, 250);
-}
-
-/* RFC 8985 6.2, simplified: a sent segment not SACKed is lost once a
- * segment sent more than a reordering window after it was delivered.
- * A retransmission gets a new send time, so a lost retransmission is
- * found the same way.
- */
-static bool toytcp_rack_lost(const struct toytcp_sock *tsk,
-			     const struct toytcp_skb_cb *cb)
-{
-	return !cb->sacked &&
-	       (s32)(tsk->rack_time - cb->when) > (s32)toytcp_reo_wnd(tsk);
-}
-
-/**
- * toytcp_rack_lost_any() - does RACK see a lost segment?
- * @sk: a socket with SACK
- *
- * Context: sk lock held.
- * Return: true if the oldest unacknowledged segment is lost.
- */
-bool toytcp_rack_lost_any(struct sock *sk)
-{
-	struct sk_buff *head = skb_peek(&sk->sk_write_queue);
-
-	return head && head != toytcp_sk(sk)->send_head &&
-	       toytcp_rack_lost(toytcp_sk(sk), TOYTCP_SKB_CB(head));
-}
-
-/**
- * toytcp_retransmit_next() - resend lost segments during fast recovery
- * @sk: the socket
- *
- * With SACK: up to two segments RACK finds lost, oldest first (two per
- * ACK: each ACK says a segment left the network, and recovery must also
- * make up for the retransmissions that were lost).  Without SACK
- * (NewReno): the oldest unacknowledged segment, once per partial ACK.
- *
- * Context: sk lock held.
- */
-void toytcp_retransmit_next(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff *skb;
-	int budget = 2;
-
-	skb_queue_walk(&sk->sk_write_queue, skb) {
-		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
-
-		if (skb == tsk->send_head || !budget)
-			return;
-		if (!tsk->sack_ok) {
-			if (!toytcp_before(cb->seq, tsk->high_rxt) &&
-			    !toytcp_transmit_skb(sk, skb))
-				tsk->high_rxt = cb->end_seq;
-			return;
-		}
-		if (toytcp_rack_lost(tsk, cb) && !toytcp_transmit_skb(sk, skb))
-			budget--;
-	}
-}
-
-/**
- * toytcp_send_loss_probe() - the loss probe timeout expired (RFC 8985 7.3)
- * @sk: a socket with data in flight
- *
- * Sends one new segment if the peer's window allows, else resends the
- * last segment sent; either makes the receiver send an ACK whose SACK
- * blocks show what is missing.
- *
- * Context: sk lock held.
- */
-void toytcp_send_loss_probe(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff_head *q = &sk->sk_write_queue;
-	u32 nxt = tsk->snd_nxt;
-	struct sk_buff *skb;
-
-	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_LOSSPROBES);
-	toytcp_send_one_new(sk);
-	if (tsk->snd_nxt != nxt)
-		return;
-	if (!tsk->send_head)
-		skb = skb_peek_tail(q);
-	else if (!skb_queue_is_first(q, tsk->send_head))
-		skb = skb_queue_prev(q, tsk->send_head);
-	else
-		return;
-	if (!skb)
-		return;
-	/* The last segment sent, not the first of its skb. */
-	if (skb->len > tsk->mss_cache &&
-	    !toytcp_fragment(sk, skb, rounddown(skb->len - 1,
-						tsk->mss_cache)))
-		skb = skb->next;
-	toytcp_transmit_skb(sk, skb);
-}
-
-/**
- * toytcp_enter_recovery() - fast retransmit: a segment was lost
- * @sk: the socket
- *
- * RFC 5681 3.2 and RFC 6582 (NewReno), or RFC 6675 with SACK: halve the
- * congestion window, resend the first hole, and remember where recovery
- * ends (@recover).
- *
- * Context: sk lock held.
- */
-void toytcp_enter_recovery(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sk_buff *head;
-
-	tsk->ssthresh = tsk->ca_ops->ssthresh(sk);
-	tsk->cwnd = tsk->ssthresh + (tsk->sack_ok ? 0 : 3);
-	tsk->cwnd_cnt = 0;
-	tsk->recover = tsk->snd_nxt;
-	tsk->in_recovery = true;
-	tsk->high_rxt = tsk->snd_una;
-	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
-	if (tsk->sack_ok)
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKRECOVERY);
-	/* Three duplicate ACKs say the oldest segment is lost. */
-	head = skb_peek(&sk->sk_write_queue);
-	if (tsk->sack_ok && head && head != tsk->send_head &&
-	    !TOYTCP_SKB_CB(head)->sacked && !toytcp_rack_lost(tsk,
-							 TOYTCP_SKB_CB(head)))
-		toytcp_transmit_skb(sk, head);
-	toytcp_retransmit_next(sk);
+	toytcp_check_probe_timer(sk);
 }

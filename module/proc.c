@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * toytcp: /proc/net/toytcp (one line per socket, in the columns of
- * /proc/net/tcp) and /proc/net/toytcp_snmp (the counters, "Name value"),
- * both per network namespace.
+ * /proc/net/tcp; the model: tcp4_seq_show() and tcp_seq_start() in
+ * net/ipv4/tcp_ipv4.c) and /proc/net/toytcp_snmp (the counters, "Name
+ * value"), both per network namespace.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -10,24 +11,56 @@
 
 #include "protocol.h"
 
+/**
+ * struct toytcp_iter_state - where a walk of /proc/net/toytcp is, as
+ * struct tcp_iter_state
+ * @p: the namespace (seq_file_net()), must be first
+ * @pos: the place in the tables of the socket shown at @last_pos
+ * @last_pos: the seq_file position of that socket (the header is 0)
+ *
+ * Each row, and each read() that goes on where the last one stopped,
+ * takes the walk on from there rather than from the first bucket.
+ */
+struct toytcp_iter_state {
+	struct seq_net_private	p;
+	struct toytcp_hash_pos	pos;
+	loff_t			last_pos;
+};
+
 static void *toytcp_seq_start(struct seq_file *seq, loff_t *pos)
 	__acquires(RCU)
 {
-	loff_t p;
+	struct toytcp_iter_state *st = seq->private;
+	struct net *net = seq_file_net(seq);
+	struct sock *sk;
+	loff_t n;
 
 	rcu_read_lock();
 	if (!*pos)
 		return SEQ_START_TOKEN;
-	p = *pos - 1;
-	return toytcp_hash_iter(seq_file_net(seq), &p);
+	if (*pos == st->last_pos)
+		return toytcp_hash_seek(net, &st->pos);
+	/* Elsewhere (an lseek()): from the start. */
+	st->pos = (struct toytcp_hash_pos){};
+	sk = toytcp_hash_seek(net, &st->pos);
+	for (n = 1; sk && n < *pos; n++) {
+		st->pos.offset++;
+		sk = toytcp_hash_seek(net, &st->pos);
+	}
+	st->last_pos = *pos;
+	return sk;
 }
 
 static void *toytcp_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 {
-	loff_t p = *pos;
+	struct toytcp_iter_state *st = seq->private;
 
-	++*pos;
-	return toytcp_hash_iter(seq_file_net(seq), &p);
+	if (v == SEQ_START_TOKEN)
+		st->pos = (struct toytcp_hash_pos){};
+	else
+		st->pos.offset++;
+	st->last_pos = ++*pos;
+	return toytcp_hash_seek(seq_file_net(seq), &st->pos);
 }
 
 static void toytcp_seq_stop(struct seq_file *seq, void *v)
@@ -99,7 +132,7 @@ static int toytcp_snmp_show(struct seq_file *seq, void *v)
 	struct toytcp_net *tn = toytcp_pernet(net);
 	int i;
 
-	for (i = 0; i < TOYTCP_MIB_MAX; i++)
+	for (i = 0; i < TOYTCP_MIB_DROP; i++)
 		seq_printf(seq, "%s %lu\n", toytcp_mib_names[i],
 			   toytcp_mib_read(net, i));
 	seq_printf(seq, "CurrEstab %d\n", atomic_read(&tn->curr_estab));
@@ -110,13 +143,16 @@ static int toytcp_snmp_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "MemoryPressure %d\n",
 		   test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags));
 	seq_printf(seq, "LiveSockets %d\n", atomic_read(&toytcp_live_socks));
+	for (i = TOYTCP_NOT_DROPPED + 1; i < TOYTCP_DROP_MAX; i++)
+		seq_printf(seq, "%s %lu\n", toytcp_drop_name(i),
+			   toytcp_mib_read(net, TOYTCP_MIB_DROP + i));
 	return 0;
 }
 
 int toytcp_proc_init_net(struct net *net)
 {
 	if (!proc_create_net("toytcp", 0444, net->proc_net, &toytcp_seq_ops,
-			     sizeof(struct seq_net_private)))
+			     sizeof(struct toytcp_iter_state)))
 		return -ENOMEM;
 	if (!proc_create_net_single("toytcp_snmp", 0444, net->proc_net,
 				    toytcp_snmp_show, NULL)) {

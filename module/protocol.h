@@ -8,12 +8,38 @@
  *    bh_lock_sock() in softirq when !sock_owned_by_user().  Segments that
  *    arrive while the user owns the socket wait in sk->sk_backlog and are
  *    processed by release_sock(); timers that fire then set a bit in
- *    @deferred and run from toytcp_release_cb().
- *  - the listener's @accept_lock protects its @children list and the child
- *    counts; it nests inside a child's sk lock and is never held while a
- *    socket lock is taken.
+ *    @deferred and run from toytcp_release_cb().  A function whose
+ *    kernel-doc says "Context: sk lock held" asserts it with
+ *    sock_owned_by_me(), which accepts either form (lockdep kernels only).
+ *  - a listener's @accept_lock protects its @syn_queue, @accept_queue,
+ *    @syn_count, @accept_count and @closing, and its children's
+ *    @child_node.
  *  - the hash tables have per-bucket spinlocks for writers; readers walk
  *    the chains under RCU (sockets are freed with SOCK_RCU_FREE).
+ *  - fields read without the sk lock (poll(), /proc/net/toytcp,
+ *    getsockopt() of single options, SYN cookies) are written with
+ *    WRITE_ONCE() and read with READ_ONCE(); the field list below says
+ *    which.  sk_state is stored with smp_store_release()
+ *    (toytcp_set_state()) and loaded with inet_sk_state_load().
+ *
+ * Lock nesting, outermost first; a lock is never taken while one below
+ * it in the list is held:
+ *  1. a listener's sk lock: lock_sock() in listen(), accept(), close()
+ *     and shutdown(); bh_lock_sock_nested() in the receive hook
+ *     (toytcp_nf_hook()); or its owner running the backlog;
+ *  2. a child's sk lock, bh_lock_sock(): toytcp_rcv_listen() takes it
+ *     (and toytcp_create_child() for the set-up) with the listener's
+ *     held.  toytcp_listen_stop() takes each child's with the listener's
+ *     held too, but only after its accept_lock is released; accept()
+ *     takes the child's (lock_sock()) after release_sock() of the
+ *     listener;
+ *  3. the listener's accept_lock, spin_lock_bh(): under the listener's sk
+ *     lock (toytcp_listen_full(), toytcp_accept_dequeue(), the splice in
+ *     toytcp_listen_stop()) or under a child's (toytcp_child_established(),
+ *     toytcp_unlink_child()); nothing is taken inside it;
+ *  4. a hash bucket's lock (hash.c), under any of the sk locks
+ *     (toytcp_ehash_add(), toytcp_lhash_add(), toytcp_unhash() from
+ *     toytcp_set_state()); nothing is taken inside it.
  */
 #ifndef __TOYTCP_PROTOCOL_H
 #define __TOYTCP_PROTOCOL_H
@@ -55,6 +81,8 @@
 #define TOYTCP_KEEPIDLE		(7200 * HZ)	/* RFC 1122 4.2.3.6 */
 #define TOYTCP_KEEPINTVL	(75 * HZ)
 #define TOYTCP_KEEPCNT		9
+/* The most option bytes toytcp sends: NOP NOP + SACK with 4 blocks */
+#define TOYTCP_MAX_OPT_LEN	(4 + 8 * TOYTCP_MAX_SACKS)
 
 /* TCP header flag bits as they sit in byte 13 of the header. */
 #define TOYTCP_FIN	0x01
@@ -86,6 +114,11 @@
  * Received segments reach toytcp with their TCP header already pulled, so
  * skb->data is the payload; sent segments carry only payload until
  * toytcp_transmit_skb() pushes the header onto a clone.
+ *
+ * Locking: the receive hook fills in a received segment's control block
+ * (toytcp_prepare_segment()) while the skb is its alone; from the socket's
+ * backlog or queues on, it is under the socket's sk lock.  The send
+ * queue's control blocks are under the sk lock throughout.
  */
 struct toytcp_skb_cb {
 	u32	seq;
@@ -139,96 +172,127 @@ struct toytcp_port {
 /**
  * struct toytcp_sock - the toytcp control block
  * @inet:	the IPv4 socket; addresses and ports live here (inet_saddr,
- *		inet_sport, inet_daddr, inet_dport), must be first
- * @snd_una:	oldest unacknowledged sequence number (sk lock)
+ *		inet_sport, inet_daddr, inet_dport), must be first.  Set
+ *		under the sk lock (bind, connect, listen) or before a child
+ *		is visible; read without it by the lookup (hash.c) once hashed
+ * @snd_una:	oldest unacknowledged sequence number (sk lock;
+ *		WRITE_ONCE(): /proc reads it)
  * @snd_nxt:	next sequence number to send (sk lock)
  * @snd_wnd:	send window the peer offers, scaled (sk lock)
  * @snd_wl1:	segment sequence number of the last window update (sk lock)
  * @snd_wl2:	segment acknowledgment number of the last window update
- * @iss:	initial send sequence number
- * @write_seq:	sequence number after the last byte the user wrote (sk lock)
- * @rcv_nxt:	next sequence number expected (sk lock)
+ *		(sk lock)
+ * @iss:	initial send sequence number (sk lock)
+ * @write_seq:	sequence number after the last byte the user wrote (sk lock;
+ *		WRITE_ONCE(): /proc reads it)
+ * @rcv_nxt:	next sequence number expected (sk lock; WRITE_ONCE(): poll()
+ *		and /proc read it)
  * @rcv_wnd:	receive window last advertised, from @rcv_wup (sk lock)
  * @rcv_wup:	@rcv_nxt when the window was last advertised (sk lock)
- * @copied_seq:	next sequence number to copy to user space (sk lock)
- * @irs:	initial receive sequence number
- * @mss_cache:	largest payload toytcp puts in one segment (sk lock)
- * @advmss:	MSS toytcp announces in its SYN
- * @user_mss:	TCP_MAXSEG, 0 when unset: caps @advmss
- * @snd_wscale:	shift to apply to windows the peer sends
- * @rcv_wscale:	shift toytcp applies to the windows it sends
- * @cwnd:	congestion window, in segments (sk lock)
- * @ssthresh:	slow start threshold, in segments (sk lock)
+ * @copied_seq:	next sequence number to copy to user space (sk lock;
+ *		WRITE_ONCE(): poll() and /proc read it)
+ * @irs:	initial receive sequence number (sk lock)
+ * @mss_cache:	largest payload toytcp puts in one segment (sk lock;
+ *		WRITE_ONCE(): getsockopt(TCP_MAXSEG) reads it)
+ * @advmss:	MSS toytcp announces in its SYN (sk lock)
+ * @user_mss:	TCP_MAXSEG, 0 when unset: caps @advmss (sk lock;
+ *		WRITE_ONCE(): getsockopt() and a listener's SYN cookies read it)
+ * @snd_wscale:	shift to apply to windows the peer sends (sk lock)
+ * @rcv_wscale:	shift toytcp applies to the windows it sends (sk lock)
+ * @cwnd:	congestion window, in segments (sk lock; /proc reads it
+ *		without, as /proc/net/tcp does)
+ * @ssthresh:	slow start threshold, in segments (sk lock; /proc too)
  * @cwnd_cnt:	acked segments counted towards the next cwnd increase
+ *		(sk lock)
  * @dupacks:	duplicate ACKs in a row (sk lock)
- * @recover:	snd_nxt when fast recovery started (RFC 6582)
- * @ca_ops:	the congestion control algorithm (TCP_CONGESTION; sk lock)
+ * @recover:	snd_nxt when fast recovery started, RFC 6582 (sk lock)
+ * @ca_ops:	the congestion control algorithm (TCP_CONGESTION; sk lock;
+ *		WRITE_ONCE(): getsockopt() reads it)
  * @ca_priv:	the algorithm's own state (sk lock)
- * @in_recovery: fast recovery is running
+ * @in_recovery: fast recovery is running (sk lock)
  * @tlp_armed:	@retrans_timer runs as the loss probe timeout (RFC 8985 7),
- *		not as the RTO
+ *		not as the RTO (sk lock)
  * @high_rxt:	end of the last segment retransmitted in this recovery
  *		(RFC 6675 HighRxt): without SACK, holes below it were resent
+ *		(sk lock)
  * @rack_time:	send time (us) of the most recently sent segment known
- *		delivered, ACKed or SACKed (RFC 8985 RACK.xmit_ts)
- * @high_sack:	highest sequence number the peer SACKed (RFC 6675 HighACK)
- * @sacked_bytes: bytes in the send queue the peer SACKed
- * @sack_ok:	both ends offered SACK (RFC 2018)
- * @wscale_ok:	both ends offered window scaling (RFC 7323)
+ *		delivered, ACKed or SACKed, RFC 8985 RACK.xmit_ts (sk lock)
+ * @high_sack:	highest sequence number the peer SACKed, RFC 6675 HighACK
+ *		(sk lock)
+ * @sacked_bytes: bytes in the send queue the peer SACKed (sk lock)
+ * @sack_ok:	both ends offered SACK, RFC 2018 (sk lock)
+ * @wscale_ok:	both ends offered window scaling, RFC 7323 (sk lock)
  * @ofo_last_seq: start of the last out-of-order segment received, whose
- *		block goes first in the SACK option (RFC 2018 4)
- * @srtt_us:	smoothed round-trip time, in microseconds (RFC 6298)
- * @rttvar_us:	round-trip time variation, in microseconds
- * @rto:	retransmission timeout, in jiffies
+ *		block goes first in the SACK option, RFC 2018 4 (sk lock)
+ * @srtt_us:	smoothed round-trip time, in microseconds, RFC 6298 (sk lock)
+ * @rttvar_us:	round-trip time variation, in microseconds (sk lock)
+ * @rto:	retransmission timeout, in jiffies (sk lock; /proc too)
  * @backoff:	exponential backoff of @rto, the number of timeouts in a row
- * @retries:	number of retransmissions of the head segment
+ *		(sk lock)
+ * @retries:	number of retransmissions of the head segment (sk lock;
+ *		/proc too)
  * @send_head:	first skb of sk->sk_write_queue not sent yet, or NULL
+ *		(sk lock, as the write queue)
  * @ooo_queue:	received segments beyond @rcv_nxt, in sequence order
- * @retrans_timer: RTO, SYN and SYN-ACK retransmission, window probes
- * @tw_timer:	TIME-WAIT and the orphaned FIN-WAIT-2 timeout
- * @delack_timer: the delayed ACK (RFC 9293 3.8.6.3, at most 200 ms)
- * @keepalive_timer: keepalive probes (RFC 1122 4.2.3.6)
+ *		(sk lock)
+ * @retrans_timer: RTO, SYN and SYN-ACK retransmission, loss probes and
+ *		window probes (armed and stopped under the sk lock)
+ * @tw_timer:	TIME-WAIT and the orphaned FIN-WAIT-2 timeout (likewise)
+ * @delack_timer: the delayed ACK, RFC 9293 3.8.6.3, at most 200 ms
+ *		(likewise)
+ * @keepalive_timer: keepalive probes, RFC 1122 4.2.3.6 (likewise)
  * @ack_pending: received data not yet acknowledged (sk lock)
- * @quickack:	ACKs still to send at once before delaying (sk lock)
+ * @quickack:	ACKs still to send at once before delaying (sk lock;
+ *		/proc too)
  * @rcv_unacked: bytes received since the last ACK went out (sk lock)
  * @rcv_ratio:	payload per truesize of received skbs, in 1/256: the
- *		window is this share of the free receive buffer
+ *		window is this share of the free receive buffer (sk lock)
  * @rcv_mss:	estimate of the peer's segment size, for "every second
- *		full-sized segment"
- * @rcv_tstamp:	jiffies when the last segment arrived (keepalive)
- * @keepidle:	TCP_KEEPIDLE, jiffies
- * @keepintvl:	TCP_KEEPINTVL, jiffies
- * @keepcnt:	TCP_KEEPCNT
+ *		full-sized segment" (sk lock)
+ * @rcv_tstamp:	jiffies when the last segment arrived, keepalive (sk lock)
+ * @keepidle:	TCP_KEEPIDLE, jiffies (sk lock; WRITE_ONCE(): getsockopt())
+ * @keepintvl:	TCP_KEEPINTVL, jiffies (sk lock; WRITE_ONCE(): getsockopt())
+ * @keepcnt:	TCP_KEEPCNT (sk lock; WRITE_ONCE(): getsockopt())
  * @last_oow_ack: jiffies of the last ACK sent in answer to an
- *		out-of-window segment or as a challenge (rate limit)
+ *		out-of-window segment or as a challenge, rate limit (sk lock)
  * @probes_out:	keepalive, window or send probes unanswered (a segment
- *		from the peer resets it)
- * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred
+ *		from the peer resets it) (sk lock)
+ * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred (atomic
+ *		bitops: set by the timers' softirq half, cleared by
+ *		toytcp_release_cb())
  * @port:	this socket's reservation in Linux TCP's port space, or NULL;
- *		children hold a reference on their listener's
+ *		children hold a reference on their listener's (sk lock)
  * @parent:	for a child not yet accepted, its listener (holds a ref);
  *		cleared under the child's sk lock by whoever takes the child
  * @child_node:	the child's place in @parent's @syn_queue or @accept_queue
+ *		(the parent's accept_lock)
  * @syn_queue:	listener: its children in SYN-RECEIVED (accept_lock)
- * @accept_queue: listener: established children, oldest first (accept_lock)
+ * @accept_queue: listener: established children, oldest first
+ *		(accept_lock; poll() tests it with list_empty_careful())
  * @accept_lock: listener: protects both queues, @syn_count, @accept_count
  *		and @closing
- * @syn_count:	listener: children in SYN-RECEIVED
+ * @syn_count:	listener: children in SYN-RECEIVED (accept_lock)
  * @accept_count: listener: established children waiting for accept()
+ *		(accept_lock)
  * @closing:	listener: close() has started, adopt no more children
+ *		(accept_lock)
  * @last_cookie: listener: jiffies when it last sent a SYN cookie, 0 never
- *		(READ_ONCE/WRITE_ONCE: set under the sk lock, read anywhere)
+ *		(WRITE_ONCE() with or without the sk lock, READ_ONCE())
  * @bytes_sent:	payload bytes sent, retransmissions included (sk lock)
  * @bytes_acked: payload bytes acknowledged (sk lock)
  * @bytes_received: payload bytes received in sequence (sk lock)
  * @total_retrans: segments retransmitted (sk lock)
  * @retrans_stamp: jiffies of the first retransmission of the oldest
- *		segment, 0 when none (TCP_USER_TIMEOUT)
- * @user_timeout: TCP_USER_TIMEOUT, ms, 0 when unset
- * @fin_sent:	a FIN is queued at the tail of the write queue
- * @nodelay:	TCP_NODELAY: no Nagle (RFC 9293 3.7.4)
- * @cork:	TCP_CORK: hold back segments smaller than the MSS
- * @pingpong:	TCP_QUICKACK was set to 0 (reads back as Linux's does)
+ *		segment, 0 when none, TCP_USER_TIMEOUT (sk lock)
+ * @user_timeout: TCP_USER_TIMEOUT, ms, 0 when unset (sk lock;
+ *		WRITE_ONCE(): getsockopt())
+ * @fin_sent:	a FIN is queued at the tail of the write queue (sk lock)
+ * @nodelay:	TCP_NODELAY: no Nagle, RFC 9293 3.7.4 (sk lock;
+ *		WRITE_ONCE(): getsockopt())
+ * @cork:	TCP_CORK: hold back segments smaller than the MSS (sk lock;
+ *		WRITE_ONCE(): getsockopt())
+ * @pingpong:	TCP_QUICKACK was set to 0, reads back as Linux's does
+ *		(sk lock; WRITE_ONCE(): getsockopt())
  *
  * The RFC 9293 names (SND.UNA, RCV.NXT ...) map to the fields of the same
  * name; the connection's state is sk->sk_state.
@@ -354,6 +418,81 @@ static inline bool toytcp_between(u32 seq1, u32 seq2, u32 seq3)
 	return seq3 - seq1 >= seq2 - seq1;
 }
 
+/**
+ * enum toytcp_drop_reason - why toytcp dropped a received segment
+ * @TOYTCP_NOT_DROPPED: not dropped (yet), as SKB_NOT_DROPPED_YET
+ * @TOYTCP_DROP_BAD_HEADER: TCP header shorter than 20 bytes, or longer
+ *	than the packet
+ * @TOYTCP_DROP_BAD_CHECKSUM: checksum error
+ * @TOYTCP_DROP_BACKLOG_FULL: the socket's backlog was full while the user
+ *	owned the socket
+ * @TOYTCP_DROP_CLOSED: for a socket in CLOSED (answered with a reset)
+ * @TOYTCP_DROP_RST_IGNORED: a reset the state ignores (to a listener, or
+ *	without an ACK in SYN-SENT)
+ * @TOYTCP_DROP_BAD_FLAGS: flags the state cannot take: neither SYN nor ACK
+ *	to a listener, neither SYN nor RST in SYN-SENT
+ * @TOYTCP_DROP_HANDSHAKE_ACK: in SYN-SENT or SYN-RECEIVED, an ACK of
+ *	nothing toytcp sent (answered with a reset)
+ * @TOYTCP_DROP_LISTENER_ACK: an ACK to a listener that returned no valid
+ *	SYN cookie (answered with a reset)
+ * @TOYTCP_DROP_LISTEN_OVERFLOW: the listener's accept queue was full
+ * @TOYTCP_DROP_SYN_QUEUE_FULL: the listener's SYN queue was full and SYN
+ *	cookies are off
+ * @TOYTCP_DROP_CHILD_FAILED: a listener's child could not be made (no
+ *	memory, or no route back)
+ * @TOYTCP_DROP_NOT_ACCEPTABLE: outside the receive window (RFC 9293
+ *	3.10.7.4, first check; answered with an ACK, rate-limited)
+ * @TOYTCP_DROP_RST_CHALLENGE: an in-window reset not at RCV.NXT (answered
+ *	with a challenge ACK, RFC 5961 3.2)
+ * @TOYTCP_DROP_SYN_CHALLENGE: a SYN in a synchronized state (answered with
+ *	a challenge ACK, RFC 5961 4.2)
+ * @TOYTCP_DROP_NO_ACK: no ACK flag in a synchronized state
+ * @TOYTCP_DROP_ACK_UNSENT: acknowledges data not sent yet (answered with
+ *	an ACK)
+ * @TOYTCP_DROP_ABORT_ON_DATA: new data after the user closed: the
+ *	connection is reset (AbortOnData)
+ * @TOYTCP_DROP_DUPLICATE: all of its data came before
+ * @TOYTCP_DROP_RCVBUF_FULL: no room in the socket's receive buffer
+ *	(RcvQueueDrops)
+ * @TOYTCP_DROP_MEMORY: over the namespace's net.toytcp.mem (MemoryDrops)
+ * @TOYTCP_DROP_OFO_DUPLICATE: out-of-order data that arrived in sequence
+ *	meanwhile
+ * @TOYTCP_DROP_OFO_PRUNED: pruned from the out-of-order queue for memory
+ *	(OfoPruned)
+ * @TOYTCP_DROP_AFTER_FIN: text or a FIN beyond the peer's FIN
+ * @TOYTCP_DROP_MAX: the number of reasons
+ *
+ * toytcp_drop() counts each in /proc/net/toytcp_snmp (Drop*) and hands it
+ * to kfree_skb_reason() as the closest SKB_DROP_REASON_* (mib.c).
+ */
+enum toytcp_drop_reason {
+	TOYTCP_NOT_DROPPED,
+	TOYTCP_DROP_BAD_HEADER,
+	TOYTCP_DROP_BAD_CHECKSUM,
+	TOYTCP_DROP_BACKLOG_FULL,
+	TOYTCP_DROP_CLOSED,
+	TOYTCP_DROP_RST_IGNORED,
+	TOYTCP_DROP_BAD_FLAGS,
+	TOYTCP_DROP_HANDSHAKE_ACK,
+	TOYTCP_DROP_LISTENER_ACK,
+	TOYTCP_DROP_LISTEN_OVERFLOW,
+	TOYTCP_DROP_SYN_QUEUE_FULL,
+	TOYTCP_DROP_CHILD_FAILED,
+	TOYTCP_DROP_NOT_ACCEPTABLE,
+	TOYTCP_DROP_RST_CHALLENGE,
+	TOYTCP_DROP_SYN_CHALLENGE,
+	TOYTCP_DROP_NO_ACK,
+	TOYTCP_DROP_ACK_UNSENT,
+	TOYTCP_DROP_ABORT_ON_DATA,
+	TOYTCP_DROP_DUPLICATE,
+	TOYTCP_DROP_RCVBUF_FULL,
+	TOYTCP_DROP_MEMORY,
+	TOYTCP_DROP_OFO_DUPLICATE,
+	TOYTCP_DROP_OFO_PRUNED,
+	TOYTCP_DROP_AFTER_FIN,
+	TOYTCP_DROP_MAX
+};
+
 /* mib.c: counters, per network namespace */
 enum toytcp_mib_field {
 	TOYTCP_MIB_ACTIVEOPENS,
@@ -394,7 +533,9 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_MEMORYPRESSURES,
 	TOYTCP_MIB_MEMORYDROPS,
 	TOYTCP_MIB_RCVCOALESCE,
-	TOYTCP_MIB_MAX
+	/* One counter per enum toytcp_drop_reason from here */
+	TOYTCP_MIB_DROP,
+	TOYTCP_MIB_MAX = TOYTCP_MIB_DROP + TOYTCP_DROP_MAX
 };
 
 struct toytcp_mib {
@@ -480,27 +621,14 @@ static inline struct toytcp_net *toytcp_pernet(const struct net *net)
 	__v >= 0 ? (unsigned int)__v : READ_ONCE(toytcp_##name);	\
 })
 
-/* ctrl.c */
-int toytcp_ctrl_init_net(struct net *net);
-void toytcp_ctrl_exit_net(struct net *net);
+/*
+ * The functions the files share, one group per file.  The socket's side
+ * first (af_toytcp.c to listen.c), then the receive path (hook.c to
+ * input.c), the send path (output.c), loss recovery and the timers
+ * (sack.c to timer.c), and the rest.
+ */
 
-int toytcp_mib_init_net(struct net *net);
-unsigned long toytcp_mib_read(struct net *net, int field);
-void toytcp_mib_exit_net(struct net *net);
-extern const char * const toytcp_mib_names[TOYTCP_MIB_MAX];
-
-/* mem.c */
-void toytcp_mem_defaults(unsigned long *mem);
-bool toytcp_under_memory_pressure(const struct sock *sk);
-int toytcp_rcv_budget(const struct sock *sk);
-bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb);
-void toytcp_mem_grow(struct sock *sk, int delta);
-bool toytcp_mem_charge_child(struct sock *sk);
-void toytcp_mem_uncharge_child(struct sock *sk);
-void toytcp_mem_init_net(struct net *net);
-void toytcp_mem_exit_net(struct net *net);
-
-/* af_toytcp.c: module parameters */
+/* af_toytcp.c: module parameters, the workqueue, the proto */
 extern unsigned int toytcp_tw_timeout_ms;
 extern unsigned int toytcp_syn_retries;
 extern unsigned int toytcp_retries;
@@ -509,7 +637,7 @@ extern unsigned int toytcp_delack_ms;
 extern struct workqueue_struct *toytcp_wq;
 extern struct proto toytcp_proto;
 
-/* sock.c */
+/* sock.c: the socket calls */
 extern const struct proto_ops toytcp_stream_ops;
 int toytcp_create(struct net *net, struct socket *sock, int protocol,
 		  int kern);
@@ -519,56 +647,138 @@ void toytcp_done(struct sock *sk);
 void toytcp_abort(struct sock *sk, int err);
 void toytcp_destroy_sock(struct sock *sk);
 void toytcp_write_space(struct sock *sk);
-void toytcp_release_cb(struct sock *sk);
 void toytcp_close(struct sock *sk, long timeout);
+
+/* sockopt.c: socket options and ioctls */
+int toytcp_setsockopt(struct socket *sock, int level, int optname,
+		      sockptr_t optval, unsigned int optlen);
+int toytcp_getsockopt(struct socket *sock, int level, int optname,
+		      char __user *optval, int __user *optlen);
+int toytcp_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg);
+int toytcp_set_rcvlowat(struct sock *sk, int val);
+
+/* port.c: the reservation in Linux TCP's port space */
+int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port);
+void toytcp_port_hold(struct toytcp_port *port);
 void toytcp_port_put(struct toytcp_port *port);
+void toytcp_port_put_sync(struct toytcp_port *port);
 
-/* hash.c */
-int toytcp_hash_init(void);
-void toytcp_hash_exit(void);
-void toytcp_ehash_add(struct sock *sk);
-void toytcp_lhash_add(struct sock *sk);
-void toytcp_unhash(struct sock *sk);
-struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
-			   __be32 daddr, __be16 dport, int dif);
-struct sock *toytcp_hash_iter(struct net *net, loff_t *pos);
+/* listen.c: listen(), accept() and the passive open */
+int toytcp_listen(struct socket *sock, int backlog);
+int toytcp_accept(struct socket *sock, struct socket *newsock, int flags);
+bool toytcp_accept_ready(const struct sock *sk);
+bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb);
+void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb);
+void toytcp_child_established(struct sock *sk);
+bool toytcp_unlink_child(struct sock *sk);
+void toytcp_listen_stop(struct sock *sk);
 
-/* input.c */
+/* hook.c: the receive hook */
 unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state);
+
+/* options.c: TCP options */
+/**
+ * struct toytcp_opts - the options of a segment that toytcp understands
+ * @mss: MSS (RFC 9293 3.2), 0 when absent
+ * @wscale: window scale (RFC 7323), 0xff when absent
+ * @sack_perm: SACK permitted (RFC 2018)
+ * @sack: the first SACK block (RFC 2018 3), NULL when absent
+ * @nsacks: number of SACK blocks at @sack
+ */
+struct toytcp_opts {
+	u16		mss;
+	u8		wscale;
+	bool		sack_perm;
+	const u8	*sack;
+	int		nsacks;
+};
+
+void toytcp_parse_options(const struct tcphdr *th, struct toytcp_opts *opts);
+void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb);
+unsigned int toytcp_syn_options(struct sock *sk, u8 *opt);
+unsigned int toytcp_sack_option(struct sock *sk, u8 *opt, unsigned int room);
+
+/* input.c: the state machine and the receive queues */
 int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
-void toytcp_rcv_space_update(struct sock *sk);
+void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb);
 void toytcp_init_rcv_wnd(struct sock *sk);
+void toytcp_rcv_space_update(struct sock *sk);
 bool toytcp_prune_ofo(struct sock *sk);
 
-/* output.c */
+/* output.c: building and sending segments */
 int toytcp_route(struct sock *sk);
 void toytcp_sync_mss(struct sock *sk);
 void toytcp_set_iss(struct sock *sk, u32 iss);
 void toytcp_init_seq(struct sock *sk);
-int toytcp_send_syn(struct sock *sk);
-int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
-void toytcp_write_xmit(struct sock *sk);
-void toytcp_send_one_new(struct sock *sk);
-void toytcp_send_ack(struct sock *sk);
-void toytcp_send_active_reset(struct sock *sk, gfp_t gfp);
-void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
-void toytcp_send_probe(struct sock *sk);
-void toytcp_retransmit_next(struct sock *sk);
-bool toytcp_rack_lost_any(struct sock *sk);
-void toytcp_send_loss_probe(struct sock *sk);
-void toytcp_enter_recovery(struct sock *sk);
-void toytcp_send_fin(struct sock *sk);
-u32 toytcp_select_window(struct sock *sk);
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
+u32 toytcp_select_window(struct sock *sk);
+int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
+void toytcp_send_ack(struct sock *sk);
+void toytcp_send_probe(struct sock *sk);
+void toytcp_send_active_reset(struct sock *sk, gfp_t gfp);
+void toytcp_send_reset(struct sock *sk, struct sk_buff *skb);
+int toytcp_send_syn(struct sock *sk);
+void toytcp_send_fin(struct sock *sk);
 int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len);
 int toytcp_trim_head(struct sock *sk, struct sk_buff *skb, u32 len);
 u32 toytcp_size_goal(const struct sock *sk);
+void toytcp_write_xmit(struct sock *sk);
+void __toytcp_write_xmit(struct sock *sk, bool one);
 
-/* timer.c */
+/* sack.c: the SACK scoreboard and the receiver's blocks */
+bool toytcp_sack(struct sock *sk, const struct sk_buff *skb);
+void toytcp_clear_sacks(struct sock *sk);
+unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
+				u32 end[TOYTCP_MAX_SACKS]);
+
+/* recovery.c: fast recovery, RACK and loss probes */
+void toytcp_rack_update(struct toytcp_sock *tsk, const struct toytcp_skb_cb *cb);
+bool toytcp_rack_lost_any(struct sock *sk);
+void toytcp_retransmit_next(struct sock *sk);
+void toytcp_enter_recovery(struct sock *sk);
+void toytcp_on_dupack(struct sock *sk);
+void toytcp_recovery_ack(struct sock *sk, u32 segs);
+void toytcp_send_one_new(struct sock *sk);
+void toytcp_rearm_timer(struct sock *sk);
+void toytcp_schedule_loss_probe(struct sock *sk);
+void toytcp_send_loss_probe(struct sock *sk);
+
+/* rto.c: RTT estimation and the retransmission timeout */
+void toytcp_rtt_sample(struct sock *sk, long rtt_us);
+void toytcp_reset_retrans_timer(struct sock *sk);
+unsigned int toytcp_max_retries(const struct sock *sk);
+void toytcp_write_err(struct sock *sk);
+void toytcp_retrans_timer_handler(struct sock *sk);
+
+/* persist.c: zero-window probes */
+void toytcp_check_probe_timer(struct sock *sk);
+void toytcp_probe_timer(struct sock *sk);
+
+/* delack.c: delayed ACKs */
+void toytcp_ack_snd_check(struct sock *sk, bool now);
+void toytcp_schedule_ack(struct sock *sk);
+void toytcp_delack_timer_handler(struct sock *sk);
+void toytcp_send_deferred_ack(struct sock *sk);
+void toytcp_set_quickack(struct sock *sk, int val);
+
+/* keepalive.c */
+void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
+void toytcp_keepalive(struct sock *sk, int on);
+void toytcp_keepalive_timer_handler(struct sock *sk);
+
+/* timewait.c: TIME-WAIT and the orphaned FIN-WAIT-2 */
+void toytcp_time_wait(struct sock *sk);
+void toytcp_fin_wait2_timeout(struct sock *sk);
+void toytcp_tw_timer_handler(struct sock *sk);
+
+/* timer.c: the timers' softirq entry points and deferral */
 void toytcp_init_timers(struct sock *sk);
 void toytcp_clear_timers(struct sock *sk);
+void toytcp_release_cb(struct sock *sk);
+
+/* cong.c: congestion control */
 /**
  * struct toytcp_cong_ops - a congestion control algorithm (cong.c)
  * @name:	its TCP_CONGESTION name
@@ -591,33 +801,69 @@ struct toytcp_cong_ops {
 const struct toytcp_cong_ops *toytcp_cong_find(const char *name);
 void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops);
 
-void toytcp_reset_retrans_timer(struct sock *sk);
-void toytcp_rearm_timer(struct sock *sk);
-void toytcp_schedule_loss_probe(struct sock *sk);
-void toytcp_retrans_timer_handler(struct sock *sk);
-void toytcp_tw_timer_handler(struct sock *sk);
-void toytcp_time_wait(struct sock *sk);
-void toytcp_delack_timer_handler(struct sock *sk);
-void toytcp_keepalive_timer_handler(struct sock *sk);
-void toytcp_reset_keepalive_timer(struct sock *sk, unsigned long len);
-void toytcp_keepalive(struct sock *sk, int on);
-void toytcp_schedule_ack(struct sock *sk);
-void toytcp_rtt_sample(struct sock *sk, long rtt_us);
-
 /* syncookies.c */
 u32 toytcp_cookie_window(const struct sock *sk);
 bool toytcp_cookie_wanted(const struct sock *sk, bool full);
 void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb);
 u16 toytcp_cookie_check(struct sock *sk, struct sk_buff *skb);
 
+/* mem.c: receive memory, per namespace */
+void toytcp_mem_defaults(unsigned long *mem);
+bool toytcp_under_memory_pressure(const struct sock *sk);
+int toytcp_rcv_budget(const struct sock *sk);
+/* How far toytcp_mem_schedule() may take the namespace's receive memory */
+enum toytcp_mem_try {
+	TOYTCP_MEM_FIRST,	/* to "max"; beyond "pressure" it is under pressure */
+	TOYTCP_MEM_AGAIN,	/* to "max", after the caller freed some */
+	TOYTCP_MEM_FORCE,	/* to "max" + TOYTCP_MEM_SLACK */
+};
+
+bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb,
+			 enum toytcp_mem_try how);
+void toytcp_mem_grow(struct sock *sk, int delta);
+bool toytcp_mem_charge_child(struct sock *sk);
+void toytcp_mem_uncharge_child(struct sock *sk);
+void toytcp_mem_init_net(struct net *net);
+void toytcp_mem_exit_net(struct net *net);
+
+/* hash.c: the lookup tables */
+int toytcp_hash_init(void);
+void toytcp_hash_exit(void);
+void toytcp_ehash_add(struct sock *sk);
+void toytcp_lhash_add(struct sock *sk);
+void toytcp_unhash(struct sock *sk);
+struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
+			   __be32 daddr, __be16 dport, int dif);
+
+/**
+ * struct toytcp_hash_pos - a place in the lookup tables, for a walk
+ * @bucket: the bucket: the listening table's first, then the established
+ *	table's
+ * @offset: how many of the walk's sockets come before it in the bucket
+ */
+struct toytcp_hash_pos {
+	unsigned int	bucket;
+	unsigned int	offset;
+};
+
+struct sock *toytcp_hash_seek(struct net *net, struct toytcp_hash_pos *pos);
+
+/* ctrl.c: the net.toytcp sysctls */
+int toytcp_ctrl_init_net(struct net *net);
+void toytcp_ctrl_exit_net(struct net *net);
+
+/* mib.c: counters, and the one way a received segment is dropped */
+extern const char * const toytcp_mib_names[TOYTCP_MIB_DROP];
+int toytcp_mib_init_net(struct net *net);
+unsigned long toytcp_mib_read(struct net *net, int field);
+void toytcp_mib_exit_net(struct net *net);
+void toytcp_drop(struct net *net, struct sk_buff *skb,
+		 enum toytcp_drop_reason reason);
+const char *toytcp_drop_name(enum toytcp_drop_reason reason);
+
 /* proc.c */
 int toytcp_proc_init_net(struct net *net);
 void toytcp_proc_exit_net(struct net *net);
-
-static inline u32 toytcp_jiffies_us(unsigned long j)
-{
-	return jiffies_to_usecs(j);
-}
 
 /*
  * The retransmission timer is running, or it fired while the user owned

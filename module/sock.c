@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: the socket API (struct proto_ops and struct proto), socket
- * creation and teardown, and the user's side of both diagrams:
- * toytcp_sendmsg() is write() copying the application's buffer into the
- * kernel send buffer; toytcp_recvmsg() is phase 2 of a receive, the copy
- * from the socket's receive buffer to user space.
+ * toytcp: the socket calls (the models: net/ipv4/tcp.c and af_inet.c):
+ * struct proto_ops and struct proto, socket creation, bind(), connect(),
+ * shutdown(), close() and the teardown of a connection, getname(), poll(),
+ * and the user's side of both diagrams: toytcp_sendmsg() is write()
+ * copying the application's buffer into the kernel send buffer;
+ * toytcp_recvmsg() is phase 2 of a receive, the copy from the socket's
+ * receive buffer to user space.  Socket options are sockopt.c; listen()
+ * and accept() listen.c; the port bind() takes, port.c.
  */
 #include <linux/module.h>
-#include <asm/ioctls.h>
-#include <linux/sockios.h>
 #include <net/inet_common.h>
 #include <net/ip.h>
 
@@ -24,6 +25,9 @@ static void toytcp_sock_destruct(struct sock *sk)
 /**
  * toytcp_init_sock() - set up a new control block
  * @sk: a socket fresh from sk_alloc() and sock_init_data()
+ *
+ * Context: process (toytcp_create()) or softirq (a listener's child); a
+ * socket nothing else can reach yet, whose lock is not taken.
  */
 void toytcp_init_sock(struct sock *sk)
 {
@@ -57,11 +61,12 @@ void toytcp_init_sock(struct sock *sk)
 	tsk->cwnd = TOYTCP_INIT_CWND;
 	tsk->ssthresh = U32_MAX >> 1;
 	toytcp_cong_init(sk, NULL);
-	tsk->mss_cache = TOYTCP_DEFAULT_MSS;
+	WRITE_ONCE(tsk->mss_cache, TOYTCP_DEFAULT_MSS);
 	tsk->advmss = TOYTCP_DEFAULT_MSS;
-	tsk->keepidle = READ_ONCE(tn->sysctl.keepalive_time) * HZ;
-	tsk->keepintvl = READ_ONCE(tn->sysctl.keepalive_intvl) * HZ;
-	tsk->keepcnt = READ_ONCE(tn->sysctl.keepalive_probes);
+	WRITE_ONCE(tsk->keepidle, READ_ONCE(tn->sysctl.keepalive_time) * HZ);
+	WRITE_ONCE(tsk->keepintvl,
+		   READ_ONCE(tn->sysctl.keepalive_intvl) * HZ);
+	WRITE_ONCE(tsk->keepcnt, READ_ONCE(tn->sysctl.keepalive_probes));
 	tsk->rcv_ratio = 128;
 
 	/* toytcp does not grow its buffers as Linux TCP's autotuning does:
@@ -70,10 +75,10 @@ void toytcp_init_sock(struct sock *sk)
 	 */
 	buf = READ_ONCE(tn->sysctl.rmem_default) ? :
 	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
-	sk->sk_rcvbuf = max_t(int, buf, SOCK_MIN_RCVBUF);
+	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, buf, SOCK_MIN_RCVBUF));
 	buf = READ_ONCE(tn->sysctl.wmem_default) ? :
 	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]);
-	sk->sk_sndbuf = max_t(int, buf, SOCK_MIN_SNDBUF);
+	WRITE_ONCE(sk->sk_sndbuf, max_t(int, buf, SOCK_MIN_SNDBUF));
 }
 
 /**
@@ -124,6 +129,7 @@ void toytcp_set_state(struct sock *sk, int state)
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 	int old = sk->sk_state;
 
+	sock_owned_by_me(sk);
 	if (old == state)
 		return;
 	trace_toytcp_state_change(sk, old, state);
@@ -143,95 +149,6 @@ void toytcp_set_state(struct sock *sk, int state)
 	}
 	/* Release: poll() reads the state without the lock. */
 	smp_store_release(&sk->sk_state, state);
-}
-
-static void toytcp_port_release_work(struct work_struct *work)
-{
-	struct toytcp_port *port = container_of(work, struct toytcp_port, work);
-
-	sock_release(port->sock);
-	put_net(port->net);
-	kfree(port);
-}
-
-/*
- * Reserve @addr:@port (@port 0: any free port) in Linux TCP's port space
- * for @sk, with Linux's own rules and errors (EADDRINUSE, EADDRNOTAVAIL,
- * EACCES below 1024 without CAP_NET_BIND_SERVICE).
- */
-static int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = addr,
-		.sin_port = port,
-	};
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct inet_sock *inet = inet_sk(sk);
-	struct toytcp_port *p;
-	int err;
-
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
-	if (!p)
-		return -ENOMEM;
-	err = sock_create_kern(sock_net(sk), AF_INET, SOCK_STREAM, IPPROTO_TCP,
-			       &p->sock);
-	if (err)
-		goto err_free;
-	if (sk->sk_reuse)
-		sock_set_reuseaddr(p->sock->sk);
-	/* Linux's rules for sharing a port: SO_REUSEPORT on every socket,
-	 * same owner (the placeholder is created by, and belongs to, the
-	 * process that binds).
-	 */
-	if (sk->sk_reuseport)
-		sock_set_reuseport(p->sock->sk);
-	err = kernel_bind(p->sock, (struct sockaddr *)&sin, sizeof(sin));
-	if (err)
-		goto err_release;
-
-	INIT_WORK(&p->work, toytcp_port_release_work);
-	refcount_set(&p->ref, 1);
-	p->net = get_net(sock_net(sk));
-	tsk->port = p;
-	inet->inet_sport = inet_sk(p->sock->sk)->inet_sport;
-	inet->inet_num = ntohs(inet->inet_sport);
-	inet->inet_saddr = addr;
-	sk->sk_rcv_saddr = addr;
-	return 0;
-
-err_release:
-	sock_release(p->sock);
-err_free:
-	kfree(p);
-	return err;
-}
-
-/**
- * toytcp_port_put() - drop a reference on a port reservation
- * @port: the reservation
- *
- * The last one gives the port back to Linux TCP's port space.  Releasing
- * a socket sleeps, so a work item does it.
- *
- * Context: any.
- */
-void toytcp_port_put(struct toytcp_port *port)
-{
-	if (refcount_dec_and_test(&port->ref))
-		queue_work(toytcp_wq, &port->work);
-}
-
-/*
- * The same from process context, for close(): the port is free for the
- * next bind() when close() returns, as with Linux TCP (through the
- * workqueue a bind() right after close() could still find it taken).
- * Context: process, may sleep.
- */
-static void toytcp_port_put_sync(struct toytcp_port *port)
-{
-	if (refcount_dec_and_test(&port->ref))
-		toytcp_port_release_work(&port->work);
 }
 
 static int toytcp_check_addr(const struct sockaddr *uaddr, int addr_len)
@@ -290,12 +207,12 @@ static int toytcp_v4_connect(struct sock *sk, const struct sockaddr_in *sin)
 			goto err_reset;
 	}
 	toytcp_sync_mss(sk);
-	tsk->mss_cache = tsk->advmss;
+	WRITE_ONCE(tsk->mss_cache, tsk->advmss);
 	toytcp_init_rcv_wnd(sk);
 	toytcp_init_seq(sk);
 	tsk->fin_sent = false;
 	WRITE_ONCE(sk->sk_err, 0);
-	sk->sk_shutdown = 0;
+	WRITE_ONCE(sk->sk_shutdown, 0);
 	sock_reset_flag(sk, SOCK_DONE);
 
 	toytcp_set_state(sk, TCP_SYN_SENT);
@@ -394,211 +311,6 @@ out:
 	return err;
 }
 
-/* A listener on the same port and an overlapping address, same netns,
- * unless both have SO_REUSEPORT and one owner (Linux's rule).
- */
-static bool toytcp_listen_conflict(struct sock *sk)
-{
-	struct net *net = sock_net(sk);
-	loff_t pos = 0;
-	struct sock *o;
-	bool busy = false;
-
-	rcu_read_lock();
-	while ((o = toytcp_hash_iter(net, &pos)) && o->sk_state == TCP_LISTEN) {
-		if (o != sk &&
-		    inet_sk(o)->inet_sport == inet_sk(sk)->inet_sport &&
-		    (!o->sk_rcv_saddr || !sk->sk_rcv_saddr ||
-		     o->sk_rcv_saddr == sk->sk_rcv_saddr) &&
-		    !(o->sk_reuseport && sk->sk_reuseport &&
-		      uid_eq(sock_i_uid(o), sock_i_uid(sk)))) {
-			busy = true;
-			break;
-		}
-		pos++;
-	}
-	rcu_read_unlock();
-	return busy;
-}
-
-static int toytcp_listen(struct socket *sock, int backlog)
-{
-	struct sock *sk = sock->sk;
-	int err;
-
-	lock_sock(sk);
-	err = -EINVAL;
-	if (sock->state != SS_UNCONNECTED ||
-	    !((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)))
-		goto out;
-	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
-	if (sk->sk_state == TCP_LISTEN) {
-		err = 0;
-		goto out;
-	}
-	if (!inet_sk(sk)->inet_num) {
-		err = toytcp_port_get(sk, 0, 0);
-		if (err)
-			goto out;
-	}
-	err = -EADDRINUSE;
-	if (toytcp_listen_conflict(sk))
-		goto out;
-	toytcp_sk(sk)->closing = false;
-	toytcp_set_state(sk, TCP_LISTEN);
-	toytcp_lhash_add(sk);
-	err = 0;
-out:
-	release_sock(sk);
-	return err;
-}
-
-/* Take the oldest established child off the accept queue, with a ref. */
-static struct sock *toytcp_accept_dequeue(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk), *ctsk;
-	struct sock *child = NULL;
-
-	spin_lock_bh(&tsk->accept_lock);
-	ctsk = list_first_entry_or_null(&tsk->accept_queue, struct toytcp_sock,
-					child_node);
-	if (ctsk) {
-		list_del_init(&ctsk->child_node);
-		tsk->accept_count--;
-		child = &ctsk->inet.sk;
-		sock_hold(child);
-		toytcp_mem_uncharge_child(child);
-	}
-	spin_unlock_bh(&tsk->accept_lock);
-	return child;
-}
-
-static bool toytcp_accept_ready(const struct sock *sk)
-{
-	return !list_empty_careful(&toytcp_sk(sk)->accept_queue);
-}
-
-static int toytcp_accept(TOYTCP_ACCEPT_PARAMS)
-{
-	struct sock *sk = sock->sk, *child;
-	int err;
-	long timeo;
-
-	lock_sock(sk);
-	err = -EINVAL;
-	if (sk->sk_state != TCP_LISTEN)
-		goto out;
-	timeo = sock_rcvtimeo(sk, TOYTCP_ACCEPT_FLAGS & O_NONBLOCK);
-	while (!(child = toytcp_accept_dequeue(sk))) {
-		DEFINE_WAIT_FUNC(wait, woken_wake_function);
-
-		err = -EAGAIN;
-		if (!timeo)
-			goto out;
-		err = sock_intr_errno(timeo);
-		if (signal_pending(current))
-			goto out;
-		add_wait_queue_exclusive(sk_sleep(sk), &wait);
-		sk_wait_event(sk, &timeo, toytcp_accept_ready(sk) ||
-			      sk->sk_state != TCP_LISTEN, &wait);
-		remove_wait_queue(sk_sleep(sk), &wait);
-		err = -EINVAL;
-		if (sk->sk_state != TCP_LISTEN)
-			goto out;
-	}
-	release_sock(sk);
-
-	lock_sock(child);
-	toytcp_sk(child)->parent = NULL;
-	sock_graft(child, newsock);
-	newsock->state = SS_CONNECTED;
-	release_sock(child);
-	sock_put(sk);		/* the child's reference on its listener */
-	sock_put(child);	/* toytcp_accept_dequeue()'s */
-	return 0;
-out:
-	release_sock(sk);
-	return err;
-}
-
-/* Reset and forget the children of a listener that closes. */
-static void toytcp_listen_stop(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk), *ctsk, *tmp;
-	LIST_HEAD(children);
-
-	toytcp_set_state(sk, TCP_CLOSE);
-	spin_lock_bh(&tsk->accept_lock);
-	tsk->closing = true;
-	list_splice_init(&tsk->syn_queue, &children);
-	list_splice_tail_init(&tsk->accept_queue, &children);
-	tsk->syn_count = 0;
-	tsk->accept_count = 0;
-	list_for_each_entry(ctsk, &children, child_node)
-		sock_hold(&ctsk->inet.sk);
-	spin_unlock_bh(&tsk->accept_lock);
-
-	list_for_each_entry_safe(ctsk, tmp, &children, child_node) {
-		struct sock *child = &ctsk->inet.sk;
-
-		local_bh_disable();
-		bh_lock_sock(child);
-		list_del_init(&ctsk->child_node);
-		toytcp_mem_uncharge_child(child);
-		ctsk->parent = NULL;
-		sock_set_flag(child, SOCK_DEAD);
-		if (child->sk_state != TCP_CLOSE) {
-			toytcp_send_active_reset(child, GFP_ATOMIC);
-			toytcp_done(child);
-		} else {
-			/* It closed by itself meanwhile and left its
-			 * destruction to us (toytcp_unlink_child()).
-			 */
-			toytcp_destroy_sock(child);
-		}
-		bh_unlock_sock(child);
-		local_bh_enable();
-		sock_put(child);
-		sock_put(sk);		/* the child's reference on us */
-	}
-}
-
-/*
- * A child not yet accepted is closing: take it off its listener's queues.
- * Returns true when the child is ours to destroy, false when accept() has
- * already taken it (it then closes like any socket with a user).
- */
-static bool toytcp_unlink_child(struct sock *sk)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	struct sock *parent = tsk->parent;
-	struct toytcp_sock *ptsk = toytcp_sk(parent);
-	bool ours = true;
-
-	spin_lock_bh(&ptsk->accept_lock);
-	if (ptsk->closing) {
-		/* toytcp_listen_stop() holds it and will drop the parent. */
-		spin_unlock_bh(&ptsk->accept_lock);
-		return true;
-	}
-	if (list_empty(&tsk->child_node)) {
-		ours = false;
-	} else {
-		list_del_init(&tsk->child_node);
-		if (sk->sk_state == TCP_SYN_RECV)
-			ptsk->syn_count--;
-		else
-			ptsk->accept_count--;
-		toytcp_mem_uncharge_child(sk);
-	}
-	spin_unlock_bh(&ptsk->accept_lock);
-	if (ours) {
-		tsk->parent = NULL;
-		sock_put(parent);
-	}
-	return ours;
-}
-
 /**
  * toytcp_done() - the connection is over: to CLOSED, and free the socket
  * if nobody holds it any more
@@ -613,6 +325,7 @@ void toytcp_done(struct sock *sk)
 {
 	int old = sk->sk_state;
 
+	sock_owned_by_me(sk);
 	if (old == TCP_SYN_SENT || old == TCP_SYN_RECV)
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ATTEMPTFAILS);
 	toytcp_set_state(sk, TCP_CLOSE);
@@ -635,6 +348,7 @@ void toytcp_done(struct sock *sk)
  */
 void toytcp_abort(struct sock *sk, int err)
 {
+	sock_owned_by_me(sk);
 	toytcp_send_active_reset(sk, GFP_ATOMIC);
 	WRITE_ONCE(sk->sk_err, err);
 	if (!sock_flag(sk, SOCK_DEAD))
@@ -662,6 +376,7 @@ void toytcp_destroy_sock(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	toytcp_clear_timers(sk);
 	toytcp_unhash(sk);
 	toytcp_purge_write_queue(sk);
@@ -755,8 +470,7 @@ adjudge:
 	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
 		goto out;
 	if (sk->sk_state == TCP_FIN_WAIT2)
-		sk_reset_timer(sk, &tsk->tw_timer, jiffies +
-			       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
+		toytcp_fin_wait2_timeout(sk);
 	if (sk->sk_state == TCP_CLOSE) {
 		swap(port, tsk->port);	/* released below, not in a work */
 		toytcp_destroy_sock(sk);
@@ -867,6 +581,7 @@ void toytcp_write_space(struct sock *sk)
 	struct socket *sock = sk->sk_socket;
 	struct socket_wq *wq;
 
+	sock_owned_by_me(sk);
 	if (!sock || sk_stream_wspace(sk) < sk_stream_min_wspace(sk))
 		return;
 	clear_bit(SOCK_NOSPACE, &sock->flags);
@@ -940,9 +655,9 @@ static void toytcp_push(struct sock *sk, int flags)
 	bool cork = tsk->cork;
 
 	if (flags & MSG_MORE)
-		tsk->cork = true;
+		WRITE_ONCE(tsk->cork, true);
 	toytcp_write_xmit(sk);
-	tsk->cork = cork;
+	WRITE_ONCE(tsk->cork, cork);
 }
 
 /* Can sendmsg() append to @skb, the tail of the send queue?  Only if it
@@ -1044,7 +759,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		}
 		pfrag->offset += copy;
 		TOYTCP_SKB_CB(skb)->end_seq += copy;
-		tsk->write_seq += copy;
+		WRITE_ONCE(tsk->write_seq, tsk->write_seq + copy);
 		copied += copy;
 		/* Send in batches that can go out as one GSO skb, not one
 		 * segment at a time as each fills.
@@ -1077,58 +792,6 @@ do_error:
 	err = sk_stream_error(sk, flags, err);
 	release_sock(sk);
 	return err;
-}
-
-/*
- * SOL_SOCKET options, where the kernel lets toytcp see them (6.12,
- * SOCK_CUSTOM_SOCKOPT): SO_REUSEPORT here, as for an AF_INET socket (the
- * generic code refuses it for other families); the rest as usual.
- */
-static int toytcp_sol_socket_setsockopt(struct socket *sock, int optname,
-					sockptr_t optval, unsigned int optlen)
-{
-	int val;
-
-	if (optname != SO_REUSEPORT)
-		return sock_setsockopt(sock, SOL_SOCKET, optname, optval,
-				       optlen);
-	if (optlen < sizeof(int))
-		return -EINVAL;
-	if (copy_from_sockptr(&val, optval, sizeof(val)))
-		return -EFAULT;
-	lock_sock(sock->sk);	/* a bit-field, as in sk_setsockopt() */
-	sock->sk->sk_reuseport = !!val;
-	release_sock(sock->sk);
-	return 0;
-}
-
-/*
- * Multicast group memberships: Linux refuses them on connection-oriented
- * sockets (EPROTO, inet_csk sockets in do_ip_setsockopt()).  ip_setsockopt()
- * cannot tell that a toytcp socket is one, and inet_release()'s
- * ip_mc_drop_socket() (not exported) never runs for it, so a membership
- * joined here would outlive the socket: refuse them first.
- */
-static bool toytcp_ip_mc_opt(int optname)
-{
-	switch (optname) {
-	case IP_ADD_MEMBERSHIP:
-	case IP_DROP_MEMBERSHIP:
-	case IP_ADD_SOURCE_MEMBERSHIP:
-	case IP_DROP_SOURCE_MEMBERSHIP:
-	case IP_BLOCK_SOURCE:
-	case IP_UNBLOCK_SOURCE:
-	case IP_MSFILTER:
-	case MCAST_JOIN_GROUP:
-	case MCAST_LEAVE_GROUP:
-	case MCAST_JOIN_SOURCE_GROUP:
-	case MCAST_LEAVE_SOURCE_GROUP:
-	case MCAST_BLOCK_SOURCE:
-	case MCAST_UNBLOCK_SOURCE:
-	case MCAST_MSFILTER:
-		return true;
-	}
-	return false;
 }
 
 /*
@@ -1181,7 +844,7 @@ static int toytcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 					copied = -EFAULT;
 				break;
 			}
-			*seq += used;
+			WRITE_ONCE(*seq, *seq + used);
 			copied += used;
 			if (!(flags & MSG_PEEK) && offset + used >= skb->len) {
 				__skb_unlink(skb, &sk->sk_receive_queue);
@@ -1232,333 +895,10 @@ out:
 	return copied;
 }
 
-/* As tcp_set_rcvlowat(): capped at half of the largest receive buffer. */
-static int toytcp_set_rcvlowat(struct sock *sk, int val)
+/* accept()'s arguments differ between the kernels (compat.h). */
+static int toytcp_stream_accept(TOYTCP_ACCEPT_PARAMS)
 {
-	int cap = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]) >> 1;
-
-	WRITE_ONCE(sk->sk_rcvlowat, clamp(val, 1, max(cap, 1)));
-	return 0;
-}
-
-static int toytcp_ioctl(struct socket *sock, unsigned int cmd,
-			unsigned long arg)
-{
-	struct sock *sk = sock->sk;
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	int answ;
-
-	switch (cmd) {
-	case SIOCINQ:
-		if (sk->sk_state == TCP_LISTEN)
-			return -EINVAL;
-		lock_sock(sk);
-		answ = tsk->rcv_nxt - tsk->copied_seq;
-		if (sock_flag(sk, SOCK_DONE) && answ > 0)
-			answ--;
-		if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_CLOSE) &&
-		    skb_queue_empty(&sk->sk_receive_queue))
-			answ = 0;
-		release_sock(sk);
-		break;
-	case SIOCOUTQ:
-	case SIOCOUTQNSD:
-		if (sk->sk_state == TCP_LISTEN)
-			return -EINVAL;
-		lock_sock(sk);
-		if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV |
-					   TCPF_CLOSE))
-			answ = 0;
-		else if (cmd == SIOCOUTQ)
-			answ = tsk->write_seq - tsk->snd_una - tsk->fin_sent;
-		else
-			answ = tsk->write_seq - tsk->snd_nxt;
-		release_sock(sk);
-		answ = max(answ, 0);
-		break;
-	case SIOCATMARK:
-		answ = 0;	/* toytcp keeps no urgent data */
-		break;
-	default:
-		return -ENOIOCTLCMD;
-	}
-	return put_user(answ, (int __user *)arg);
-}
-
-static int toytcp_setsockopt(struct socket *sock, int level, int optname,
-			     sockptr_t optval, unsigned int optlen)
-{
-	struct sock *sk = sock->sk;
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-	int val, err = 0;
-
-	/* Other levels go to IPv4 as Linux TCP's do (IP_TOS, IP_TTL ...:
-	 * toytcp sends through IPv4, which reads them from the inet_sock;
-	 * unknown levels get the IP layer's errno).
-	 */
-	if (level == SOL_SOCKET)
-		return toytcp_sol_socket_setsockopt(sock, optname, optval,
-						    optlen);
-	if (level == SOL_TOYTCP)	/* TOYTCP_INFO is read-only */
-		return -ENOPROTOOPT;
-	if (level == SOL_IP && toytcp_ip_mc_opt(optname))
-		return -EPROTO;
-	if (level != SOL_TCP)
-		return ip_setsockopt(sk, level, optname, optval, optlen);
-	if (optname == TCP_CONGESTION) {
-		char name[TCP_CA_NAME_MAX] = "";
-
-		const struct toytcp_cong_ops *ops;
-
-		if (copy_from_sockptr(name, optval,
-				      min_t(unsigned int, optlen,
-					    sizeof(name) - 1)))
-			return -EFAULT;
-		ops = toytcp_cong_find(name);
-		if (!ops)
-			return -ENOENT;
-		lock_sock(sk);
-		if (ops != tsk->ca_ops)
-			toytcp_cong_init(sk, ops);
-		release_sock(sk);
-		return 0;
-	}
-	if (optlen < sizeof(int))
-		return -EINVAL;
-	if (copy_from_sockptr(&val, optval, sizeof(val)))
-		return -EFAULT;
-
-	lock_sock(sk);
-	switch (optname) {
-	case TCP_NODELAY:
-		tsk->nodelay = !!val;
-		if (val)
-			toytcp_write_xmit(sk);
-		break;
-	case TCP_CORK:
-		tsk->cork = !!val;
-		if (!val)
-			toytcp_write_xmit(sk);
-		break;
-	case TCP_QUICKACK:
-		tsk->pingpong = !val;
-		if (val) {
-			tsk->quickack = TOYTCP_QUICKACKS;
-			if (tsk->ack_pending)
-				toytcp_send_ack(sk);
-		} else {
-			tsk->quickack = 0;
-		}
-		break;
-	case TCP_MAXSEG:
-		/* As Linux: 0 resets, else 88 .. 32767, before connect. */
-		if (val && (val < 88 || val > 32767))
-			err = -EINVAL;
-		else
-			WRITE_ONCE(tsk->user_mss, val);
-		break;
-	case TCP_KEEPIDLE:
-	case TCP_KEEPINTVL:
-		if (val < 1 || val > MAX_TCP_KEEPIDLE) {
-			err = -EINVAL;
-			break;
-		}
-		if (optname == TCP_KEEPINTVL) {
-			tsk->keepintvl = val * HZ;
-			break;
-		}
-		tsk->keepidle = val * HZ;
-		if (sock_flag(sk, SOCK_KEEPOPEN))
-			toytcp_keepalive(sk, 1);
-		break;
-	case TCP_KEEPCNT:
-		if (val < 1 || val > MAX_TCP_KEEPCNT)
-			err = -EINVAL;
-		else
-			tsk->keepcnt = val;
-		break;
-	case TCP_USER_TIMEOUT:
-		if (val < 0)
-			err = -EINVAL;
-		else
-			tsk->user_timeout = val;
-		break;
-	default:
-		err = -ENOPROTOOPT;
-	}
-	release_sock(sk);
-	return err;
-}
-
-static void toytcp_get_info(struct sock *sk, struct toytcp_info *info)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sk);
-
-	memset(info, 0, sizeof(*info));
-	info->version = TOYTCP_INFO_VERSION;
-	info->length = sizeof(*info);
-	lock_sock(sk);
-	info->state = sk->sk_state;
-	info->options = (tsk->sack_ok ? TOYTCP_OPT_SACK : 0) |
-			(tsk->wscale_ok ? TOYTCP_OPT_WSCALE : 0) |
-			(tsk->nodelay ? TOYTCP_OPT_NODELAY : 0) |
-			(tsk->cork ? TOYTCP_OPT_CORK : 0);
-	info->timers = (timer_pending(&tsk->retrans_timer) ?
-			TOYTCP_TIMER_RETRANS : 0) |
-		       (timer_pending(&tsk->tw_timer) ?
-			TOYTCP_TIMER_TIMEWAIT : 0) |
-		       (timer_pending(&tsk->delack_timer) ?
-			TOYTCP_TIMER_DELACK : 0) |
-		       (timer_pending(&tsk->keepalive_timer) ?
-			TOYTCP_TIMER_KEEPALIVE : 0);
-	info->snd_wscale = tsk->snd_wscale;
-	info->rcv_wscale = tsk->rcv_wscale;
-	info->retries = tsk->retries;
-	info->backoff = tsk->backoff;
-	info->probes = tsk->probes_out;
-	info->snd_una = tsk->snd_una;
-	info->snd_nxt = tsk->snd_nxt;
-	info->snd_wnd = tsk->snd_wnd;
-	info->iss = tsk->iss;
-	info->write_seq = tsk->write_seq;
-	info->rcv_nxt = tsk->rcv_nxt;
-	info->rcv_wnd = tsk->rcv_wnd;
-	info->irs = tsk->irs;
-	info->copied_seq = tsk->copied_seq;
-	info->mss = tsk->mss_cache;
-	info->advmss = tsk->advmss;
-	info->rcv_mss = tsk->rcv_mss;
-	info->cwnd = tsk->cwnd;
-	info->ssthresh = tsk->ssthresh;
-	info->srtt_us = tsk->srtt_us;
-	info->rttvar_us = tsk->rttvar_us;
-	info->rto_ms = jiffies_to_msecs(tsk->rto);
-	info->sacked_bytes = tsk->sacked_bytes;
-	info->sndbuf_used = READ_ONCE(sk->sk_wmem_queued);
-	info->sndbuf = READ_ONCE(sk->sk_sndbuf);
-	info->rcvbuf_used = atomic_read(&sk->sk_rmem_alloc);
-	info->rcvbuf = READ_ONCE(sk->sk_rcvbuf);
-	info->total_retrans = tsk->total_retrans;
-	info->bytes_sent = tsk->bytes_sent;
-	info->bytes_acked = tsk->bytes_acked;
-	info->bytes_received = tsk->bytes_received;
-	release_sock(sk);
-}
-
-/* TCP_INFO for programs written for Linux TCP: the fields toytcp has, in
- * struct tcp_info's units; the rest stay zero.
- */
-static void toytcp_get_tcp_info(struct sock *sk, struct tcp_info *ti)
-{
-	struct toytcp_info info;
-
-	toytcp_get_info(sk, &info);
-	memset(ti, 0, sizeof(*ti));
-	ti->tcpi_state = info.state;
-	ti->tcpi_retransmits = info.retries;
-	ti->tcpi_probes = info.probes;
-	ti->tcpi_backoff = info.backoff;
-	ti->tcpi_options = (info.options & TOYTCP_OPT_SACK ? TCPI_OPT_SACK : 0) |
-			   (info.options & TOYTCP_OPT_WSCALE ?
-			    TCPI_OPT_WSCALE : 0);
-	ti->tcpi_snd_wscale = info.snd_wscale;
-	ti->tcpi_rcv_wscale = info.rcv_wscale;
-	ti->tcpi_rto = info.rto_ms * USEC_PER_MSEC;
-	ti->tcpi_snd_mss = info.mss;
-	ti->tcpi_rcv_mss = info.rcv_mss;
-	ti->tcpi_unacked = (info.snd_nxt - info.snd_una) / max(info.mss, 1U);
-	ti->tcpi_sacked = info.sacked_bytes / max(info.mss, 1U);
-	ti->tcpi_rtt = info.srtt_us;
-	ti->tcpi_rttvar = info.rttvar_us;
-	ti->tcpi_snd_ssthresh = min_t(u32, info.ssthresh, TCP_INFINITE_SSTHRESH);
-	ti->tcpi_snd_cwnd = info.cwnd;
-	ti->tcpi_advmss = info.advmss;
-	ti->tcpi_rcv_space = info.rcv_wnd;
-	ti->tcpi_total_retrans = info.total_retrans;
-	ti->tcpi_bytes_acked = info.bytes_acked;
-	ti->tcpi_bytes_received = info.bytes_received;
-	ti->tcpi_notsent_bytes = info.write_seq - info.snd_nxt;
-}
-
-static int toytcp_getsockopt(struct socket *sock, int level, int optname,
-			     char __user *optval, int __user *optlen)
-{
-	struct toytcp_sock *tsk = toytcp_sk(sock->sk);
-	int val, len;
-
-	if (level == SOL_TOYTCP && optname != TOYTCP_INFO)
-		return -ENOPROTOOPT;
-	if (level == SOL_TOYTCP) {
-		struct toytcp_info info;
-
-		if (get_user(len, optlen))
-			return -EFAULT;
-		if (len < 0)
-			return -EINVAL;
-		toytcp_get_info(sock->sk, &info);
-		len = min_t(unsigned int, len, sizeof(info));
-		if (put_user(len, optlen) || copy_to_user(optval, &info, len))
-			return -EFAULT;
-		return 0;
-	}
-	if (level != SOL_TCP)
-		return ip_getsockopt(sock->sk, level, optname, optval, optlen);
-	if (get_user(len, optlen))
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
-	if (optname == TCP_CONGESTION) {
-		char name[TCP_CA_NAME_MAX] = "";
-
-		strscpy(name, READ_ONCE(toytcp_sk(sock->sk)->ca_ops)->name,
-			sizeof(name));
-		len = min_t(unsigned int, len, TCP_CA_NAME_MAX);
-		if (put_user(len, optlen) || copy_to_user(optval, name, len))
-			return -EFAULT;
-		return 0;
-	}
-	if (optname == TCP_INFO) {
-		struct tcp_info ti;
-
-		toytcp_get_tcp_info(sock->sk, &ti);
-		len = min_t(unsigned int, len, sizeof(ti));
-		if (put_user(len, optlen) || copy_to_user(optval, &ti, len))
-			return -EFAULT;
-		return 0;
-	}
-	switch (optname) {
-	case TCP_NODELAY:
-		val = tsk->nodelay;
-		break;
-	case TCP_CORK:
-		val = tsk->cork;
-		break;
-	case TCP_QUICKACK:
-		val = !tsk->pingpong;
-		break;
-	case TCP_MAXSEG:
-		val = sock->sk->sk_state == TCP_CLOSE ?
-		      (tsk->user_mss ? : TOYTCP_DEFAULT_MSS) : tsk->mss_cache;
-		break;
-	case TCP_KEEPIDLE:
-		val = tsk->keepidle / HZ;
-		break;
-	case TCP_KEEPINTVL:
-		val = tsk->keepintvl / HZ;
-		break;
-	case TCP_KEEPCNT:
-		val = tsk->keepcnt;
-		break;
-	case TCP_USER_TIMEOUT:
-		val = tsk->user_timeout;
-		break;
-	default:
-		return -ENOPROTOOPT;
-	}
-	len = min_t(unsigned int, len, sizeof(int));
-	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
-		return -EFAULT;
-	return 0;
+	return toytcp_accept(sock, newsock, TOYTCP_ACCEPT_FLAGS);
 }
 
 const struct proto_ops toytcp_stream_ops = {
@@ -1568,7 +908,7 @@ const struct proto_ops toytcp_stream_ops = {
 	.bind		= toytcp_bind,
 	.connect	= toytcp_connect,
 	.socketpair	= sock_no_socketpair,
-	.accept		= toytcp_accept,
+	.accept		= toytcp_stream_accept,
 	.getname	= toytcp_getname,
 	.poll		= toytcp_poll,
 	.ioctl		= toytcp_ioctl,

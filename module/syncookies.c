@@ -156,6 +156,7 @@ u16 toytcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 	struct net *net = sock_net(sk);
 	int mss;
 
+	sock_owned_by_me(sk);
 	if (!toytcp_cookie_wanted(sk, true))
 		return 0;
 	if (!toytcp_cookie_wanted(sk, false) &&

@@ -13,14 +13,9 @@
  * AF_INET, so the program never sees the difference.  AF_INET6, UDP, raw
  * and every other socket are left alone.
  *
- * toytcp answers ENOPROTOOPT for IPPROTO_TCP options it does not have.
- * Two of them are filled in here from what toytcp does have, when the
- * module refuses them: getsockopt(TCP_INFO) from getsockopt(SOL_TOYTCP,
- * TOYTCP_INFO) (the module answers TCP_INFO itself since it learned to;
- * an older one does not), and
- * getsockopt(TCP_CONGESTION), which names toytcp's one algorithm
- * ("toytcp"); setsockopt(TCP_CONGESTION) accepts that name and fails with
- * ENOENT for any other.
+ * Options go to the kernel unchanged: the module answers TCP_INFO and
+ * TCP_CONGESTION itself, and ENOPROTOOPT for IPPROTO_TCP options it does
+ * not have.
  *
  * The translations are stateless: family 19 is toytcp's alone (the Econet
  * family that held the number left Linux in 3.5), so an address or a
@@ -37,7 +32,6 @@
  *   TOYTCP_PRELOAD_FALLBACK=1  when AF_TOYTCP sockets cannot be created
  *                            (module not loaded), use Linux TCP; by default
  *                            socket() fails with the error toytcp gave
- *   TOYTCP_PRELOAD_TCP_INFO=0  leave TCP_INFO and TCP_CONGESTION to toytcp
  *   TOYTCP_PRELOAD_DISABLE=1 change nothing (the library stays loaded)
  */
 #ifndef _GNU_SOURCE
@@ -55,7 +49,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <netinet/in.h>
-#include <linux/tcp.h>
 
 #include <linux/toytcp.h>
 
@@ -85,7 +78,6 @@ static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
 
 static int opt_debug;
 static int opt_fallback;
-static int opt_tcp_info = 1;
 static int opt_disable;
 static int log_fd = 2;
 
@@ -134,7 +126,6 @@ static void do_init(void)
 
 	opt_debug = env_int("TOYTCP_PRELOAD_DEBUG", 0);
 	opt_fallback = env_int("TOYTCP_PRELOAD_FALLBACK", 0);
-	opt_tcp_info = env_int("TOYTCP_PRELOAD_TCP_INFO", 1);
 	opt_disable = env_int("TOYTCP_PRELOAD_DISABLE", 0);
 	f = getenv("TOYTCP_PRELOAD_LOG");
 	if (opt_debug && f && *f) {
@@ -424,72 +415,6 @@ EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
 
-static unsigned int segs(unsigned int bytes, unsigned int mss)
-{
-	return mss ? (bytes + mss - 1) / mss : 0;
-}
-
-/*
- * getsockopt(IPPROTO_TCP, TCP_INFO) on a toytcp socket: Linux's struct
- * tcp_info, from what TOYTCP_INFO has.  Fields toytcp keeps no count of
- * (ato, lost, last_* times, pacing, segment counts ...) are 0.
- */
-static int fake_tcp_info(int fd, void *val, socklen_t *len)
-{
-	struct toytcp_info ti;
-	struct tcp_info t;
-	socklen_t l = sizeof(ti), n;
-
-	if (!len || (int)*len < 0) {
-		errno = len ? EINVAL : EFAULT;
-		return -1;
-	}
-	if (!val && *len) {
-		errno = EFAULT;
-		return -1;
-	}
-	memset(&ti, 0, sizeof(ti));
-	if (real_getsockopt(fd, SOL_TOYTCP, TOYTCP_INFO, &ti, &l))
-		return -1;
-	memset(&t, 0, sizeof(t));
-	t.tcpi_state = ti.state;
-	t.tcpi_ca_state = ti.retries ? 4 /* TCP_CA_Loss */ : 0;
-	t.tcpi_retransmits = ti.retries;
-	t.tcpi_probes = ti.probes;
-	t.tcpi_backoff = ti.backoff;
-	t.tcpi_options = (ti.options & TOYTCP_OPT_SACK ? TCPI_OPT_SACK : 0) |
-			 (ti.options & TOYTCP_OPT_WSCALE ? TCPI_OPT_WSCALE : 0);
-	if (ti.options & TOYTCP_OPT_WSCALE) {
-		t.tcpi_snd_wscale = ti.snd_wscale;
-		t.tcpi_rcv_wscale = ti.rcv_wscale;
-	}
-	t.tcpi_rto = ti.rto_ms * 1000;
-	t.tcpi_snd_mss = ti.mss;
-	t.tcpi_rcv_mss = ti.rcv_mss;
-	t.tcpi_unacked = segs(ti.snd_nxt - ti.snd_una, ti.mss);
-	t.tcpi_sacked = segs(ti.sacked_bytes, ti.mss);
-	t.tcpi_pmtu = ti.mss ? ti.mss + 40 : 0;
-	t.tcpi_rcv_ssthresh = ti.rcv_wnd;
-	t.tcpi_rtt = ti.srtt_us;
-	t.tcpi_rttvar = ti.rttvar_us;
-	t.tcpi_snd_ssthresh = ti.ssthresh;
-	t.tcpi_snd_cwnd = ti.cwnd;
-	t.tcpi_advmss = ti.advmss;
-	t.tcpi_reordering = 3;
-	t.tcpi_rcv_space = ti.rcv_wnd;
-	t.tcpi_total_retrans = ti.total_retrans;
-	t.tcpi_bytes_acked = ti.bytes_acked;
-	t.tcpi_bytes_received = ti.bytes_received;
-	t.tcpi_notsent_bytes = ti.write_seq - ti.snd_nxt;
-	t.tcpi_bytes_sent = ti.bytes_sent;
-	t.tcpi_snd_wnd = ti.snd_wnd;
-	t.tcpi_rcv_wnd = ti.rcv_wnd;
-	n = *len < sizeof(t) ? *len : sizeof(t);
-	memcpy(val, &t, n);
-	*len = n;
-	return 0;
-}
-
 EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	socklen_t cap;
@@ -505,25 +430,8 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return r;
 	}
 	err = errno;
-	if (err != ENOPROTOOPT || opt_disable || !is_toytcp(fd))
+	if (err != ENOPROTOOPT || opt_disable || !opt_debug || !is_toytcp(fd))
 		return r;
-	if (level == IPPROTO_TCP && opt_tcp_info && name == TCP_INFO) {
-		r = fake_tcp_info(fd, val, len);
-		if (r == 0) {
-			DBG(2, "getsockopt(%d, IPPROTO_TCP, TCP_INFO): from TOYTCP_INFO", fd);
-			return 0;
-		}
-		err = errno;
-	} else if (level == IPPROTO_TCP && opt_tcp_info &&
-		   name == TCP_CONGESTION && val && len) {
-		static const char ca[] = "toytcp";
-		socklen_t n = *len < sizeof(ca) ? *len : sizeof(ca);
-
-		memcpy(val, ca, n);
-		*len = n;
-		DBG(2, "getsockopt(%d, IPPROTO_TCP, TCP_CONGESTION): \"%s\"", fd, ca);
-		return 0;
-	}
 	DBG(1, "getsockopt(%d, %s, %d) on a toytcp socket: %s", fd,
 	    level_name(level), name, strerror(err));
 	errno = err;
@@ -537,26 +445,6 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val,
 
 	init();
 	r = real_setsockopt(fd, level, name, val, len);
-	/*
-	 * TCP_CONGESTION: toytcp has one algorithm, which getsockopt calls
-	 * "toytcp"; choosing it succeeds, any other is unknown (ENOENT, as
-	 * Linux says of an algorithm it does not have).
-	 */
-	if (r && errno == ENOPROTOOPT && level == IPPROTO_TCP &&
-	    name == TCP_CONGESTION && opt_tcp_info && !opt_disable && val &&
-	    is_toytcp(fd)) {
-		static const char ca[] = "toytcp";
-		size_t n = strnlen(val, len);
-
-		if (n == sizeof(ca) - 1 && !memcmp(val, ca, n)) {
-			DBG(2, "setsockopt(%d, IPPROTO_TCP, TCP_CONGESTION, \"%s\")", fd, ca);
-			return 0;
-		}
-		DBG(1, "setsockopt(%d, IPPROTO_TCP, TCP_CONGESTION, \"%.*s\"): only \"%s\" exists",
-		    fd, (int)(n < 16 ? n : 16), (const char *)val, ca);
-		errno = ENOENT;
-		return -1;
-	}
 	if (r && opt_debug && is_toytcp(fd)) {
 		int v = val && len >= sizeof(int) ? *(const int *)val : 0;
 

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: SACK (RFC 2018), both ends (the model: the SACK parts of
+ * net/ipv4/tcp_input.c, tcp_sacktag_write_queue() and
+ * tcp_sack_new_ofo_skb()).
+ *
+ * The sender's scoreboard: the blocks of a received SACK option mark the
+ * segments of the send queue they cover (TOYTCP_SKB_CB()->sacked, and
+ * their sum in @sacked_bytes), which recovery.c then skips and counts out
+ * of the pipe; a retransmission timeout forgets the marks.  The
+ * receiver's blocks: the out-of-order queue, merged, the newest arrival
+ * first; options.c writes them into the option.
+ */
+#include "protocol.h"
+
+/**
+ * toytcp_sack() - the sender's scoreboard: take in the SACK option of an ACK
+ * @sk: a socket with SACK
+ * @skb: the ACK, its TCP header in the linear area
+ *
+ * RFC 2018 3: mark the segments of the send queue the blocks cover,
+ * splitting skbs at the blocks' edges.
+ *
+ * Context: sk lock held.
+ * Return: true when it SACKed something new.
+ */
+bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct toytcp_opts opts;
+	bool news = false;
+	long rtt_us = -1;
+	int i;
+
+	sock_owned_by_me(sk);
+	toytcp_parse_options(tcp_hdr(skb), &opts);
+	for (i = 0; i < opts.nsacks; i++) {
+		u32 start = get_unaligned_be32(opts.sack + 8 * i);
+		u32 end = get_unaligned_be32(opts.sack + 8 * i + 4);
+		struct sk_buff *q;
+
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKBLOCKS);
+		/* Ignore blocks outside what is in flight (and D-SACKs
+		 * below SND.UNA, RFC 2883).
+		 */
+		if (!toytcp_after(end, start) ||
+		    !toytcp_after(end, tsk->snd_una) ||
+		    toytcp_after(end, tsk->snd_nxt) ||
+		    toytcp_before(start, tsk->snd_una))
+			continue;
+		if (toytcp_after(end, tsk->high_sack))
+			tsk->high_sack = end;
+		/* Everything below SND.NXT was sent once, including what a
+		 * timeout put back behind send_head: go-back-N skips what
+		 * the receiver reports now.
+		 */
+		skb_queue_walk(&sk->sk_write_queue, q) {
+			struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(q);
+
+			if (!toytcp_before(cb->seq, end))
+				break;
+			if (cb->sacked || !toytcp_after(cb->end_seq, start))
+				continue;
+			/* A block that covers part of an skb of several
+			 * segments: split it at the block's edges.  The part
+			 * before the block stays; the walk goes on to the rest.
+			 */
+			if (toytcp_before(cb->seq, start)) {
+				if (start - cb->seq < q->len)
+					toytcp_fragment(sk, q, start - cb->seq);
+				continue;
+			}
+			if (toytcp_after(cb->end_seq, end) &&
+			    (end - cb->seq >= q->len ||
+			     toytcp_fragment(sk, q, end - cb->seq)))
+				continue;
+			cb->sacked = 1;
+			tsk->sacked_bytes += cb->end_seq - cb->seq;
+			if (!cb->retrans && !cb->nosample) {
+				toytcp_rack_update(tsk, cb);
+				rtt_us = (u32)div_u64(ktime_get_ns(),
+						      NSEC_PER_USEC) - cb->when;
+			}
+			news = true;
+		}
+	}
+	/* RFC 6675 allows a sample from the newest newly SACKed segment. */
+	if (rtt_us >= 0)
+		toytcp_rtt_sample(sk, rtt_us);
+	return news;
+}
+
+/**
+ * toytcp_clear_sacks() - forget the scoreboard at a retransmission timeout
+ * @sk: the socket
+ *
+ * The receiver may have dropped what it SACKed (RFC 2018 8): what it
+ * SACKs from now on counts again.  What was in flight is marked to give
+ * no RTT sample (Karn).
+ *
+ * Context: sk lock held.
+ */
+void toytcp_clear_sacks(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
+
+	sock_owned_by_me(sk);
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+		if (toytcp_before(cb->seq, tsk->snd_nxt))
+			cb->nosample = 1;
+		cb->sacked = 0;
+	}
+	tsk->sacked_bytes = 0;
+	tsk->high_sack = tsk->snd_una;
+	tsk->high_rxt = tsk->snd_una;
+}
+
+/**
+ * toytcp_sack_blocks() - the blocks the receiver reports (RFC 2018 4)
+ * @sk: a socket with SACK and data in its out-of-order queue
+ * @start: filled with the first sequence number of each block
+ * @end: and the one after its last
+ *
+ * The out-of-order queue, merged into blocks (at most TOYTCP_MAX_SACKS,
+ * the lowest), with the one holding the most recent arrival first.
+ *
+ * Context: sk lock held.
+ * Return: the number of blocks.
+ */
+unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
+				u32 end[TOYTCP_MAX_SACKS])
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	unsigned int n = 0, i;
+	struct sk_buff *skb;
+
+	sock_owned_by_me(sk);
+	/* The queue is in sequence order: merge it into blocks. */
+	skb_queue_walk(&tsk->ooo_queue, skb) {
+		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+		if (n && !toytcp_after(cb->seq, end[n - 1])) {
+			if (toytcp_after(cb->end_seq, end[n - 1]))
+				end[n - 1] = cb->end_seq;
+			continue;
+		}
+		if (n == TOYTCP_MAX_SACKS)
+			break;
+		start[n] = cb->seq;
+		end[n++] = cb->end_seq;
+	}
+	/* The block holding the newest arrival goes first. */
+	for (i = 1; i < n; i++) {
+		if (toytcp_between(start[i], tsk->ofo_last_seq, end[i])) {
+			swap(start[0], start[i]);
+			swap(end[0], end[i]);
+			break;
+		}
+	}
+	return n;
+}

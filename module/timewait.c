@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * toytcp: TIME-WAIT (RFC 9293 3.6.1; the models: tcp_time_wait() in
+ * net/ipv4/tcp_minisocks.c, the FIN-WAIT-2 part of tcp_keepalive_timer()
+ * in tcp_timer.c).
+ *
+ * A connection closed on both sides waits 2*MSL (tw_timeout_ms) in
+ * TIME-WAIT, in its own socket (Linux uses a smaller timewait socket),
+ * and answers a retransmitted FIN meanwhile.  An orphan in FIN-WAIT-2,
+ * whose user closed it and whose peer never sends its FIN, waits as long
+ * on the same timer and then goes.
+ */
+#include "protocol.h"
+
+/**
+ * toytcp_time_wait() - enter TIME-WAIT for 2*MSL
+ * @sk: the socket
+ *
+ * Context: sk lock held.
+ */
+void toytcp_time_wait(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	sock_owned_by_me(sk);
+	toytcp_set_state(sk, TCP_TIME_WAIT);
+	sk_stop_timer(sk, &tsk->retrans_timer);
+	sk_reset_timer(sk, &tsk->tw_timer, jiffies +
+		       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
+}
+
+/**
+ * toytcp_tw_timer_handler() - TIME-WAIT is over, or an orphan waited too
+ * long in FIN-WAIT-2 for the peer's FIN
+ * @sk: the socket
+ *
+ * Context: softirq with bh_lock_sock(), or release_sock().
+ */
+void toytcp_tw_timer_handler(struct sock *sk)
+{
+	sock_owned_by_me(sk);
+	if (timer_pending(&toytcp_sk(sk)->tw_timer))
+		return;
+	if (sk->sk_state == TCP_TIME_WAIT ||
+	    (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)))
+		toytcp_done(sk);
+}
+
+/**
+ * toytcp_fin_wait2_timeout() - an orphan entered FIN-WAIT-2: wait for the
+ * peer's FIN no longer than TIME-WAIT lasts
+ * @sk: the socket, in FIN-WAIT-2 with SOCK_DEAD set
+ *
+ * Context: sk lock held.
+ */
+void toytcp_fin_wait2_timeout(struct sock *sk)
+{
+	sock_owned_by_me(sk);
+	sk_reset_timer(sk, &toytcp_sk(sk)->tw_timer, jiffies +
+		       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
+}
