@@ -9,7 +9,7 @@
 #     selftests/run_tests.sh, unload, collect the kernel log,
 #   - count the TAP results the guest left in build/KVER/results.tap and
 #     judge the kernel log with scripts/scan-log.sh.
-# The last line printed is "N passed, N failed, N skipped" over all
+# The last line printed is "N passed, N failed, N skipped, N known gaps" over all
 # kernels; the exit status is 1 if anything failed (a skip is not a
 # failure).
 #
@@ -62,13 +62,15 @@ fi
 total_p=0
 total_f=0
 total_s=0
+total_x=0
 finished=0
 
 hdr() { printf '\n==== %s\n' "$*"; }
 
-# Print the last line, "N passed, N failed, N skipped", and exit.
+# Print the last line, "N passed, N failed, N skipped, N known gaps", and
+# exit.
 finish() {
-	local final="$total_p passed, $total_f failed, $total_s skipped"
+	local final="$total_p passed, $total_f failed, $total_s skipped, $total_x known gaps"
 
 	finished=1
 	# Under make, a failure makes make print "make: *** [Makefile:N:
@@ -121,14 +123,16 @@ host_result() {
 	done
 }
 
-# count_tap FILE... -> "PASSED FAILED SKIPPED"
+# count_tap FILE... -> "PASSED FAILED SKIPPED GAPS"; a known gap is a case
+# selftests/known-gaps lists that failed as expected ("ok ... # XFAIL").
 count_tap() {
-	local ok s f
+	local ok s f x
 
 	ok=$(cat "$@" 2>/dev/null | grep -c -E '^ok\b' || true)
 	s=$(cat "$@" 2>/dev/null | grep -c -i -E '^ok\b.*#[[:space:]]*skip([^[:alnum:]_]|$)' || true)
+	x=$(cat "$@" 2>/dev/null | grep -c -E '^ok\b.*# XFAIL' || true)
 	f=$(cat "$@" 2>/dev/null | grep -c -E '^not ok\b' || true)
-	echo "$((${ok:-0} - ${s:-0})) ${f:-0} ${s:-0}"
+	echo "$((${ok:-0} - ${s:-0} - ${x:-0})) ${f:-0} ${s:-0} ${x:-0}"
 }
 
 if ! scripts/setup.sh; then
@@ -179,10 +183,24 @@ else
 	host_result build/host.tap ok "setup.sh stops on a system that is not Debian 12"
 fi
 rm -f build/os-release.test
-read -r p f s < <(count_tap build/host.tap)
+
+# The selftests build against 6.1's kselftest harness too (the one a 6.1
+# kernel tree carries); make -C selftests below uses 6.12's.
+k61=/var/cache/toytcp/linux-tools-6.1/tools/testing/selftests
+mkdir -p build/selftests-6.1
+if make -s -C selftests KSFT_DIR="$k61" OUTPUT="$PWD/build/selftests-6.1" \
+	> build/selftests-6.1.log 2>&1; then
+	host_result build/host.tap ok "selftests build with 6.1's kselftest harness"
+else
+	host_result build/host.tap fail "selftests build with 6.1's kselftest harness" \
+		"see build/selftests-6.1.log"
+	tail -n 20 build/selftests-6.1.log | sed 's/^/  | /'
+fi
+read -r p f s x < <(count_tap build/host.tap)
 total_p=$((total_p + p))
 total_f=$((total_f + f))
 total_s=$((total_s + s))
+total_x=$((total_x + x))
 
 for k in "${kernels[@]}"; do
 	out=build/$k
@@ -253,17 +271,20 @@ for k in "${kernels[@]}"; do
 		host_result "$host" fail "kernel log clean ($k)" "no VM run: toytcp.ko did not build"
 	fi
 
-	read -r p f s < <(count_tap "$out/results.tap" "$host")
+	read -r p f s x < <(count_tap "$out/results.tap" "$host")
 	total_p=$((total_p + p))
 	total_f=$((total_f + f))
 	total_s=$((total_s + s))
-	summary+=("$k: $p passed, $f failed, $s skipped")
+	total_x=$((total_x + x))
+	summary+=("$k: $p passed, $f failed, $s skipped, $x known gaps")
 	{
 		cat "$out/results.tap" "$host" 2>/dev/null | grep -E '^not ok\b' |
 			sed 's/^/    /'
 		cat "$out/results.tap" "$host" 2>/dev/null |
 			grep -i -E '^ok\b.*#[[:space:]]*skip([^[:alnum:]_]|$)' |
 			sed 's/^/    skipped: /'
+		cat "$out/results.tap" "$host" 2>/dev/null | grep -E '^ok\b.*# XFAIL' |
+			sed 's/^/    known gap: /'
 	} > "$out/failed.txt" || true
 done
 

@@ -10,7 +10,7 @@ PKGS="build-essential bc flex bison libelf-dev libssl-dev kmod cpio
       qemu-system-x86 qemu-utils busybox-static iproute2 sparse python3
       python3-argcomplete python3-pkg-resources python3-requests file
       procps psmisc coreutils xz-utils ethtool iptables gnuplot-nox
-      liburing-dev curl iperf3 dkms"
+      liburing-dev curl iperf3 dkms linux-source-6.1"
 
 log() { echo "setup: $*" >&2; }
 apt_q() { DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0 \
@@ -31,7 +31,7 @@ mkdir -p "$STAMP_DIR" "$CACHE"
 complete() {
 	local k n
 
-	[ -s "$STAMP_DIR/kernels" ] && [ -e "$CACHE/linux-tools/.done" ] || return 1
+	[ -s "$STAMP_DIR/kernels" ] && [ -e "$CACHE/linux-tools/.done2" ] || return 1
 	command -v vng >/dev/null || return 1
 	while read -r k; do
 		[ -e "/boot/vmlinuz-$k" ] && [ -d "/usr/src/linux-headers-$k" ] || return 1
@@ -120,19 +120,33 @@ if ! command -v vng >/dev/null; then
 	dpkg -i "$T"/archives/virtme-ng_*.deb >/dev/null
 fi
 
-# 4. Kernel sources we extract tools from (never copied into the repo).
+# 4. Kernel sources we extract tools from (never copied into the repo):
+# from 6.12, checkpatch and the kselftest harness, lib.mk and runner (what
+# selftests/Makefile includes); from 6.1, the harness and lib.mk alone, to
+# check that the selftests build against the older harness too.
 TOOLS=$CACHE/linux-tools
-if [ ! -e "$TOOLS/.done" ]; then
-	tarball=$(find /usr/src -maxdepth 1 -name 'linux-source-6.12*.tar.xz' | sort -V | tail -n 1)
+# extract_ksft VERSION DEST [EXTRA...]
+extract_ksft() {
+	local tarball d k="tools/testing/selftests" extra=() f
+
+	tarball=$(find /usr/src -maxdepth 1 -name "linux-source-$1.tar.xz")
+	[ -n "$tarball" ] || { log "no linux-source-$1 tarball in /usr/src"; return 1; }
 	d=$(basename "$tarball" .tar.xz)
-	log "extracting checkpatch and kselftest harness from $tarball"
-	rm -rf "$TOOLS" && mkdir -p "$TOOLS"
-	tar -xJf "$tarball" -C "$TOOLS" --strip-components=1 \
-		"$d/scripts/checkpatch.pl" "$d/scripts/spelling.txt" \
-		"$d/scripts/const_structs.checkpatch" \
-		"$d/tools/testing/selftests/kselftest_harness.h" \
-		"$d/tools/testing/selftests/kselftest.h"
-	touch "$TOOLS/.done"
+	for f in "${@:3}"; do
+		extra+=("$d/$f")
+	done
+	log "extracting the kselftest harness$([ $# -gt 2 ] && echo " and checkpatch") from $tarball"
+	rm -rf "$2" && mkdir -p "$2"
+	tar -xJf "$tarball" -C "$2" --strip-components=1 \
+		"$d/$k/kselftest_harness.h" "$d/$k/kselftest.h" "$d/$k/lib.mk" \
+		"$d/$k/kselftest/runner.sh" "$d/$k/kselftest/prefix.pl" \
+		${extra[@]+"${extra[@]}"}
+}
+if [ ! -e "$TOOLS/.done2" ]; then
+	extract_ksft 6.12 "$TOOLS" scripts/checkpatch.pl scripts/spelling.txt \
+		scripts/const_structs.checkpatch
+	extract_ksft 6.1 "$TOOLS-6.1"
+	touch "$TOOLS/.done2"
 fi
 
 # 5. Record the kernel versions for the Makefile.

@@ -5,6 +5,7 @@
  * rounds leak neither sockets nor slab memory.  Needs TOYTCP_KO (the path
  * of toytcp.ko); leaves the module loaded.
  */
+#define TT_MODULE_LOADER	/* loads $TOYTCP_KO itself */
 #include "toytcp_test.h"
 
 #include <dirent.h>

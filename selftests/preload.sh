@@ -24,6 +24,12 @@
 # shellcheck disable=SC2016 # awk programs in single quotes
 set -u
 
+# Without the module there is nothing to test: the kselftest skip code.
+if [ ! -d /sys/module/toytcp ]; then
+	printf 'TAP version 13\n1..0 # SKIP the toytcp module is not loaded\n'
+	exit 4
+fi
+
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SELF_DIR/.." && pwd)
 LIB=$REPO/tools/preload/libtoytcp-preload.so

@@ -257,7 +257,7 @@ TEST_F_TIMEOUT(netem, transfer_intact_and_recovery_counted, 240)
 		break;
 	}
 	}
-	if (_metadata->exit_code == KSFT_FAIL) {
+	if (TT_FAILED(_metadata)) {
 		tt_qdisc_show(self->t.a.fd, "va");
 		tt_qdisc_show(self->t.b.fd, "vb");
 	}

@@ -12,6 +12,12 @@
 # connection in a network namespace of its own; toytcp-ss -N looks at it.
 set -u
 
+# Without the module there is nothing to test: the kselftest skip code.
+if [ ! -d /sys/module/toytcp ]; then
+	printf 'TAP version 13\n1..0 # SKIP the toytcp module is not loaded\n'
+	exit 4
+fi
+
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SELF_DIR/.." && pwd)
 PY=${PYTHON:-/usr/bin/python3}

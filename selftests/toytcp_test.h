@@ -20,6 +20,7 @@
 #ifndef TOYTCP_TEST_H
 #define TOYTCP_TEST_H
 
+#include "tt_module.h"
 #include "tt_core.h"
 #include "tt_topo.h"
 #include "tt_proc.h"

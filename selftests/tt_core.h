@@ -50,6 +50,19 @@
 #include "kselftest_harness.h"
 
 #define TT_UNUSED __attribute__((unused))
+
+/*
+ * Mark the running case failed, and ask whether it is, with the harness of
+ * 6.1 (a "passed" flag) or of 6.10 and later (an exit code; those harnesses
+ * are the ones with XFAIL_ADD).
+ */
+#ifdef XFAIL_ADD
+#define TT_SET_FAILED(m) ((m)->exit_code = KSFT_FAIL)
+#define TT_FAILED(m) ((m)->exit_code == KSFT_FAIL)
+#else
+#define TT_SET_FAILED(m) ((m)->passed = 0)
+#define TT_FAILED(m) (!(m)->passed)
+#endif
 #define TT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #ifndef ETH_P_IP

@@ -301,7 +301,7 @@ static TT_UNUSED const char *tt_snap_who(const struct tt_snap *s)
 		if (tt_has_counter((b)->stack, name)) {			\
 			TH_LOG("%s: counter %s unreadable",		\
 			       tt_snap_who(b), name);			\
-			_metadata->exit_code = KSFT_FAIL;		\
+			TT_SET_FAILED(_metadata);			\
 		} else {						\
 			TH_LOG("%s: Linux TCP has no %s; not checked",	\
 			       tt_snap_who(b), name);			\
@@ -310,7 +310,7 @@ static TT_UNUSED const char *tt_snap_who(const struct tt_snap *s)
 		TH_LOG("%s (%s): %s grew by %ld, want %s %ld",		\
 		       tt_snap_who(b), tt_stack_name((b)->stack), name,	\
 		       __d, #op, (long)(want));				\
-		_metadata->exit_code = KSFT_FAIL;			\
+		TT_SET_FAILED(_metadata);				\
 	}								\
 } while (0)
 

@@ -119,6 +119,7 @@
 
 #include <linux/toytcp.h>
 
+#include "tt_module.h"
 #include "kselftest_harness.h"
 
 #undef linux		/* a variant is called "linux" */
