@@ -77,7 +77,8 @@ run: setup
 
 # check.sh runs setup itself (a failure there is counted, too).
 # TOYTCP_MAKE_PID lets it print its summary line after make's own error
-# message, so that "N passed, N failed" is the last line.
+# message, so that "N passed, N failed, N skipped, N known gaps" is the
+# last line.
 check:
 	@TOYTCP_MAKE_PID=$$PPID scripts/check.sh
 
