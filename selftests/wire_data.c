@@ -11,13 +11,9 @@
  */
 #include "tt_wire.h"
 
-#include <pthread.h>
 #include <sys/fsuid.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/userfaultfd.h>
 
 TW_FIXTURE(data);
 
@@ -128,92 +124,6 @@ TEST_F(data, read_does_not_hurry_the_delayed_ack)
 	tw_read(w, 1000);
 	tw_out_between(w, tw_last_in_us(w), 20, 250, ". 1:1(0) ack 1001");
 	tw_none(w, 200);
-}
-
-/* A recv() of 100 bytes into a page that userfaultfd serves late. */
-struct late_reader {
-	int fd;
-	uint8_t *buf;
-	long n;
-};
-
-static void *late_recv(void *arg)
-{
-	struct late_reader *r = arg;
-
-	r->n = recv(r->fd, r->buf, 100, 0);
-	return NULL;
-}
-
-/*
- * Segments that arrive while the application holds the socket wait in its
- * backlog; release_sock() runs them and sends one ACK for all of them, as
- * Linux since 6.7 (tcp_backlog_ack_defer), not the quick ACK of the first
- * and then another for the FIN (issue 14: "after SIOCINQ with a FIN
- * queued, toytcp acknowledged 1001 where Linux acknowledged 2002").  The
- * socket is held by a recv() whose copy to user space waits for a page
- * that userfaultfd hands over only once both segments are in.
- */
-TEST_F(data, backlog_segments_get_one_ack)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	long page = sysconf(_SC_PAGESIZE);
-	struct uffdio_register reg;
-	struct tw *w = &self->w;
-	struct uffdio_copy copy;
-	struct late_reader r;
-	struct uffd_msg msg;
-	uint8_t *buf, *zero;
-	pthread_t th;
-	int uffd, i;
-
-	if (tw_is_linux(w) &&
-	    access("/proc/sys/net/ipv4/tcp_backlog_ack_defer", F_OK))
-		SKIP(return, "Linux before 6.7 ACKs from the backlog at once");
-	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
-	if (uffd < 0)
-		SKIP(return, "userfaultfd: %s", strerror(errno));
-	tw_eq(w, 0, ioctl(uffd, UFFDIO_API, &api));
-	buf = mmap(NULL, page, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	tw_true(w, buf != MAP_FAILED);
-	memset(&reg, 0, sizeof(reg));
-	reg.range.start = (unsigned long)buf;
-	reg.range.len = page;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	tw_eq(w, 0, ioctl(uffd, UFFDIO_REGISTER, &reg));
-
-	tw_established(w, NULL);
-	tw_in(w, "P. 1:101(100) ack 1");
-	tw_out(w, ". 1:1(0) ack 101");
-	r.fd = w->c->fd;
-	r.buf = buf;
-	tw_eq(w, 0, pthread_create(&th, NULL, late_recv, &r));
-	/* The reader holds the socket, waiting for its page. */
-	tw_true(w, tw_poll(uffd, POLLIN, 2000) & POLLIN);
-	tw_eq(w, (long)sizeof(msg), (long)read(uffd, &msg, sizeof(msg)));
-	tw_eq(w, UFFD_EVENT_PAGEFAULT, msg.event);
-	tw_in(w, "P. 101:1101(1000) ack 1");
-	tw_in(w, "FP. 1101:2101(1000) ack 1");
-	tw_none(w, 50);
-	zero = calloc(1, page);
-	tw_true(w, zero != NULL);
-	memset(&copy, 0, sizeof(copy));
-	copy.dst = (unsigned long)buf;
-	copy.src = (unsigned long)zero;
-	copy.len = page;
-	tw_eq(w, 0, ioctl(uffd, UFFDIO_COPY, &copy));
-	tw_mark(w);
-	tw_eq(w, 0, pthread_join(th, NULL));
-	tw_eq(w, 100, r.n);
-	for (i = 0; i < 100; i++)
-		tw_check(w, buf[i] == tw_pat(1 + i), "byte %d", i);
-	w->c->rd += 100;
-	/* One ACK, of everything and the FIN. */
-	tw_out(w, ". 1:1(0) ack 2102");
-	tw_none(w, 100);
-	tw_read(w, 2000);
-	tw_eq(w, 0, tw_recv_now(w));
 }
 
 /* ------------------------------------------------------------------ */
