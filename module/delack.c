@@ -19,8 +19,9 @@
  * @now: the data closed a hole in the sequence space
  *
  * RFC 9293 3.8.6.3 and RFC 5681 4.2: ACK at least every second
- * full-sized segment and at once when a hole closes or a FIN arrives (or
- * early in the connection, @quickack); otherwise within delack_ms.
+ * full-sized segment and at once when a hole closes, a FIN or a duplicate
+ * arrives (or early in the connection, @quickack); otherwise within
+ * delack_ms.
  *
  * Context: sk lock held.
  */
@@ -29,23 +30,28 @@ void toytcp_ack_snd_check(struct sock *sk, bool now)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	sock_owned_by_me(sk);
-	if (now || (sk->sk_shutdown & RCV_SHUTDOWN) || tsk->quickack) {
-		if (tsk->quickack)
-			tsk->quickack--;
-		toytcp_send_ack(sk);
-	} else if (tsk->rcv_unacked < 2 * tsk->rcv_mss) {
+	if (!now && !(sk->sk_shutdown & RCV_SHUTDOWN) && !tsk->quickack &&
+	    tsk->rcv_unacked < 2 * tsk->rcv_mss) {
 		toytcp_schedule_ack(sk);
-	} else if (sock_owned_by_user_nocheck(sk)) {
+		return;
+	}
+	if (tsk->quickack)
+		tsk->quickack--;
+	if (sock_owned_by_user_nocheck(sk)) {
 		/* From the backlog, in release_sock(): one ACK for all of
 		 * it, once it is done (toytcp_release_cb()), as Linux TCP
-		 * does since 6.7 (tcp_backlog_ack_defer).  The window then
-		 * moves on once per backlog, and so does what the backlog
-		 * can take in before release_sock() finds it empty.
+		 * does since 6.7 (tcp_backlog_ack_defer) for every ACK that
+		 * would go at once: quick ACKs, a FIN's, a filled hole's,
+		 * not only every second segment's.  The window then moves
+		 * on once per backlog, and so does what the backlog can
+		 * take in before release_sock() finds it empty.  (Out of
+		 * order data is still answered at once: those duplicate
+		 * ACKs drive the sender's fast retransmit.)
 		 */
 		set_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred);
-	} else {
-		toytcp_send_ack(sk);
+		return;
 	}
+	toytcp_send_ack(sk);
 }
 
 /**
@@ -96,9 +102,10 @@ void toytcp_send_deferred_ack(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	sock_owned_by_me(sk);
-	/* Unless a segment sent since carried it. */
-	if (test_and_clear_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred) &&
-	    tsk->rcv_unacked)
+	/* Unless a segment sent since carried it: toytcp_xmit() clears
+	 * the bit.
+	 */
+	if (test_and_clear_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred))
 		toytcp_send_ack(sk);
 }
 

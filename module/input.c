@@ -100,6 +100,11 @@ static void toytcp_clean_acked(struct sock *sk)
 			rtt_us = (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC) -
 				 cb->when;
 			toytcp_rack_update(tsk, cb);
+			/* Sent once, delivered after data above it: the
+			 * network reorders (RFC 8985 6.2 step 2).
+			 */
+			if (toytcp_before(cb->end_seq, tsk->high_sack))
+				tsk->reord_seen = true;
 		}
 		if (skb == tsk->send_head)
 			tsk->send_head = skb_queue_is_last(&sk->sk_write_queue,
@@ -139,23 +144,45 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 	tsk->ca_ops->cong_avoid(sk, segs);
 }
 
+static void toytcp_send_challenge_ack(struct sock *sk);
+
 /*
- * RFC 9293 3.10.7.4, fifth check: the ACK field.  Returns false when the
- * segment acknowledges data never sent (the caller drops it after an ACK).
+ * RFC 9293 3.10.7.4, fifth check: the ACK field.  Returns why the segment
+ * is to be dropped, or TOYTCP_NOT_DROPPED.  An ACK of data never sent
+ * (RFC 9293) and one below SND.UNA - MAX.SND.WND (RFC 5961 5.2, a blind
+ * data injection more likely than a segment that old) are answered with
+ * an ACK, rate-limited as challenge ACKs are (RFC 5961 7): a burst of
+ * them draws one.  Linux answers the first in ESTABLISHED with nothing;
+ * the RFCs ask for the ACK, which the rate limit makes as cheap.
  */
-static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
+static enum toytcp_drop_reason toytcp_ack(struct sock *sk,
+					  const struct sk_buff *skb)
 {
 	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	u32 ack = cb->ack_seq, wnd = (u32)cb->wnd << tsk->snd_wscale;
+	u32 ack = cb->ack_seq, wnd = cb->wnd;
+	bool probing = tsk->snd_una == tsk->snd_nxt && tsk->send_head &&
+		       !tsk->snd_wnd;
 	bool sack_news;
 
+	if (!(cb->flags & TOYTCP_SYN))	/* never scaled in a SYN */
+		wnd <<= tsk->snd_wscale;
 	if (toytcp_after(ack, tsk->snd_nxt)) {
-		toytcp_send_ack(sk);
-		return false;
+		toytcp_send_challenge_ack(sk);
+		return TOYTCP_DROP_ACK_UNSENT;
 	}
-	if (toytcp_before(ack, tsk->snd_una))
-		return true;	/* old duplicate: ignore the ACK field */
+	if (toytcp_before(ack, tsk->snd_una)) {
+		/* As tcp_ack(): no more than was ever acknowledged, for a
+		 * connection that has not seen a window's worth yet.
+		 */
+		u32 max_win = min_t(u64, tsk->max_window, tsk->bytes_acked);
+
+		if (toytcp_before(ack, tsk->snd_una - max_win)) {
+			toytcp_send_challenge_ack(sk);
+			return TOYTCP_DROP_ACK_TOO_OLD;
+		}
+		return TOYTCP_NOT_DROPPED;	/* old: ignore the ACK field */
+	}
 
 	/* A duplicate ACK: RFC 5681 2 asks for an unchanged window too, but a
 	 * receiver's window moves with every segment it takes; an ACK that
@@ -174,6 +201,13 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 		tsk->snd_wnd = wnd;
 		tsk->snd_wl1 = cb->seq;
 		tsk->snd_wl2 = ack;
+		if (wnd > tsk->max_window)
+			tsk->max_window = wnd;
+		/* The zero window the persist timer probed opened: as
+		 * tcp_ack_probe(), the timeout need not stay backed off.
+		 */
+		if (probing && wnd)
+			tsk->backoff = 0;
 	}
 
 	if (toytcp_after(ack, tsk->snd_una)) {
@@ -181,10 +215,12 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 
 		WRITE_ONCE(tsk->snd_una, ack);
 		tsk->bytes_acked += acked;
+		/* The backoff goes with the next RTT sample, not here
+		 * (Karn, RFC 6298 5.7): this ACK may be of a retransmission.
+		 */
 		toytcp_clean_acked(sk);
 		tsk->retrans_stamp = 0;
 		tsk->retries = 0;
-		tsk->backoff = 0;
 		toytcp_cong_on_ack(sk, acked);
 		/* Counted again from zero after new data is acknowledged, also
 		 * when this ACK ended recovery: a count left over from it
@@ -201,7 +237,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 		toytcp_rearm_timer(sk);
 	}
 	toytcp_write_xmit(sk);
-	return true;
+	return TOYTCP_NOT_DROPPED;
 }
 
 /* The peer's FIN is next in sequence (RFC 9293 3.10.7.4, eighth check). */
@@ -295,17 +331,31 @@ static void toytcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 		toytcp_fin(sk);
 }
 
-/* Out-of-order data: kept in sequence order until the hole is filled. */
+/*
+ * Out-of-order data: kept in sequence order until the hole is filled.  A
+ * segment that repeats data held already is reported in a D-SACK block
+ * (RFC 2883 4, as tcp_data_queue_ofo()); one held whole is dropped.
+ */
 static void toytcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
 {
 	struct sk_buff_head *q = &toytcp_sk(sk)->ooo_queue;
-	u32 seq = TOYTCP_SKB_CB(skb)->seq;
+	u32 seq = TOYTCP_SKB_CB(skb)->seq, end = TOYTCP_SKB_CB(skb)->end_seq;
 	struct sk_buff *pos;
 
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OFOQUEUE);
 	toytcp_sk(sk)->ofo_last_seq = seq;	/* skb charged already */
 	skb_queue_reverse_walk(q, pos) {
+		u32 pend = TOYTCP_SKB_CB(pos)->end_seq;
+
 		if (!toytcp_after(TOYTCP_SKB_CB(pos)->seq, seq)) {
+			if (toytcp_after(pend, seq))
+				toytcp_dsack_set(sk, seq, toytcp_before(end, pend) ?
+						 end : pend);
+			if (!toytcp_after(end, pend)) {
+				toytcp_drop(sock_net(sk), skb,
+					    TOYTCP_DROP_OFO_DUPLICATE);
+				return;
+			}
 			if (!toytcp_try_coalesce(sk, pos, skb))
 				__skb_queue_after(q, pos, skb);
 			return;
@@ -480,17 +530,31 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	if ((1 << sk->sk_state) & (TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2) &&
 	    (sk->sk_shutdown & RCV_SHUTDOWN) &&
 	    toytcp_after(data_end, tsk->rcv_nxt)) {
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONDATA);
-		toytcp_abort(sk, ECONNRESET);
-		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_ABORT_ON_DATA);
+		struct net *net = sock_net(sk);
+
+		/* As Linux (tcp_reset(), then tcp_v4_send_reset()): the
+		 * reset answers this segment, <SEQ=SEG.ACK><CTL=RST>.
+		 */
+		TOYTCP_INC_STATS(net, TOYTCP_MIB_ABORTONDATA);
+		toytcp_send_reset(sk, skb);
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+		if (!sock_flag(sk, SOCK_DEAD))
+			sk_error_report(sk);
+		toytcp_done(sk);
+		toytcp_drop(net, skb, TOYTCP_DROP_ABORT_ON_DATA);
 		return;
 	}
 	if (!toytcp_after(cb->end_seq, tsk->rcv_nxt)) {
-		/* A duplicate: the peer missed our ACK. */
-		toytcp_send_ack(sk);
+		/* A duplicate: the peer missed our ACK.  RFC 2883: say so. */
+		toytcp_dsack_set(sk, cb->seq, cb->end_seq);
+		toytcp_ack_snd_check(sk, true);
 		toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_DUPLICATE);
 		return;
 	}
+	/* New data: a D-SACK not sent yet is stale (as tcp_data_queue()). */
+	tsk->dsack = false;
+	if (toytcp_before(cb->seq, tsk->rcv_nxt))
+		toytcp_dsack_set(sk, cb->seq, tsk->rcv_nxt);
 	/* Learn how much of an skb's memory is payload (EWMA, 1/8). */
 	if (skb->len)
 		tsk->rcv_ratio = (7 * tsk->rcv_ratio +
@@ -502,7 +566,7 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		 * despite the window: drop, the sender will retransmit once
 		 * the reader made room.
 		 */
-		toytcp_send_ack(sk);
+		toytcp_ack_snd_check(sk, true);
 		toytcp_drop(sock_net(sk), skb, reason);
 		return;
 	}
@@ -527,24 +591,30 @@ static void toytcp_data_queue(struct sock *sk, struct sk_buff *skb)
  * toytcp_rcv_space_update() - the reader made room: open the window
  * @sk: the socket
  *
- * Sends a window update when the window would grow by at least two
- * segments or a quarter of the buffer (as tcp_cleanup_rbuf() does).
+ * As tcp_cleanup_rbuf(): a window update goes when the window the next
+ * segment would announce (__toytcp_select_window(), the same
+ * computation) is at least twice what is left of the one announced last.
+ * Anything less is left to the next ACK: an ACK whose acknowledgment
+ * number and window repeat the last one's is a duplicate ACK to the peer
+ * (RFC 5681 2).  Not once the peer's FIN or shutdown(SHUT_RD) ended the
+ * receiving.
  *
  * Context: process, sk lock held.
  */
 void toytcp_rcv_space_update(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	int rcvbuf = toytcp_rcv_budget(sk);
-	int space = rcvbuf - atomic_read(&sk->sk_rmem_alloc);
 	s32 cur = tsk->rcv_wup + tsk->rcv_wnd - tsk->rcv_nxt;
-	u32 step = min_t(u32, 2 * tsk->advmss, rcvbuf / 4);
+	u32 win;
 
 	sock_owned_by_me(sk);
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
-				     TCPF_FIN_WAIT2)))
+				     TCPF_FIN_WAIT2)) ||
+	    (sk->sk_shutdown & RCV_SHUTDOWN))
 		return;
-	if (space / 2 - max(cur, 0) >= (s32)step)
+	cur = max(cur, 0);
+	win = __toytcp_select_window(sk);
+	if (win && win >= 2 * (u32)cur)
 		toytcp_send_ack(sk);
 }
 
@@ -555,14 +625,11 @@ void toytcp_rcv_space_update(struct sock *sk)
  * connection send an ACK per segment.  A segment carrying data is always
  * answered.  Returns true (and counts) when this ACK is to be skipped.
  */
-static bool toytcp_oow_rate_limited(struct sock *sk, const struct sk_buff *skb)
+static bool __toytcp_oow_rate_limited(struct sock *sk)
 {
-	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	unsigned long now = jiffies;
 
-	if (cb->end_seq != cb->seq && !(cb->flags & TOYTCP_SYN))
-		return false;
 	if (tsk->last_oow_ack &&
 	    time_before(now, tsk->last_oow_ack + msecs_to_jiffies(500))) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ACKSKIPPED);
@@ -572,14 +639,92 @@ static bool toytcp_oow_rate_limited(struct sock *sk, const struct sk_buff *skb)
 	return false;
 }
 
-/* An in-window RST or SYN that is not exact (RFC 5961 3.2, 4.2). */
-static void toytcp_send_challenge_ack(struct sock *sk,
-				      const struct sk_buff *skb)
+static bool toytcp_oow_rate_limited(struct sock *sk, const struct sk_buff *skb)
 {
-	if (toytcp_oow_rate_limited(sk, skb))
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+
+	if (cb->end_seq != cb->seq && !(cb->flags & TOYTCP_SYN))
+		return false;
+	return __toytcp_oow_rate_limited(sk);
+}
+
+/*
+ * A challenge ACK (RFC 5961 3.2, 4.2, 5.2): for an in-window RST or SYN
+ * that is not exact, an ACK of data never sent, an ACK far below SND.UNA.
+ * Always rate-limited, data or not (as tcp_send_challenge_ack()): the
+ * data such a segment carries is dropped, so nothing is lost by not
+ * answering it.
+ */
+static void toytcp_send_challenge_ack(struct sock *sk)
+{
+	if (__toytcp_oow_rate_limited(sk))
 		return;
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_CHALLENGEACKS);
 	toytcp_send_ack(sk);
+}
+
+/* As tcp_reset_check(): after the peer's FIN, a RST may carry the FIN's
+ * sequence number, RCV.NXT - 1; Linux takes it as exact.
+ */
+static bool toytcp_reset_check(const struct sock *sk,
+			       const struct toytcp_skb_cb *cb)
+{
+	return cb->seq == toytcp_sk(sk)->rcv_nxt - 1 &&
+	       (1 << sk->sk_state) & (TCPF_CLOSE_WAIT | TCPF_LAST_ACK |
+				      TCPF_CLOSING);
+}
+
+/* RFC 9293 3.10.7.4, second check: a RST taken as exact ends it. */
+static void toytcp_rcv_reset(struct sock *sk, struct sk_buff *skb)
+{
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
+	switch (sk->sk_state) {
+	case TCP_SYN_RECV:
+		WRITE_ONCE(sk->sk_err, ECONNREFUSED);
+		break;
+	case TCP_CLOSE_WAIT:
+		WRITE_ONCE(sk->sk_err, EPIPE);
+		break;
+	case TCP_TIME_WAIT:
+		break;
+	default:
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+	}
+	if (sk->sk_state == TCP_ESTABLISHED ||
+	    sk->sk_state == TCP_CLOSE_WAIT)
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ESTABRESETS);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk_error_report(sk);
+	toytcp_done(sk);
+	consume_skb(skb);
+}
+
+/*
+ * SYN-RECEIVED, a SYN at IRS: the SYN again, whose SYN-ACK was lost (a
+ * passive open: the SYN-ACK again, rate-limited as tcp_check_req()), or
+ * in a simultaneous open the peer's SYN-ACK (RFC 9293 figure 8), which
+ * lies below RCV.NXT yet is acceptable (as tcp_validate_incoming()).
+ * Returns true when @skb was consumed; sets *@simopen for the SYN-ACK.
+ */
+static bool toytcp_synrecv_syn(struct sock *sk, struct sk_buff *skb,
+			       bool *simopen)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u8 f = cb->flags & (TOYTCP_SYN | TOYTCP_ACK | TOYTCP_RST | TOYTCP_FIN);
+	struct sk_buff *head;
+
+	if (f == TOYTCP_SYN && tsk->parent) {
+		head = skb_peek(&sk->sk_write_queue);
+		if (head && (TOYTCP_SKB_CB(head)->flags & TOYTCP_SYN) &&
+		    !toytcp_oow_rate_limited(sk, skb))
+			toytcp_transmit_skb(sk, head);
+		consume_skb(skb);
+		return true;
+	}
+	*simopen = f == (TOYTCP_SYN | TOYTCP_ACK) && !tsk->parent &&
+		   cb->end_seq == cb->seq + 1 && cb->ack_seq == tsk->snd_nxt;
+	return false;
 }
 
 /**
@@ -594,13 +739,35 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	enum toytcp_drop_reason reason;
+	bool simopen = false;
 
 	sock_owned_by_me(sk);
+	if (sk->sk_state == TCP_SYN_RECV && (cb->flags & TOYTCP_SYN) &&
+	    cb->seq == tsk->irs && toytcp_synrecv_syn(sk, skb, &simopen))
+		return;
+
 	/* First: sequence number. */
-	if (!toytcp_seq_acceptable(tsk, cb)) {
-		if (!(cb->flags & TOYTCP_RST) &&
-		    !toytcp_oow_rate_limited(sk, skb))
+	if (!simopen && !toytcp_seq_acceptable(tsk, cb)) {
+		if (cb->flags & TOYTCP_RST) {
+			if (toytcp_reset_check(sk, cb))
+				return toytcp_rcv_reset(sk, skb);
+		} else if (!toytcp_oow_rate_limited(sk, skb)) {
+			/* RFC 2883: an old duplicate is reported in a
+			 * D-SACK block (as tcp_send_dupack(); not from
+			 * TIME-WAIT nor SYN-RECEIVED, which Linux answers
+			 * from a timewait or request socket without one).
+			 */
+			if (cb->end_seq != cb->seq &&
+			    toytcp_before(cb->seq, tsk->rcv_nxt) &&
+			    !((1 << sk->sk_state) &
+			      (TCPF_TIME_WAIT | TCPF_SYN_RECV)))
+				toytcp_dsack_set(sk, cb->seq,
+						 toytcp_before(cb->end_seq,
+							       tsk->rcv_nxt) ?
+						 cb->end_seq : tsk->rcv_nxt);
 			toytcp_send_ack(sk);
+		}
 		if (sk->sk_state == TCP_TIME_WAIT && (cb->flags & TOYTCP_FIN))
 			toytcp_time_wait(sk);	/* the peer lost our ACK */
 		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_NOT_ACCEPTABLE);
@@ -609,49 +776,34 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	tsk->probes_out = 0;
 
 	/* Second: RST.  RFC 5961 3.2: only an exact match resets, anything
-	 * else in the window earns a challenge ACK.
+	 * else in the window earns a challenge ACK.  As Linux: TIME-WAIT
+	 * ignores it instead, and a passive connection in SYN-RECEIVED (a
+	 * request socket there, tcp_check_req()) ends on any RST in the
+	 * window.
 	 */
 	if (cb->flags & TOYTCP_RST) {
-		if (cb->seq != tsk->rcv_nxt) {
-			toytcp_send_challenge_ack(sk, skb);
-			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_CHALLENGE);
-		}
-		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_INRSTS);
-		switch (sk->sk_state) {
-		case TCP_SYN_RECV:
-			WRITE_ONCE(sk->sk_err, ECONNREFUSED);
-			break;
-		case TCP_CLOSE_WAIT:
-			WRITE_ONCE(sk->sk_err, EPIPE);
-			break;
-		case TCP_TIME_WAIT:
-			break;
-		default:
-			WRITE_ONCE(sk->sk_err, ECONNRESET);
-		}
-		if (sk->sk_state == TCP_ESTABLISHED ||
-		    sk->sk_state == TCP_CLOSE_WAIT)
-			TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ESTABRESETS);
-		if (!sock_flag(sk, SOCK_DEAD))
-			sk_error_report(sk);
-		toytcp_done(sk);
-		consume_skb(skb);
-		return;
+		if (cb->seq == tsk->rcv_nxt || toytcp_reset_check(sk, cb) ||
+		    (sk->sk_state == TCP_SYN_RECV && tsk->parent))
+			return toytcp_rcv_reset(sk, skb);
+		if (sk->sk_state == TCP_TIME_WAIT)
+			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_IGNORED);
+		toytcp_send_challenge_ack(sk);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_RST_CHALLENGE);
 	}
 
-	/* Fourth: SYN.  A retransmitted SYN gets the SYN-ACK again; any other
-	 * SYN a challenge ACK (RFC 5961 4.2).
+	/* Fourth: SYN.  A challenge ACK (RFC 5961 4.2); as Linux, a passive
+	 * connection in SYN-RECEIVED answers a SYN with another ISN with a
+	 * RST and ends.
 	 */
-	if (cb->flags & TOYTCP_SYN) {
-		struct sk_buff *head = skb_peek(&sk->sk_write_queue);
+	if ((cb->flags & TOYTCP_SYN) && !simopen) {
+		if (sk->sk_state == TCP_SYN_RECV && tsk->parent) {
+			struct net *net = sock_net(sk);
 
-		if (sk->sk_state == TCP_SYN_RECV && cb->seq == tsk->irs &&
-		    head && (TOYTCP_SKB_CB(head)->flags & TOYTCP_SYN)) {
-			toytcp_transmit_skb(sk, head);
-			consume_skb(skb);
-			return;
+			toytcp_send_reset(sk, skb);
+			toytcp_done(sk);
+			return toytcp_drop(net, skb, TOYTCP_DROP_SYN_CHALLENGE);
 		}
-		toytcp_send_challenge_ack(sk, skb);
+		toytcp_send_challenge_ack(sk);
 		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_SYN_CHALLENGE);
 	}
 
@@ -664,7 +816,9 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 			toytcp_send_reset(sk, skb);
 			return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_HANDSHAKE_ACK);
 		}
-		tsk->snd_wnd = (u32)cb->wnd << tsk->snd_wscale;
+		tsk->snd_wnd = cb->wnd;
+		if (!simopen)	/* never scaled in a SYN */
+			tsk->snd_wnd <<= tsk->snd_wscale;
 		tsk->snd_wl1 = cb->seq;
 		tsk->snd_wl2 = cb->ack_seq;
 		toytcp_set_state(sk, TCP_ESTABLISHED);
@@ -673,8 +827,18 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		else
 			sk->sk_state_change(sk);	/* simultaneous open */
 	}
-	if (!toytcp_ack(sk, skb))
-		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_ACK_UNSENT);
+	reason = toytcp_ack(sk, skb);
+	if (reason)
+		return toytcp_drop(sock_net(sk), skb, reason);
+	if (simopen) {
+		/* The peer's SYN came twice: an ACK, with a D-SACK of it
+		 * as Linux sends.
+		 */
+		toytcp_dsack_set(sk, cb->seq, cb->end_seq);
+		toytcp_send_ack(sk);
+		consume_skb(skb);
+		return;
+	}
 
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
@@ -734,6 +898,17 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 
 	if (ack && (!toytcp_after(cb->ack_seq, tsk->iss) ||
 		    toytcp_after(cb->ack_seq, tsk->snd_nxt))) {
+		/* The peer holds an old connection (RFC 9293 figure 11):
+		 * reset it (not a RST, which gets none), and, as Linux,
+		 * send the SYN again at once rather than after the RTO,
+		 * for the reset may have been lost before.
+		 */
+		if (!tsk->retries) {
+			tsk->tlp_armed = false;
+			tsk->reo_armed = false;
+			sk_reset_timer(sk, &tsk->retrans_timer,
+				       jiffies + TCP_TIMEOUT_MIN);
+		}
 		toytcp_send_reset(sk, skb);
 		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_HANDSHAKE_ACK);
 	}
@@ -756,6 +931,7 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 	WRITE_ONCE(tsk->copied_seq, tsk->rcv_nxt);
 	toytcp_apply_syn_options(sk, cb);
 	tsk->snd_wnd = cb->wnd;		/* never scaled in a SYN */
+	tsk->max_window = tsk->snd_wnd;
 	tsk->snd_wl1 = cb->seq;
 	tsk->snd_wl2 = cb->ack_seq;
 

@@ -47,6 +47,7 @@ const char * const toytcp_mib_names[TOYTCP_MIB_DROP] = {
 	[TOYTCP_MIB_MEMORYPRESSURES]	= "MemoryPressures",
 	[TOYTCP_MIB_MEMORYDROPS]	= "MemoryDrops",
 	[TOYTCP_MIB_RCVCOALESCE]	= "RcvCoalesce",
+	[TOYTCP_MIB_DSACKUNDO]		= "DSACKUndo",
 };
 
 /*
@@ -90,6 +91,8 @@ static const struct {
 					    SKB_DROP_REASON_TCP_FLAGS },
 	[TOYTCP_DROP_ACK_UNSENT]	= { "DropAckUnsent",
 					    SKB_DROP_REASON_TCP_ACK_UNSENT_DATA },
+	[TOYTCP_DROP_ACK_TOO_OLD]	= { "DropAckTooOld",
+					    SKB_DROP_REASON_TCP_TOO_OLD_ACK },
 	/* 6.12's TCP_ABORT_ON_DATA is not in 6.1: the socket closes. */
 	[TOYTCP_DROP_ABORT_ON_DATA]	= { "DropAbortOnData",
 					    SKB_DROP_REASON_TCP_CLOSE },

@@ -131,9 +131,9 @@ unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
  * @opt: where it goes
  * @room: bytes free at @opt, at most TOYTCP_MAX_OPT_LEN
  *
- * The SACK option (RFC 2018 3, 4): the blocks of out-of-order data held,
- * the one with the most recent arrival first (toytcp_sack_blocks()), as
- * many as fit.
+ * The SACK option (RFC 2018 3, 4): a D-SACK (RFC 2883) first, then the
+ * blocks of out-of-order data held, the one with the most recent arrival
+ * first (toytcp_sack_blocks()), as many as fit.
  *
  * Context: sk lock held.
  * Return: its length, 0 when there is nothing to report or no room for it.
@@ -145,7 +145,8 @@ unsigned int toytcp_sack_option(struct sock *sk, u8 *opt, unsigned int room)
 	unsigned int n, i, len;
 
 	sock_owned_by_me(sk);
-	if (!tsk->sack_ok || skb_queue_empty(&tsk->ooo_queue) || room < 12)
+	if (!tsk->sack_ok || room < 12 ||
+	    (skb_queue_empty(&tsk->ooo_queue) && !tsk->dsack))
 		return 0;
 	n = toytcp_sack_blocks(sk, start, end);
 	n = min(n, (room - 4) / 8);

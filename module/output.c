@@ -140,7 +140,9 @@ void toytcp_set_iss(struct sock *sk, u32 iss)
 	tsk->iss = iss;
 	tsk->recover = iss;	/* RFC 6582 3.2 step 1 */
 	tsk->rack_time = toytcp_now_us();
+	tsk->rack_end_seq = iss;
 	tsk->high_sack = iss;
+	tsk->snd_sml = iss;
 	tsk->high_rxt = iss;
 	WRITE_ONCE(tsk->snd_una, iss);
 	tsk->snd_nxt = iss;
@@ -211,7 +213,7 @@ void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
 }
 
 /**
- * toytcp_select_window() - the receive window to put in a segment
+ * __toytcp_select_window() - the receive window the next segment announces
  * @sk: the socket
  *
  * The share of the free receive buffer that payload gets (@rcv_ratio: skb
@@ -220,11 +222,12 @@ void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
  * not shrink the window) and, against silly windows, grown only in steps of
  * at least one MSS or a quarter of the buffer.  Under memory pressure the
  * buffer is the socket's share of the namespace's (toytcp_rcv_budget()).
+ * Changes nothing: toytcp_rcv_space_update() asks what it would be.
  *
  * Context: sk lock held.
- * Return: the window field, scaled down by @rcv_wscale.
+ * Return: the window in bytes, a multiple of 1 << @rcv_wscale.
  */
-u32 toytcp_select_window(struct sock *sk)
+u32 __toytcp_select_window(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	int rcvbuf = toytcp_rcv_budget(sk);
@@ -241,7 +244,23 @@ u32 toytcp_select_window(struct sock *sk)
 		win = cur;
 	win = min_t(u32, win, 65535U << tsk->rcv_wscale);
 	/* Round up, so the scaled window never falls short of @cur. */
-	win = ALIGN(win, 1U << tsk->rcv_wscale);
+	return ALIGN(win, 1U << tsk->rcv_wscale);
+}
+
+/**
+ * toytcp_select_window() - the receive window to put in a segment
+ * @sk: the socket
+ *
+ * __toytcp_select_window(), now announced: from RCV.NXT on.
+ *
+ * Context: sk lock held.
+ * Return: the window field, scaled down by @rcv_wscale.
+ */
+u32 toytcp_select_window(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 win = __toytcp_select_window(sk);
+
 	tsk->rcv_wnd = win;
 	tsk->rcv_wup = tsk->rcv_nxt;
 	return min_t(u32, win >> tsk->rcv_wscale, 65535U);
@@ -283,12 +302,16 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	tcp_flag_byte(th) = flags;
 	if (flags & TOYTCP_ACK) {
 		th->ack_seq = htonl(tsk->rcv_nxt);
-		/* This ACK is the one a delayed ACK would have sent. */
+		/* This ACK is the one a delayed ACK, or the one the
+		 * backlog deferred, would have sent.
+		 */
 		tsk->rcv_unacked = 0;
 		if (tsk->ack_pending) {
 			tsk->ack_pending = false;
 			sk_stop_timer(sk, &tsk->delack_timer);
 		}
+		if (test_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred))
+			clear_bit(TOYTCP_ACK_DEFERRED, &tsk->deferred);
 	}
 	if (flags & TOYTCP_SYN)	/* windows in SYNs are never scaled */
 		th->window = htons(min_t(u32, tsk->rcv_wnd, 65535U));
@@ -365,6 +388,8 @@ int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb)
 	if (!toytcp_after(cb->end_seq, tsk->snd_nxt)) {
 		cb->retrans++;
 		tsk->total_retrans++;
+		if (tsk->undo_ok)	/* to be reported by D-SACK, if needless */
+			tsk->undo_retrans++;
 		if (!tsk->retrans_stamp)
 			tsk->retrans_stamp = jiffies ? : 1;
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_RETRANSSEGS);
@@ -911,14 +936,20 @@ void __toytcp_write_xmit(struct sock *sk, bool one)
 				break;
 		}
 		/* Nagle (RFC 9293 3.7.4) and TCP_CORK: a small segment at
-		 * the tail waits while data is unacknowledged (Nagle) or
-		 * until uncorked, so that it can fill up.
+		 * the tail waits until uncorked, or (Nagle) while data is
+		 * unacknowledged, so that it can fill up.  As Linux's
+		 * tcp_nagle_check(), Minshall's variant: only while a small
+		 * segment is, so the tail of a large write goes at once;
+		 * and TCP_NODELAY or uncorking pushes what is queued
+		 * (@nagle_push, TCP_NAGLE_PUSH).
 		 */
 		if (!resend && !one && skb->len < mss &&
 		    !(cb->flags & (TOYTCP_SYN | TOYTCP_FIN)) &&
 		    skb_queue_is_last(&sk->sk_write_queue, skb) &&
-		    (tsk->cork || (!tsk->nodelay &&
-				   tsk->snd_nxt != tsk->snd_una)))
+		    !tsk->nagle_push &&
+		    (tsk->cork ||
+		     (!tsk->nodelay && toytcp_after(tsk->snd_sml, tsk->snd_una) &&
+		      !toytcp_after(tsk->snd_sml, tsk->snd_nxt))))
 			break;
 
 		/* SACKed bytes have left the network (RFC 6675 "pipe"). */
@@ -961,6 +992,8 @@ void __toytcp_write_xmit(struct sock *sk, bool one)
 			break;
 		tsk->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
 				 NULL : skb->next;
+		if (!resend && skb->len < mss)	/* Minshall */
+			tsk->snd_sml = cb->end_seq;
 		if (toytcp_after(cb->end_seq, tsk->snd_nxt))
 			tsk->snd_nxt = cb->end_seq;
 		if (!toytcp_retrans_timer_armed(tsk))

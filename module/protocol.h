@@ -179,6 +179,8 @@ struct toytcp_port {
  *		WRITE_ONCE(): /proc reads it)
  * @snd_nxt:	next sequence number to send (sk lock)
  * @snd_wnd:	send window the peer offers, scaled (sk lock)
+ * @max_window: the largest window the peer offered, RFC 5961 5.2
+ *		MAX.SND.WND (sk lock)
  * @snd_wl1:	segment sequence number of the last window update (sk lock)
  * @snd_wl2:	segment acknowledgment number of the last window update
  *		(sk lock)
@@ -206,6 +208,12 @@ struct toytcp_port {
  *		(sk lock)
  * @dupacks:	duplicate ACKs in a row (sk lock)
  * @recover:	snd_nxt when fast recovery started, RFC 6582 (sk lock)
+ * @undo_marker: SND.UNA when the last fast recovery started (sk lock)
+ * @undo_retrans: retransmissions of that recovery not yet reported
+ *		duplicate by a D-SACK, RFC 2883 (sk lock)
+ * @prior_cwnd:	@cwnd before that recovery reduced it (sk lock)
+ * @prior_ssthresh: @ssthresh before that recovery (sk lock)
+ * @undo_ok:	that recovery may still be undone (sk lock)
  * @ca_ops:	the congestion control algorithm (TCP_CONGESTION; sk lock;
  *		WRITE_ONCE(): getsockopt() reads it)
  * @ca_priv:	the algorithm's own state (sk lock)
@@ -217,11 +225,23 @@ struct toytcp_port {
  *		(sk lock)
  * @rack_time:	send time (us) of the most recently sent segment known
  *		delivered, ACKed or SACKed, RFC 8985 RACK.xmit_ts (sk lock)
+ * @rack_end_seq: end of that segment, to order segments sent at the same
+ *		time, RFC 8985 RACK.end_seq (sk lock)
+ * @rack_rtt_us: its round-trip time, RFC 8985 RACK.rtt (sk lock)
+ * @reord_seen:	the peer received a segment out of order, RFC 8985
+ *		RACK.reordering_seen (sk lock)
+ * @reo_armed:	@retrans_timer runs as RACK's reordering timer (RFC 8985
+ *		6.3), not as the RTO (sk lock)
  * @high_sack:	highest sequence number the peer SACKed, RFC 6675 HighACK
  *		(sk lock)
  * @sacked_bytes: bytes in the send queue the peer SACKed (sk lock)
  * @sack_ok:	both ends offered SACK, RFC 2018 (sk lock)
  * @wscale_ok:	both ends offered window scaling, RFC 7323 (sk lock)
+ * @dsack:	a duplicate segment arrived: the next ACK reports
+ *		@dsack_start..@dsack_end in its first SACK block, RFC 2883
+ *		(sk lock)
+ * @dsack_start: first sequence number of the duplicate (sk lock)
+ * @dsack_end:	the one after its last (sk lock)
  * @ofo_last_seq: start of the last out-of-order segment received, whose
  *		block goes first in the SACK option, RFC 2018 4 (sk lock)
  * @srtt_us:	smoothed round-trip time, in microseconds, RFC 6298 (sk lock)
@@ -289,6 +309,13 @@ struct toytcp_port {
  * @fin_sent:	a FIN is queued at the tail of the write queue (sk lock)
  * @nodelay:	TCP_NODELAY: no Nagle, RFC 9293 3.7.4 (sk lock;
  *		WRITE_ONCE(): getsockopt())
+ * @nagle_push: TCP_NODELAY was set, or uncorked with it set: what is
+ *		queued goes despite TCP_CORK and MSG_MORE, until sendmsg()
+ *		queues a new skb (Linux's TCP_NAGLE_PUSH; sk lock)
+ * @snd_sml:	end of the last segment sent that was shorter than the MSS,
+ *		Minshall's Nagle (sk lock)
+ * @recvmsg_inq: TCP_INQ: recvmsg() reports the bytes left to read in a
+ *		TCP_CM_INQ cmsg (sk lock; WRITE_ONCE(): getsockopt())
  * @cork:	TCP_CORK: hold back segments smaller than the MSS (sk lock;
  *		WRITE_ONCE(): getsockopt())
  * @pingpong:	TCP_QUICKACK was set to 0, reads back as Linux's does
@@ -303,6 +330,7 @@ struct toytcp_sock {
 	u32			snd_una;
 	u32			snd_nxt;
 	u32			snd_wnd;
+	u32			max_window;
 	u32			snd_wl1;
 	u32			snd_wl2;
 	u32			iss;
@@ -325,6 +353,11 @@ struct toytcp_sock {
 	u32			cwnd_cnt;
 	u32			dupacks;
 	u32			recover;
+	u32			undo_marker;
+	int			undo_retrans;
+	u32			prior_cwnd;
+	u32			prior_ssthresh;
+	bool			undo_ok;
 	const struct toytcp_cong_ops *ca_ops;
 	u64			ca_priv[4];
 	bool			in_recovery;
@@ -332,9 +365,16 @@ struct toytcp_sock {
 	u32			high_rxt;
 	u32			high_sack;
 	u32			rack_time;
+	u32			rack_end_seq;
+	u32			rack_rtt_us;
+	bool			reord_seen;
+	bool			reo_armed;
 	u32			sacked_bytes;
 	bool			sack_ok;
 	bool			wscale_ok;
+	bool			dsack;
+	u32			dsack_start;
+	u32			dsack_end;
 	u32			ofo_last_seq;
 
 	u32			srtt_us;
@@ -386,6 +426,9 @@ struct toytcp_sock {
 
 	bool			fin_sent;
 	bool			nodelay;
+	bool			nagle_push;
+	u32			snd_sml;
+	bool			recvmsg_inq;
 	bool			cork;
 	bool			pingpong;
 };
@@ -448,7 +491,9 @@ static inline bool toytcp_between(u32 seq1, u32 seq2, u32 seq3)
  *	a challenge ACK, RFC 5961 4.2)
  * @TOYTCP_DROP_NO_ACK: no ACK flag in a synchronized state
  * @TOYTCP_DROP_ACK_UNSENT: acknowledges data not sent yet (answered with
- *	an ACK)
+ *	an ACK, rate-limited as challenge ACKs are)
+ * @TOYTCP_DROP_ACK_TOO_OLD: acknowledges less than SND.UNA - MAX.SND.WND
+ *	(answered with a challenge ACK, RFC 5961 5.2)
  * @TOYTCP_DROP_ABORT_ON_DATA: new data after the user closed: the
  *	connection is reset (AbortOnData)
  * @TOYTCP_DROP_DUPLICATE: all of its data came before
@@ -483,6 +528,7 @@ enum toytcp_drop_reason {
 	TOYTCP_DROP_SYN_CHALLENGE,
 	TOYTCP_DROP_NO_ACK,
 	TOYTCP_DROP_ACK_UNSENT,
+	TOYTCP_DROP_ACK_TOO_OLD,
 	TOYTCP_DROP_ABORT_ON_DATA,
 	TOYTCP_DROP_DUPLICATE,
 	TOYTCP_DROP_RCVBUF_FULL,
@@ -533,6 +579,7 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_MEMORYPRESSURES,
 	TOYTCP_MIB_MEMORYDROPS,
 	TOYTCP_MIB_RCVCOALESCE,
+	TOYTCP_MIB_DSACKUNDO,
 	/* One counter per enum toytcp_drop_reason from here */
 	TOYTCP_MIB_DROP,
 	TOYTCP_MIB_MAX = TOYTCP_MIB_DROP + TOYTCP_DROP_MAX
@@ -713,6 +760,7 @@ void toytcp_set_iss(struct sock *sk, u32 iss);
 void toytcp_init_seq(struct sock *sk);
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
+u32 __toytcp_select_window(struct sock *sk);
 u32 toytcp_select_window(struct sock *sk);
 int toytcp_transmit_skb(struct sock *sk, struct sk_buff *skb);
 void toytcp_send_ack(struct sock *sk);
@@ -730,6 +778,7 @@ void __toytcp_write_xmit(struct sock *sk, bool one);
 /* sack.c: the SACK scoreboard and the receiver's blocks */
 bool toytcp_sack(struct sock *sk, const struct sk_buff *skb);
 void toytcp_clear_sacks(struct sock *sk);
+void toytcp_dsack_set(struct sock *sk, u32 seq, u32 end_seq);
 unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
 				u32 end[TOYTCP_MAX_SACKS]);
 
@@ -742,6 +791,8 @@ void toytcp_on_dupack(struct sock *sk);
 void toytcp_recovery_ack(struct sock *sk, u32 segs);
 void toytcp_send_one_new(struct sock *sk);
 void toytcp_rearm_timer(struct sock *sk);
+void toytcp_rack_reo_timer(struct sock *sk);
+void toytcp_dsack_rcvd(struct sock *sk, u32 start, u32 end);
 void toytcp_schedule_loss_probe(struct sock *sk);
 void toytcp_send_loss_probe(struct sock *sk);
 

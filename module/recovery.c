@@ -6,44 +6,90 @@
  * Duplicate ACKs (RFC 5681 2) and SACK (RFC 6675) start fast recovery;
  * without SACK, NewReno (RFC 6582) resends one hole per partial ACK and
  * deflates the window at the end; limited transmit (RFC 3042) sends new
- * data on the first duplicate ACKs.  With SACK, RACK (RFC 8985 6) decides
- * which segments are lost from their send times, and a tail loss probe
- * (RFC 8985 7) makes the receiver answer before the RTO would.  The RTO
- * itself is rto.c; how much the window shrinks, cong.c.
+ * data on the first duplicate ACKs.  With SACK, RACK (RFC 8985 6) and
+ * RFC 6675's IsLost() decide which segments are lost, a reordering timer
+ * (RFC 8985 6.3) waits out the reordering window where no ACK may come,
+ * and a tail loss probe (RFC 8985 7) makes the receiver answer before the
+ * RTO would.  A recovery whose retransmissions the peer all reports
+ * received twice (D-SACK, RFC 2883) was needless: its window reduction
+ * is undone, as Linux's tcp_try_undo_dsack().  The RTO itself is rto.c;
+ * how much the window shrinks, cong.c.
  */
 #include "protocol.h"
 
-/* RACK's reordering window (RFC 8985 6.2): a quarter of the RTT. */
+#define TOYTCP_DUPTHRESH	3	/* RFC 6675 DupThresh */
+
+static u32 toytcp_now_us(void)
+{
+	return (u32)div_u64(ktime_get_ns(), NSEC_PER_USEC);
+}
+
+/*
+ * RACK's reordering window (RFC 8985 6.2 step 4): a quarter of the RTT;
+ * none in recovery or with DupThresh segments SACKed, until the peer is
+ * seen to receive out of order.
+ */
 static u32 toytcp_reo_wnd(const struct toytcp_sock *tsk)
 {
+	if (!tsk->reord_seen &&
+	    (tsk->in_recovery ||
+	     tsk->sacked_bytes >= TOYTCP_DUPTHRESH * tsk->mss_cache))
+		return 0;
 	return max_t(u32, tsk->srtt_us / 4, 250);
 }
 
+/* RFC 8985 6.2 RACK_sent_after(): was (t1, seq1) sent after (t2, seq2)? */
+static bool toytcp_rack_sent_after(u32 t1, u32 seq1, u32 t2, u32 seq2)
+{
+	return (s32)(t1 - t2) > 0 || (t1 == t2 && toytcp_after(seq1, seq2));
+}
+
 /**
- * toytcp_rack_update() - RACK: remember the send time of the newest
- * segment known delivered
+ * toytcp_rack_update() - RACK: remember the newest segment known delivered
  * @tsk: the socket
  * @cb: a segment just ACKed or SACKed, not retransmitted
+ *
+ * RFC 8985 6.2 step 2: its send time, end and round-trip time.
  *
  * Context: sk lock held.
  */
 void toytcp_rack_update(struct toytcp_sock *tsk, const struct toytcp_skb_cb *cb)
 {
 	sock_owned_by_me(&tsk->inet.sk);
-	if ((s32)(cb->when - tsk->rack_time) > 0)
+	if (toytcp_rack_sent_after(cb->when, cb->end_seq, tsk->rack_time,
+				   tsk->rack_end_seq)) {
 		tsk->rack_time = cb->when;
+		tsk->rack_end_seq = cb->end_seq;
+		tsk->rack_rtt_us = toytcp_now_us() - cb->when;
+	}
 }
 
-/* RFC 8985 6.2, simplified: a sent segment not SACKed is lost once a
- * segment sent more than a reordering window after it was delivered.
- * A retransmission gets a new send time, so a lost retransmission is
- * found the same way.
+/*
+ * RFC 8985 6.2 RACK_detect_loss() for one segment: sent before the newest
+ * segment delivered, it is lost once the RTT of that one and a reordering
+ * window have passed since it left.  Returns the microseconds still to
+ * wait, 0 when it is lost, or -1 when RACK cannot tell (SACKed, or sent
+ * after).  A retransmission gets a new send time, so a lost
+ * retransmission is found the same way.
  */
+static s32 toytcp_rack_wait(const struct toytcp_sock *tsk,
+			    const struct toytcp_skb_cb *cb, u32 now, u32 reo)
+{
+	s32 left;
+
+	if (cb->sacked ||
+	    !toytcp_rack_sent_after(tsk->rack_time, tsk->rack_end_seq,
+				    cb->when, cb->end_seq))
+		return -1;
+	left = (s32)(cb->when + tsk->rack_rtt_us + reo - now);
+	return max(left, 0);
+}
+
 static bool toytcp_rack_lost(const struct toytcp_sock *tsk,
 			     const struct toytcp_skb_cb *cb)
 {
-	return !cb->sacked &&
-	       (s32)(tsk->rack_time - cb->when) > (s32)toytcp_reo_wnd(tsk);
+	return !toytcp_rack_wait(tsk, cb, toytcp_now_us(),
+				 toytcp_reo_wnd(tsk));
 }
 
 /**
@@ -62,26 +108,65 @@ bool toytcp_rack_lost_any(struct sock *sk)
 	       toytcp_rack_lost(toytcp_sk(sk), TOYTCP_SKB_CB(head));
 }
 
+/*
+ * RFC 8985 6.3: how long until RACK would call a segment lost that it
+ * cannot call lost yet (within the reordering window), in us; 0 if none.
+ * Where no further ACK comes, the reordering timer then finds it lost.
+ * The walk stops at the first segment sent once and after the newest one
+ * delivered: all after it in the queue were sent later (Linux's tsorted
+ * list gives the same stop).
+ */
+static u32 toytcp_rack_reo_timeout(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 now = toytcp_now_us(), reo = toytcp_reo_wnd(tsk), timeout = 0;
+	struct sk_buff *skb;
+
+	if (!tsk->sack_ok || !tsk->sacked_bytes)
+		return 0;
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+		s32 left;
+
+		if (skb == tsk->send_head ||
+		    !toytcp_before(cb->seq, tsk->high_sack))
+			break;
+		left = toytcp_rack_wait(tsk, cb, now, reo);
+		if (left < 0 && !cb->sacked && !cb->retrans)
+			break;
+		if (left > 0)
+			timeout = max_t(u32, timeout, left);
+	}
+	return timeout;
+}
+
 /**
  * toytcp_retransmit_next() - resend lost segments during fast recovery
  * @sk: the socket
  *
- * With SACK: up to two segments RACK finds lost, oldest first (two per
- * ACK: each ACK says a segment left the network, and recovery must also
- * make up for the retransmissions that were lost).  Without SACK
- * (NewReno): the oldest unacknowledged segment, once per partial ACK.
+ * With SACK: up to two lost segments, oldest first (two per ACK: each ACK
+ * says a segment left the network, and recovery must also make up for
+ * the retransmissions that were lost).  Lost is what RACK finds lost, or,
+ * not resent yet in this recovery (at or above @high_rxt), what RFC 6675
+ * IsLost() finds: more than (DupThresh - 1) * SMSS bytes SACKed above it.
+ * A hole is so resent once, in order; again only if RACK finds the
+ * retransmission lost.  Without SACK (NewReno): the oldest
+ * unacknowledged segment, once per partial ACK.
  *
  * Context: sk lock held.
  */
 void toytcp_retransmit_next(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 now = toytcp_now_us(), reo = toytcp_reo_wnd(tsk);
+	u32 sacked_below = 0;
 	struct sk_buff *skb;
 	int budget = 2;
 
 	sock_owned_by_me(sk);
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+		bool lost;
 
 		if (skb == tsk->send_head || !budget)
 			return;
@@ -91,8 +176,21 @@ void toytcp_retransmit_next(struct sock *sk)
 				tsk->high_rxt = cb->end_seq;
 			return;
 		}
-		if (toytcp_rack_lost(tsk, cb) && !toytcp_transmit_skb(sk, skb))
+		if (!toytcp_before(cb->seq, tsk->high_sack))
+			return;		/* nothing SACKed above */
+		if (cb->sacked) {
+			sacked_below += cb->end_seq - cb->seq;
+			continue;
+		}
+		lost = !toytcp_rack_wait(tsk, cb, now, reo) ||
+		       (!toytcp_before(cb->seq, tsk->high_rxt) &&
+			tsk->sacked_bytes - sacked_below >
+			(TOYTCP_DUPTHRESH - 1) * tsk->mss_cache);
+		if (lost && !toytcp_transmit_skb(sk, skb)) {
 			budget--;
+			if (toytcp_after(cb->end_seq, tsk->high_rxt))
+				tsk->high_rxt = cb->end_seq;
+		}
 	}
 }
 
@@ -112,6 +210,12 @@ void toytcp_enter_recovery(struct sock *sk)
 	struct sk_buff *head;
 
 	sock_owned_by_me(sk);
+	/* What to restore if the D-SACKs show it was needless. */
+	tsk->prior_cwnd = tsk->cwnd;
+	tsk->prior_ssthresh = tsk->ssthresh;
+	tsk->undo_marker = tsk->snd_una;
+	tsk->undo_retrans = 0;
+	tsk->undo_ok = tsk->sack_ok;
 	tsk->ssthresh = tsk->ca_ops->ssthresh(sk);
 	tsk->cwnd = tsk->ssthresh + (tsk->sack_ok ? 0 : 3);
 	tsk->cwnd_cnt = 0;
@@ -124,10 +228,24 @@ void toytcp_enter_recovery(struct sock *sk)
 	/* Three duplicate ACKs say the oldest segment is lost. */
 	head = skb_peek(&sk->sk_write_queue);
 	if (tsk->sack_ok && head && head != tsk->send_head &&
-	    !TOYTCP_SKB_CB(head)->sacked && !toytcp_rack_lost(tsk,
-							 TOYTCP_SKB_CB(head)))
-		toytcp_transmit_skb(sk, head);
+	    !TOYTCP_SKB_CB(head)->sacked && !toytcp_transmit_skb(sk, head))
+		tsk->high_rxt = TOYTCP_SKB_CB(head)->end_seq;
 	toytcp_retransmit_next(sk);
+}
+
+/*
+ * May a loss start fast recovery?  Without SACK, RFC 6582 3.2 step 1:
+ * only once the cumulative ACK covers more than @recover, for duplicate
+ * ACKs at the recovery point may answer the last recovery's
+ * retransmissions (as Linux holds Reno's recovery until something above
+ * high_seq is ACKed).  With SACK, which tells them apart, once new data
+ * went out since the last recovery or timeout.
+ */
+static bool toytcp_may_recover(const struct toytcp_sock *tsk)
+{
+	if (!tsk->sack_ok)
+		return toytcp_after(tsk->snd_una, tsk->recover);
+	return toytcp_after(tsk->snd_nxt, tsk->recover);
 }
 
 /**
@@ -155,12 +273,13 @@ void toytcp_on_dupack(struct sock *sk)
 		}
 		return;
 	}
-	if ((tsk->dupacks >= 3 ||
-	     (tsk->sack_ok && (tsk->sacked_bytes >= 3 * tsk->mss_cache ||
-			       toytcp_rack_lost_any(sk)))) &&
-	    toytcp_after(tsk->snd_nxt, tsk->recover))
+	if ((tsk->dupacks >= TOYTCP_DUPTHRESH ||
+	     (tsk->sack_ok &&
+	      (tsk->sacked_bytes >= TOYTCP_DUPTHRESH * tsk->mss_cache ||
+	       toytcp_rack_lost_any(sk)))) &&
+	    toytcp_may_recover(tsk))
 		toytcp_enter_recovery(sk);
-	else if (tsk->dupacks < 3)
+	else if (tsk->dupacks < TOYTCP_DUPTHRESH)
 		toytcp_send_one_new(sk);	/* RFC 3042 */
 }
 
@@ -248,6 +367,8 @@ static unsigned long toytcp_pto(struct sock *sk)
  * coalesces the ACKs of a recovery into one (SACK compression), and when
  * that one is lost or late nothing else would come before the RTO (six
  * 200 ms stalls per 16 MB at 1% loss towards Linux, before this).
+ * Sooner than either, RACK's reordering timer (RFC 8985 6.3), when a
+ * segment will be lost once its reordering window has passed.
  *
  * Context: sk lock held.
  */
@@ -255,14 +376,53 @@ void toytcp_rearm_timer(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	unsigned long pto = toytcp_pto(sk);
+	u32 reo = toytcp_rack_reo_timeout(sk);
 
 	sock_owned_by_me(sk);
+	if (reo) {
+		/* As tcp_rack_reo_timeout(): a little slack, so that the
+		 * timer does not fire a jiffy before the window closes.
+		 */
+		unsigned long when = usecs_to_jiffies(reo) + TCP_TIMEOUT_MIN;
+		unsigned long rto = min_t(unsigned long,
+					  (unsigned long)tsk->rto << tsk->backoff,
+					  TOYTCP_MAX_RTO);
+
+		if (when < (pto ? : rto)) {
+			tsk->tlp_armed = false;
+			tsk->reo_armed = true;
+			sk_reset_timer(sk, &tsk->retrans_timer, jiffies + when);
+			return;
+		}
+	}
 	if (!pto) {
 		toytcp_reset_retrans_timer(sk);
 		return;
 	}
 	tsk->tlp_armed = true;
+	tsk->reo_armed = false;
 	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + pto);
+}
+
+/**
+ * toytcp_rack_reo_timer() - RACK's reordering timer expired (RFC 8985 6.3)
+ * @sk: a socket with data in flight
+ *
+ * No ACK came while the reordering window passed: what RACK now finds
+ * lost starts fast recovery, or during one goes again.
+ *
+ * Context: sk lock held (toytcp_retrans_timer_handler()).
+ */
+void toytcp_rack_reo_timer(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	sock_owned_by_me(sk);
+	if (tsk->in_recovery)
+		toytcp_retransmit_next(sk);
+	else if (toytcp_rack_lost_any(sk) && toytcp_may_recover(tsk))
+		toytcp_enter_recovery(sk);
+	toytcp_rearm_timer(sk);
 }
 
 /**
@@ -291,6 +451,7 @@ void toytcp_schedule_loss_probe(struct sock *sk)
 	     time_before_eq(tsk->retrans_timer.expires, jiffies + pto)))
 		return;
 	tsk->tlp_armed = true;
+	tsk->reo_armed = false;
 	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + pto);
 }
 
@@ -299,8 +460,8 @@ void toytcp_schedule_loss_probe(struct sock *sk)
  * @sk: a socket with data in flight
  *
  * Sends one new segment if the peer's window allows, else resends the
- * last segment sent; either makes the receiver send an ACK whose SACK
- * blocks show what is missing.
+ * last segment sent that the peer has not SACKed; either makes the
+ * receiver send an ACK whose SACK blocks show what is missing.
  *
  * Context: sk lock held.
  */
@@ -322,6 +483,8 @@ void toytcp_send_loss_probe(struct sock *sk)
 		skb = skb_queue_prev(q, tsk->send_head);
 	else
 		return;
+	while (skb && TOYTCP_SKB_CB(skb)->sacked)
+		skb = skb_queue_is_first(q, skb) ? NULL : skb_queue_prev(q, skb);
 	if (!skb)
 		return;
 	/* The last segment sent, not the first of its skb. */
@@ -330,4 +493,61 @@ void toytcp_send_loss_probe(struct sock *sk)
 						tsk->mss_cache)))
 		skb = skb->next;
 	toytcp_transmit_skb(sk, skb);
+}
+
+/**
+ * toytcp_dsack_rcvd() - the peer reports a segment it received twice
+ * @sk: a socket with SACK
+ * @start: the D-SACK block's first sequence number (RFC 2883)
+ * @end: and the one after its last
+ *
+ * As tcp_check_dsack() and tcp_sacktag_one(): a duplicate of what the last
+ * recovery resent says that retransmission was needless.  Acknowledged
+ * data is gone from the queue: one block counts one retransmission, as
+ * Linux counts it; in the queue, the retransmitted segments it covers
+ * count.  When every retransmission of that recovery was needless, the
+ * window reduction is undone (as tcp_try_undo_dsack()): the segment was
+ * late (reordered), not lost.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_dsack_rcvd(struct sock *sk, u32 start, u32 end)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct sk_buff *skb;
+
+	sock_owned_by_me(sk);
+	if (!tsk->undo_ok || tsk->undo_retrans <= 0 ||
+	    !toytcp_after(end, start) || !toytcp_after(end, tsk->undo_marker))
+		return;
+	if (!toytcp_after(end, tsk->snd_una)) {
+		tsk->undo_retrans--;
+	} else {
+		skb_queue_walk(&sk->sk_write_queue, skb) {
+			const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+			u32 lo, hi;
+
+			if (skb == tsk->send_head || !toytcp_before(cb->seq, end))
+				break;
+			if (!cb->retrans || !toytcp_after(cb->end_seq, start))
+				continue;
+			lo = toytcp_after(cb->seq, start) ? cb->seq : start;
+			hi = toytcp_before(cb->end_seq, end) ? cb->end_seq : end;
+			tsk->undo_retrans -= DIV_ROUND_UP(hi - lo, tsk->mss_cache);
+		}
+	}
+	if (tsk->undo_retrans > 0)
+		return;
+	/* Undo: the window as it was before that recovery. */
+	tsk->cwnd = max(tsk->cwnd, tsk->prior_cwnd);
+	tsk->ssthresh = max(tsk->ssthresh, tsk->prior_ssthresh);
+	tsk->cwnd_cnt = 0;
+	tsk->undo_ok = false;
+	if (tsk->in_recovery) {
+		tsk->in_recovery = false;
+		tsk->dupacks = 0;
+	}
+	/* A loss found from now on is a new one. */
+	tsk->recover = tsk->snd_una;
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_DSACKUNDO);
 }

@@ -5,8 +5,9 @@
  * tcp_retransmit_timer() in tcp_timer.c).
  *
  * One timer per socket, @retrans_timer, serves the RTO (also resending the
- * SYN and the SYN-ACK), the tail loss probe (recovery.c) and the persist
- * timer (persist.c); toytcp_retrans_timer_handler() tells them apart.  At
+ * SYN and the SYN-ACK), the tail loss probe and RACK's reordering timer
+ * (recovery.c) and the persist timer (persist.c);
+ * toytcp_retrans_timer_handler() tells them apart.  At
  * the RTO the congestion window collapses to one segment, the timeout
  * backs off, and sending starts again from the oldest unacknowledged
  * segment (go-back-N); too many tries end the connection.
@@ -21,6 +22,8 @@
  *
  * RFC 6298 2.2 and 2.3 (alpha 1/8, beta 1/4, K 4), with a floor of
  * min_rto_ms (200 ms by default, as Linux; RFC 6298 2.4 asks for 1 s).
+ * A valid sample ends the backoff (RFC 6298 5.7, as tcp_ack_update_rtt()):
+ * an ACK that may answer a retransmission (Karn) leaves it.
  *
  * Context: sk lock held.
  */
@@ -45,6 +48,7 @@ void toytcp_rtt_sample(struct sock *sk, long rtt_us)
 	tsk->rto = clamp_t(unsigned long, rto,
 			   msecs_to_jiffies(toytcp_param(sk, min_rto_ms)) ? : 1,
 			   TOYTCP_MAX_RTO);
+	tsk->backoff = 0;
 }
 
 /**
@@ -62,6 +66,7 @@ void toytcp_reset_retrans_timer(struct sock *sk)
 
 	sock_owned_by_me(sk);
 	tsk->tlp_armed = false;
+	tsk->reo_armed = false;
 	sk_reset_timer(sk, &tsk->retrans_timer, jiffies + when);
 }
 
@@ -121,7 +126,8 @@ void toytcp_write_err(struct sock *sk)
  * acknowledged meanwhile is not sent twice).  After too many tries the
  * connection fails with ETIMEDOUT.  With nothing in flight but data held
  * back: the persist timer (toytcp_probe_timer()).  With a loss probe
- * armed (recovery.c): the probe.
+ * armed (recovery.c): the probe; with RACK's reordering timer armed
+ * (recovery.c), RACK's loss detection.
  *
  * Context: softirq with bh_lock_sock(), or release_sock().
  */
@@ -138,6 +144,13 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	if (!head)
 		return;
 
+	if (tsk->reo_armed) {
+		tsk->reo_armed = false;
+		if (tsk->snd_una != tsk->snd_nxt) {
+			toytcp_rack_reo_timer(sk);	/* recovery.c */
+			return;
+		}
+	}
 	if (tsk->tlp_armed && tsk->snd_una != tsk->snd_nxt) {
 		/* One probe; if that goes unanswered too, the RTO. */
 		toytcp_send_loss_probe(sk);
@@ -167,6 +180,7 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 	tsk->cwnd_cnt = 0;
 	tsk->dupacks = 0;
 	tsk->in_recovery = false;
+	tsk->undo_ok = false;		/* no D-SACK undo after a timeout */
 	tsk->recover = tsk->snd_nxt;	/* RFC 6582 4.1 */
 	tsk->retries++;
 	if (tsk->backoff < 15)

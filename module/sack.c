@@ -7,11 +7,31 @@
  * The sender's scoreboard: the blocks of a received SACK option mark the
  * segments of the send queue they cover (TOYTCP_SKB_CB()->sacked, and
  * their sum in @sacked_bytes), which recovery.c then skips and counts out
- * of the pipe; a retransmission timeout forgets the marks.  The
- * receiver's blocks: the out-of-order queue, merged, the newest arrival
- * first; options.c writes them into the option.
+ * of the pipe; a retransmission timeout forgets the marks.  A D-SACK
+ * block (RFC 2883) reports a segment the peer received twice: recovery.c
+ * counts those against the retransmissions of the last recovery, to
+ * undo it when they were all needless.  The receiver's blocks: a D-SACK
+ * for a duplicate just received, then the out-of-order queue, merged, the
+ * newest arrival first; options.c writes them into the option.
  */
 #include "protocol.h"
+
+/*
+ * RFC 2883 4.1 and 5: the first block of the option is a D-SACK when it
+ * lies below the cumulative ACK, or within the second block.
+ */
+static bool toytcp_is_dsack(const struct sk_buff *skb,
+			    const struct toytcp_opts *opts)
+{
+	u32 start = get_unaligned_be32(opts->sack);
+	u32 end = get_unaligned_be32(opts->sack + 4);
+
+	if (toytcp_before(start, TOYTCP_SKB_CB(skb)->ack_seq))
+		return true;
+	return opts->nsacks > 1 &&
+	       !toytcp_before(start, get_unaligned_be32(opts->sack + 8)) &&
+	       !toytcp_after(end, get_unaligned_be32(opts->sack + 12));
+}
 
 /**
  * toytcp_sack() - the sender's scoreboard: take in the SACK option of an ACK
@@ -19,7 +39,8 @@
  * @skb: the ACK, its TCP header in the linear area
  *
  * RFC 2018 3: mark the segments of the send queue the blocks cover,
- * splitting skbs at the blocks' edges.
+ * splitting skbs at the blocks' edges.  A D-SACK block goes to
+ * toytcp_dsack_rcvd() instead (RFC 2883).
  *
  * Context: sk lock held.
  * Return: true when it SACKed something new.
@@ -27,14 +48,21 @@
 bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 prior_high_sack = tsk->high_sack;
 	struct toytcp_opts opts;
 	bool news = false;
 	long rtt_us = -1;
-	int i;
+	int i = 0;
 
 	sock_owned_by_me(sk);
 	toytcp_parse_options(tcp_hdr(skb), &opts);
-	for (i = 0; i < opts.nsacks; i++) {
+	if (opts.nsacks && toytcp_is_dsack(skb, &opts)) {
+		toytcp_dsack_rcvd(sk,
+				  get_unaligned_be32(opts.sack),
+				  get_unaligned_be32(opts.sack + 4));
+		i = 1;
+	}
+	for (; i < opts.nsacks; i++) {
 		u32 start = get_unaligned_be32(opts.sack + 8 * i);
 		u32 end = get_unaligned_be32(opts.sack + 8 * i + 4);
 		struct sk_buff *q;
@@ -80,6 +108,11 @@ bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 				toytcp_rack_update(tsk, cb);
 				rtt_us = (u32)div_u64(ktime_get_ns(),
 						      NSEC_PER_USEC) - cb->when;
+				/* Sent once, arrived after data above it
+				 * (RFC 8985 6.2 step 2).
+				 */
+				if (toytcp_before(cb->end_seq, prior_high_sack))
+					tsk->reord_seen = true;
 			}
 			news = true;
 		}
@@ -119,13 +152,41 @@ void toytcp_clear_sacks(struct sock *sk)
 }
 
 /**
+ * toytcp_dsack_set() - the receiver got a segment twice: report it
+ * @sk: the socket
+ * @seq: the first sequence number received again
+ * @end_seq: the one after the last
+ *
+ * RFC 2883: the next ACK carries the range in the first block of its SACK
+ * option (a D-SACK); a newer duplicate replaces an older one not yet
+ * reported, and new data cancels it (toytcp_data_queue()), as Linux's
+ * tcp_dsack_set().  Only when the peer offered SACK.
+ *
+ * Context: sk lock held.
+ */
+void toytcp_dsack_set(struct sock *sk, u32 seq, u32 end_seq)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	sock_owned_by_me(sk);
+	if (!tsk->sack_ok || !toytcp_after(end_seq, seq))
+		return;
+	tsk->dsack = true;
+	tsk->dsack_start = seq;
+	tsk->dsack_end = end_seq;
+}
+
+/**
  * toytcp_sack_blocks() - the blocks the receiver reports (RFC 2018 4)
- * @sk: a socket with SACK and data in its out-of-order queue
+ * @sk: a socket with SACK, and data in its out-of-order queue or a
+ *	duplicate to report
  * @start: filled with the first sequence number of each block
  * @end: and the one after its last
  *
- * The out-of-order queue, merged into blocks (at most TOYTCP_MAX_SACKS,
- * the lowest), with the one holding the most recent arrival first.
+ * A D-SACK first (RFC 2883), which is reported once: the caller sends it.
+ * Then the out-of-order queue, merged into blocks (at most
+ * TOYTCP_MAX_SACKS in all, the lowest), with the one holding the most
+ * recent arrival first.
  *
  * Context: sk lock held.
  * Return: the number of blocks.
@@ -134,15 +195,22 @@ unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
 				u32 end[TOYTCP_MAX_SACKS])
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	unsigned int n = 0, i;
+	unsigned int n = 0, first, i;
 	struct sk_buff *skb;
 
 	sock_owned_by_me(sk);
+	if (tsk->dsack) {
+		start[0] = tsk->dsack_start;
+		end[0] = tsk->dsack_end;
+		tsk->dsack = false;
+		n = 1;
+	}
+	first = n;
 	/* The queue is in sequence order: merge it into blocks. */
 	skb_queue_walk(&tsk->ooo_queue, skb) {
 		const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 
-		if (n && !toytcp_after(cb->seq, end[n - 1])) {
+		if (n > first && !toytcp_after(cb->seq, end[n - 1])) {
 			if (toytcp_after(cb->end_seq, end[n - 1]))
 				end[n - 1] = cb->end_seq;
 			continue;
@@ -153,10 +221,10 @@ unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
 		end[n++] = cb->end_seq;
 	}
 	/* The block holding the newest arrival goes first. */
-	for (i = 1; i < n; i++) {
+	for (i = first + 1; i < n; i++) {
 		if (toytcp_between(start[i], tsk->ofo_last_seq, end[i])) {
-			swap(start[0], start[i]);
-			swap(end[0], end[i]);
+			swap(start[first], start[i]);
+			swap(end[first], end[i]);
 			break;
 		}
 	}

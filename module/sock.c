@@ -648,16 +648,28 @@ static __poll_t toytcp_poll(struct file *file, struct socket *sock,
 	return mask;
 }
 
-/* Send what may go; with MSG_MORE, as if corked for this call. */
+/*
+ * The end of a write: PSH on its last segment (RFC 9293 3.9.1), unless
+ * MSG_MORE says more is to come (as tcp_push(); a segment sent before,
+ * on its own or in a batch, has none).  Then send what may go; with
+ * MSG_MORE, as if corked for this call.
+ */
 static void toytcp_push(struct sock *sk, int flags)
 {
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
-	bool cork = tsk->cork;
+	bool cork = tsk->cork, push = tsk->nagle_push;
 
-	if (flags & MSG_MORE)
+	if (!(flags & MSG_MORE) && skb && skb->len &&
+	    !toytcp_before(TOYTCP_SKB_CB(skb)->seq, tsk->snd_nxt))
+		TOYTCP_SKB_CB(skb)->flags |= TOYTCP_PSH;
+	if (flags & MSG_MORE) {
 		WRITE_ONCE(tsk->cork, true);
+		tsk->nagle_push = false;
+	}
 	toytcp_write_xmit(sk);
 	WRITE_ONCE(tsk->cork, cork);
+	tsk->nagle_push = push;
 }
 
 /* Can sendmsg() append to @skb, the tail of the send queue?  Only if it
@@ -733,10 +745,11 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 				goto wait_for_space;
 			TOYTCP_SKB_CB(skb)->seq = tsk->write_seq;
 			TOYTCP_SKB_CB(skb)->end_seq = tsk->write_seq;
-			TOYTCP_SKB_CB(skb)->flags = TOYTCP_PSH;
 			__skb_queue_tail(&sk->sk_write_queue, skb);
 			if (!tsk->send_head)
 				tsk->send_head = skb;
+			/* TCP_NODELAY's push was for what was queued. */
+			tsk->nagle_push = false;
 		}
 
 		pfrag = sk_page_frag(sk);
@@ -762,9 +775,10 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		WRITE_ONCE(tsk->write_seq, tsk->write_seq + copy);
 		copied += copy;
 		/* Send in batches that can go out as one GSO skb, not one
-		 * segment at a time as each fills.
+		 * segment at a time as each fills; the last goes with its
+		 * PSH, from toytcp_push().
 		 */
-		if (skb->len >= size_goal &&
+		if (msg_data_left(msg) && skb->len >= size_goal &&
 		    tsk->write_seq - tsk->snd_nxt >=
 		    TOYTCP_XMIT_BATCH * tsk->mss_cache)
 			toytcp_write_xmit(sk);
@@ -773,7 +787,11 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 wait_for_space:
 		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		toytcp_remove_empty_skb(sk);
-		toytcp_write_xmit(sk);
+		/* As tcp_sendmsg(): what was written goes, with PSH. */
+		if (copied)
+			toytcp_push(sk, flags & ~MSG_MORE);
+		else
+			toytcp_write_xmit(sk);
 		err = sk_stream_wait_memory(sk, &timeo);
 		if (err)
 			goto do_error;
@@ -803,8 +821,8 @@ static int toytcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 {
 	struct sock *sk = sock->sk;
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	int copied = 0, target, inq = -1;
 	u32 peek_seq, *seq;
-	int copied = 0, target;
 	long timeo;
 
 	if (flags & MSG_ERRQUEUE)	/* toytcp queues no errors */
@@ -890,8 +908,18 @@ static int toytcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	}
 	if (copied > 0 && !(flags & MSG_PEEK))
 		toytcp_rcv_space_update(sk);
+	/* TCP_INQ, as tcp_inq_hint(): what is left to read; after the
+	 * peer's FIN, never 0, so that the reader reads on to the EOF.
+	 */
+	if (tsk->recvmsg_inq && copied >= 0) {
+		inq = tsk->rcv_nxt - tsk->copied_seq;
+		if (!inq && sock_flag(sk, SOCK_DONE))
+			inq = 1;
+	}
 out:
 	release_sock(sk);
+	if (inq >= 0)
+		put_cmsg(msg, SOL_TCP, TCP_CM_INQ, sizeof(inq), &inq);
 	return copied;
 }
 

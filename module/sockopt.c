@@ -136,6 +136,19 @@ static bool toytcp_ip_mc_opt(int optname)
 	return false;
 }
 
+/*
+ * TCP_NODELAY and uncorking send what is queued, but only from a state that
+ * sends data: a connection reset or closed sends nothing (its queue may
+ * still hold what was written), one in SYN-SENT waits for the handshake.
+ */
+static void toytcp_push_pending(struct sock *sk)
+{
+	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT |
+				   TCPF_FIN_WAIT1 | TCPF_CLOSING |
+				   TCPF_LAST_ACK))
+		toytcp_write_xmit(sk);
+}
+
 /**
  * toytcp_setsockopt() - setsockopt() on a toytcp socket
  * @sock: the socket
@@ -193,14 +206,28 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 	lock_sock(sk);
 	switch (optname) {
 	case TCP_NODELAY:
+		/* As __tcp_sock_set_nodelay(): what is queued goes now,
+		 * TCP_CORK or MSG_MORE notwithstanding.
+		 */
 		WRITE_ONCE(tsk->nodelay, !!val);
-		if (val)
-			toytcp_write_xmit(sk);
+		if (val) {
+			tsk->nagle_push = true;
+			toytcp_push_pending(sk);
+		}
 		break;
 	case TCP_CORK:
 		WRITE_ONCE(tsk->cork, !!val);
-		if (!val)
-			toytcp_write_xmit(sk);
+		if (!val) {
+			if (tsk->nodelay)
+				tsk->nagle_push = true;
+			toytcp_push_pending(sk);
+		}
+		break;
+	case TCP_INQ:
+		if (val < 0 || val > 1)
+			err = -EINVAL;
+		else
+			WRITE_ONCE(tsk->recvmsg_inq, val);
 		break;
 	case TCP_QUICKACK:
 		toytcp_set_quickack(sk, val);
@@ -419,6 +446,9 @@ int toytcp_getsockopt(struct socket *sock, int level, int optname,
 		break;
 	case TCP_USER_TIMEOUT:
 		val = READ_ONCE(tsk->user_timeout);
+		break;
+	case TCP_INQ:
+		val = READ_ONCE(tsk->recvmsg_inq);
 		break;
 	default:
 		return -ENOPROTOOPT;

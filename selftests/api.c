@@ -2184,9 +2184,9 @@ TEST_F(api, tcp_cork_and_msg_more_hold_at_most_200ms)
 
 /*
  * A fresh socket's values are Linux TCP's defaults: no Nagle-off, no
- * cork, quick ACKs on, no user timeout, the default MSS (536) until
- * connected, net.ipv4.tcp_keepalive_* (2 h, 75 s, 9 probes) and keepalive
- * off.
+ * cork, quick ACKs on, no user timeout, no TCP_INQ cmsg, the default MSS
+ * (536) until connected, net.ipv4.tcp_keepalive_* (2 h, 75 s, 9 probes)
+ * and keepalive off.
  */
 TEST_F(api, tcp_options_defaults_match_linux)
 {
@@ -2197,6 +2197,7 @@ TEST_F(api, tcp_options_defaults_match_linux)
 		{ TCP_KEEPCNT, "TCP_KEEPCNT", 9 }, { TCP_CORK, "TCP_CORK", 0 },
 		{ TCP_QUICKACK, "TCP_QUICKACK", 1 },
 		{ TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT", 0 },
+		{ TCP_INQ, "TCP_INQ", 0 },
 	};
 	int t = tt_socket(variant->stack), a = -1;
 	socklen_t len = sizeof(int);
@@ -2228,6 +2229,7 @@ TEST_F(api, tcp_options_round_trip)
 		{ TCP_USER_TIMEOUT, 0, 0 },
 		{ TCP_MAXSEG, 1000, 1000 }, { TCP_MAXSEG, 88, 88 },
 		{ TCP_MAXSEG, 0, 536 },
+		{ TCP_INQ, 1, 1 }, { TCP_INQ, 0, 0 },
 	};
 
 	struct tt_conn k;
@@ -2284,6 +2286,7 @@ TEST_F(api, tcp_options_bad_values)
 		{ TCP_KEEPINTVL, 0 }, { TCP_KEEPINTVL, 32768 },
 		{ TCP_KEEPCNT, 0 }, { TCP_KEEPCNT, 128 },
 		{ TCP_USER_TIMEOUT, -1 },
+		{ TCP_INQ, 2 }, { TCP_INQ, -1 },
 	};
 
 	socklen_t len;

@@ -36,6 +36,7 @@ static TT_UNUSED const char *tt_lnx_counter(const char *n)
 		{ "RcvQueueDrops", "TCPRcvQDrop" },
 		{ "BacklogDrops", "TCPBacklogDrop" },
 		{ "RcvCoalesce", "TCPRcvCoalesce" },
+		{ "DSACKUndo", "TCPDSACKUndo" },
 		{ "ReqQFullDoCookies", "TCPReqQFullDoCookies" },
 		{ "ReqQFullDrop", "TCPReqQFullDrop" },
 		{ "ChallengeACKs", "TCPChallengeACK" },

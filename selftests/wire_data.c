@@ -250,6 +250,27 @@ TEST_F(data, nodelay_pushes_msg_more_data_at_once)
 	tw_out(w, "p. 1:101(100) ack 1");
 }
 
+/*
+ * A connection reset sends nothing more (issue 13): TCP_NODELAY or
+ * uncorking after the peer's RST does not push what was queued.
+ */
+TEST_F(data, nodelay_or_uncork_after_reset_sends_nothing)
+{
+	struct tw *w = &self->w;
+
+	tw_established(w, NULL);
+	tw_setsockopt_int(w, w->c->fd, IPPROTO_TCP, TCP_CORK, 1);
+	tw_write(w, 100);
+	tw_none(w, 50);
+	tw_in(w, "R. 1:1(0) ack 1");
+	tw_none(w, 50);
+	tw_setsockopt_int(w, w->c->fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	tw_none(w, 100);
+	tw_setsockopt_int(w, w->c->fd, IPPROTO_TCP, TCP_CORK, 0);
+	tw_none(w, 300);
+	tw_eq(w, -ECONNRESET, tw_recv_now(w));
+}
+
 /* Corked data goes out by itself after about 200 ms (tcp(7)), not at once. */
 TEST_F(data, corked_data_sent_after_200ms)
 {

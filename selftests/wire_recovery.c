@@ -5,7 +5,8 @@
  * resent in order and nothing SACKed resent (RFC 6675), a lost
  * retransmission found by RACK (RFC 8985 6), a tail loss probe (RFC 8985
  * 7), the RTO and its backoff (RFC 6298 5.5, Karn), NewReno's partial ACKs
- * and recovery point (RFC 6582).
+ * and recovery point (RFC 6582), and a needless fast retransmit undone by
+ * the D-SACK that reports it (RFC 2883, RFC 3708).
  *
  * The stack sends; the script plays a receiver that lost some segments.
  * The peer answers the handshake 50 ms late, so both stacks start with an
@@ -171,6 +172,55 @@ TEST_F(recovery, sack_partial_acks_release_next_hole)
 	tw_in(w, ". 1:1(0) ack 8761 <nop,nop,sack 10221:14601>");
 	tw_in(w, ". 1:1(0) ack 14601");
 	tw_none(w, 300);
+}
+
+/* The congestion window and slow start threshold, as TCP_INFO has them. */
+static void cwnd_ssthresh(struct tw *w, unsigned int *cwnd,
+			  unsigned int *ssthresh)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	tw_eq(w, 0, getsockopt(w->c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	*cwnd = ti.tcpi_snd_cwnd;
+	*ssthresh = ti.tcpi_snd_ssthresh;
+}
+
+/*
+ * RFC 2883 and RFC 3708 (Linux's tcp_try_undo_dsack()): segment 1 was only
+ * late, not lost.  Three SACKs above it start fast recovery, which resends
+ * it and cuts the window; then everything is acknowledged, and the
+ * receiver reports the retransmission as a duplicate (a D-SACK below the
+ * cumulative ACK).  Every retransmission of that recovery was needless:
+ * the window and slow start threshold are restored to what they were.
+ */
+TEST_F(recovery, dsack_undoes_spurious_fast_retransmit)
+{
+	struct tw *w = &self->w;
+	unsigned int cwnd0, ssthresh0, cwnd1, ssthresh1, cwnd2, ssthresh2;
+
+	tw_established(w, NULL);
+	cwnd_ssthresh(w, &cwnd0, &ssthresh0);
+	send_segments(w, 10, 10);
+	tw_in(w, ". 1:1(0) ack 1 <nop,nop,sack 1461:2921>");
+	tw_in(w, ". 1:1(0) ack 1 <nop,nop,sack 1461:4381>");
+	tw_in(w, ". 1:1(0) ack 1 <nop,nop,sack 1461:5841>");
+	tw_out(w, "p. 1:1461(1460) ack 1");
+	/* The original arrives: all acknowledged, the window was cut. */
+	tw_in(w, ". 1:1(0) ack 14601");
+	tw_none(w, 50);
+	cwnd_ssthresh(w, &cwnd1, &ssthresh1);
+	tw_check(w, ssthresh1 < ssthresh0 && cwnd1 < cwnd0,
+		 "recovery cut nothing: cwnd %u -> %u, ssthresh %u -> %u",
+		 cwnd0, cwnd1, ssthresh0, ssthresh1);
+	/* Then the retransmission: a duplicate. */
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 1:1461>");
+	tw_none(w, 50);
+	cwnd_ssthresh(w, &cwnd2, &ssthresh2);
+	tw_check(w, ssthresh2 == ssthresh0 && cwnd2 >= cwnd0,
+		 "not undone: cwnd %u -> %u -> %u, ssthresh %u -> %u -> %u",
+		 cwnd0, cwnd1, cwnd2, ssthresh0, ssthresh1, ssthresh2);
 }
 
 /*
