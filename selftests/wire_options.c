@@ -190,6 +190,22 @@ TEST_F(options, paws_drops_segment_with_old_tsval)
 	tw_read(w, 100);
 }
 
+/* An abort (close() with data unread) on a connection with timestamps. */
+TEST_F(options, timestamps_on_active_reset)
+{
+	struct tw_peer p = TW_PEER_DEFAULT;
+	struct tw *w = &self->w;
+
+	p.ts = true;
+	tw_established(w, &p);
+	tw_check(w, w->c->ts, "the stack did not agree to timestamps");
+	tw_in(w, "P. 1:101(100) ack 1");
+	tw_out_wait(w, 250, ". 1:1(0) ack 101");
+	tw_eq(w, 0, close(w->c->fd));
+	w->c->fd = -1;
+	tw_out(w, "R. 1:1(0) ack 101");
+}
+
 /* The stack's own SYN offers timestamps; without them in the SYN-ACK,
  * the connection has none (RFC 7323 3.2).
  */
