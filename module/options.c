@@ -235,7 +235,7 @@ unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
  * SYN
  * @sk: the socket
  * @opt: room for TOYTCP_MAX_OPT_LEN bytes
- * @ts: timestamps, if the connection has them (not on a reset)
+ * @ts: timestamps, if the connection has them
  * @sack_room: bytes the SACK option may take, 0 for none
  *
  * RFC 7323 3.2: once negotiated, timestamps on every segment, TSecr

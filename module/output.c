@@ -295,7 +295,10 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	} else {
 		/* Options count against the peer's MSS (RFC 6691): the
 		 * timestamps are out of @mss_cache already; no SACK where it
-		 * would not fit beside the payload, nor on a reset.
+		 * would not fit beside the payload, nor on a reset.  The
+		 * timestamps go on an abort's reset too (as Linux's
+		 * tcp_send_active_reset()); toytcp_send_reset(), which
+		 * answers a segment, has none.
 		 */
 		int sack_room = TOYTCP_MAX_OPT_LEN;
 
@@ -304,8 +307,7 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 					    (int)skb->len, 0, sack_room);
 		if ((flags & (TOYTCP_ACK | TOYTCP_RST)) != TOYTCP_ACK)
 			sack_room = 0;
-		opt_len = toytcp_established_options(sk, opt,
-						     !(flags & TOYTCP_RST),
+		opt_len = toytcp_established_options(sk, opt, true,
 						     sack_room);
 	}
 
