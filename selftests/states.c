@@ -878,8 +878,9 @@ static int echo_once(enum tt_stack stk, int l, int timeout_ms)
 /*
  * net.toytcp.syncookies = 2: every SYN gets a cookie, no child exists
  * before the ACK; the connection works both ways, over toytcp and with a
- * Linux TCP client, without window scaling or SACK (nothing in a cookie
- * holds them), and the counters show the cookies.
+ * Linux TCP client, and the counters show the cookies.  Both clients
+ * offer timestamps, so window scaling and SACK survive the cookie in the
+ * SYN-ACK's TSval (as Linux's cookie_init_timestamp()).
  */
 TEST_F_TIMEOUT(lo, syncookies_always_handshake_without_state_transfers, 120)
 {
@@ -911,8 +912,11 @@ TEST_F_TIMEOUT(lo, syncookies_always_handshake_without_state_transfers, 120)
 		if (stk == TT_TOYTCP) {
 			ASSERT_EQ(0, getsockopt(k.s, SOL_TOYTCP, TOYTCP_INFO,
 						&ti, &len));
-			EXPECT_EQ(0, ti.snd_wscale);
-			EXPECT_EQ(0, ti.rcv_wscale);
+			EXPECT_TRUE(ti.options & TOYTCP_OPT_TS);
+			EXPECT_TRUE(ti.options & TOYTCP_OPT_WSCALE);
+			EXPECT_TRUE(ti.options & TOYTCP_OPT_SACK);
+			EXPECT_NE(0, ti.snd_wscale);
+			EXPECT_NE(0, ti.rcv_wscale);
 		}
 		/* Both directions, the receiver not reading at once. */
 		ASSERT_EQ(n, tt_send_all(k.c, tx, n, 20000));
