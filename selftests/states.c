@@ -1675,9 +1675,13 @@ TEST_F(own, toytcp_info_reports_sequence_variables_and_bytes)
 	EXPECT_EQ(ci.snd_una, ci.snd_nxt);
 	EXPECT_EQ(ci.irs + 1, ci.rcv_nxt);
 	EXPECT_EQ(si.irs + 1, si.rcv_nxt);
-	EXPECT_EQ(TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE,
-		  ci.options & (TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE));
-	EXPECT_EQ(65495, ci.mss);	/* lo: MTU 65536 less 40 */
+	EXPECT_EQ(TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE | TOYTCP_OPT_TS,
+		  ci.options & (TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE |
+				TOYTCP_OPT_TS));
+	/* lo: MTU 65536 less 40, less the 12 bytes of timestamps on every
+	 * segment (as Linux's tcpi_snd_mss)
+	 */
+	EXPECT_EQ(65483, ci.mss);
 	EXPECT_GE(ci.cwnd, 10);		/* RFC 6928 */
 	EXPECT_GT(ci.rcv_wnd, 0);
 	EXPECT_EQ(0, ci.bytes_sent);
