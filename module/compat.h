@@ -62,4 +62,48 @@
 #define TOYTCP_COOKIE_CHECK_TAKES_COOKIE	1
 #endif
 
+/*
+ * The ISN and the TSval offset of a connection (RFC 6528, RFC 7323 5.4).
+ * 6.12 exports secure_tcp_seq_and_ts_off(), which hashes both from the
+ * 4-tuple in one go (0 for the offset unless net.ipv4.tcp_timestamps is
+ * 1), and makes secure_tcp_seq() an inline around it; 6.1 exports
+ * secure_tcp_seq() but keeps secure_tcp_ts_off() to itself, so toytcp
+ * hashes the offset itself there: the same SipHash of the 4-tuple, with a
+ * key of its own.  Kbuild tests the header for the function rather than
+ * trust a version number (stable kernels got it late).
+ */
+#include <net/secure_seq.h>
+#include <linux/siphash.h>
+
+#ifdef TOYTCP_HAVE_SEQ_AND_TS_OFF
+static inline u32 toytcp_secure_seq_ts_off(const struct net *net,
+					   __be32 saddr, __be32 daddr,
+					   __be16 sport, __be16 dport,
+					   u32 *ts_off)
+{
+	union tcp_seq_and_ts_off st;
+
+	st = secure_tcp_seq_and_ts_off(net, saddr, daddr, sport, dport);
+	*ts_off = st.ts_off;
+	return st.seq;
+}
+#else
+static inline u32 toytcp_secure_seq_ts_off(const struct net *net,
+					   __be32 saddr, __be32 daddr,
+					   __be16 sport, __be16 dport,
+					   u32 *ts_off)
+{
+	/* One key: only toytcp_secure_seq() (output.c) calls this. */
+	static siphash_aligned_key_t ts_secret;
+
+	net_get_random_once(&ts_secret, sizeof(ts_secret));
+	*ts_off = 0;
+	if (READ_ONCE(net->ipv4.sysctl_tcp_timestamps) == 1)
+		*ts_off = siphash_3u32((__force u32)saddr, (__force u32)daddr,
+				       (__force u32)sport << 16 |
+				       (__force u32)dport, &ts_secret);
+	return secure_tcp_seq(saddr, daddr, sport, dport);
+}
+#endif
+
 #endif /* __TOYTCP_COMPAT_H */

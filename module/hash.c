@@ -189,15 +189,28 @@ static int toytcp_listener_score(const struct sock *sk, const struct net *net,
 	return sk->sk_rcv_saddr ? 0 : 1;
 }
 
-/*
+/**
+ * toytcp_lookup_listener() - find the listener a segment is addressed to
+ * @net: the namespace the segment arrived in
+ * @saddr: source address of the segment
+ * @sport: source port
+ * @daddr: destination address
+ * @dport: destination port
+ * @dif: the interface it arrived on
+ *
  * The listener with the most specific address.  Several with SO_REUSEPORT
  * at the best score share the port: the 4-tuple's hash picks one, so each
  * connection goes to one of them and the load spreads (as
- * reuseport_select_sock() without BPF).
+ * reuseport_select_sock() without BPF).  toytcp_lookup() tries it after
+ * the established table; a connection in TIME-WAIT that a new SYN ends
+ * asks for it directly (timewait.c).
+ *
+ * Context: RCU read side (the netfilter hook).
+ * Return: the listener with a reference held, or NULL.
  */
-static struct sock *toytcp_lookup_listener(struct net *net, __be32 saddr,
-					   __be16 sport, __be32 daddr,
-					   __be16 dport, int dif)
+struct sock *toytcp_lookup_listener(struct net *net, __be32 saddr,
+				    __be16 sport, __be32 daddr, __be16 dport,
+				    int dif)
 {
 	struct toytcp_lbucket *b;
 	unsigned int n = 0, pick;

@@ -102,8 +102,8 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 	const struct iphdr *iph = ip_hdr(skb);
 	enum toytcp_drop_reason reason;
 	const struct tcphdr *th;
+	struct sock *sk, *lsk;
 	unsigned int thoff;
-	struct sock *sk;
 
 	if (iph->protocol != IPPROTO_TCP || skb->pkt_type != PACKET_HOST)
 		return NF_ACCEPT;
@@ -126,12 +126,25 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
 	nf_reset_ct(skb);
 	skb_dst_drop(skb);
 
+process:
 	if (READ_ONCE(sk->sk_state) == TCP_LISTEN &&
 	    toytcp_listen_nolock(sk, skb)) {
 		sock_put(sk);
 		return NF_STOLEN;
 	}
 	bh_lock_sock_nested(sk);
+
+	/* A connection in TIME-WAIT that a new SYN reopens: the TIME-WAIT
+	 * socket says which listener takes the SYN instead (timewait.c).
+	 */
+	lsk = sock_owned_by_user(sk) ? NULL : toytcp_tw_reopen(sk, skb);
+	if (unlikely(lsk)) {
+		bh_unlock_sock(sk);
+		sock_put(sk);
+		sk = lsk;
+		goto process;
+	}
+
 	if (!sock_owned_by_user(sk)) {
 		toytcp_do_rcv(sk, skb);
 	} else if (sk_add_backlog(sk, skb, toytcp_backlog_limit(sk))) {

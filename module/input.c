@@ -38,7 +38,16 @@ static bool toytcp_seq_acceptable(const struct toytcp_sock *tsk,
 	       toytcp_after(cb->end_seq, tsk->rcv_nxt);
 }
 
-static u8 toytcp_choose_wscale(const struct sock *sk)
+/**
+ * toytcp_choose_wscale() - the window scale a SYN or SYN-ACK offers
+ * @sk: the socket (or the listener of a SYN cookie)
+ *
+ * The shift that makes sk_rcvbuf fit into the 16-bit window field.
+ *
+ * Context: any; reads sk_rcvbuf once.
+ * Return: the shift, at most TOYTCP_MAX_WSCALE.
+ */
+u8 toytcp_choose_wscale(const struct sock *sk)
 {
 	u32 space = max_t(u32, READ_ONCE(sk->sk_rcvbuf), 65535);
 	u8 ws = 0;
@@ -70,8 +79,30 @@ void toytcp_init_rcv_wnd(struct sock *sk)
 	tsk->rcv_wup = tsk->rcv_nxt;
 }
 
-/* Free what the peer acknowledged from the send buffer. */
-static void toytcp_clean_acked(struct sock *sk)
+/*
+ * RFC 7323 4.1: an RTT sample from the TSecr of an ACK that acknowledges
+ * new data (as tcp_ack_update_rtt()): the TSval it echoes is the one of
+ * the segment that made the peer send it, a retransmission's included,
+ * so Karn's rule is not needed.  -1 when the ACK has none.
+ */
+static long toytcp_tsecr_rtt_us(const struct toytcp_sock *tsk,
+				const struct toytcp_skb_cb *cb)
+{
+	u32 delta;
+
+	if (!cb || !cb->saw_ts || !cb->tsecr)
+		return -1;
+	delta = toytcp_ts_now(tsk) - cb->tsecr;
+	if (delta >= INT_MAX / USEC_PER_MSEC)
+		return -1;
+	return max_t(u32, delta, 1) * USEC_PER_MSEC;
+}
+
+/* Free what the peer acknowledged (with the ACK @ack, which may be NULL)
+ * from the send buffer.
+ */
+static void toytcp_clean_acked(struct sock *sk,
+			       const struct toytcp_skb_cb *ack)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct sk_buff *skb;
@@ -114,6 +145,8 @@ static void toytcp_clean_acked(struct sock *sk)
 		__skb_unlink(skb, &sk->sk_write_queue);
 		toytcp_free_skb(sk, skb);
 	}
+	if (rtt_us < 0)
+		rtt_us = toytcp_tsecr_rtt_us(tsk, ack);
 	if (rtt_us >= 0)
 		toytcp_rtt_sample(sk, rtt_us);
 }
@@ -145,6 +178,25 @@ static void toytcp_cong_on_ack(struct sock *sk, u32 acked)
 }
 
 static void toytcp_send_challenge_ack(struct sock *sk);
+
+/*
+ * RFC 7323 4.3: TS.Recent takes the TSval of a segment that is in the
+ * window (checked before) and starts at or below Last.ACK.sent (@rcv_wup:
+ * RCV.NXT when toytcp last announced a window), so that TSecr echoes the
+ * segment that opened the gap an ACK answers, not a later one that came
+ * out of order (as tcp_replace_ts_recent()).
+ */
+static void toytcp_update_ts_recent(struct sock *sk,
+				    const struct toytcp_skb_cb *cb)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	if (cb->saw_ts && !toytcp_after(cb->seq, tsk->rcv_wup) &&
+	    toytcp_paws_ok(tsk, cb->tsval, 0)) {
+		tsk->ts_recent = cb->tsval;
+		tsk->ts_recent_stamp = (u32)ktime_get_seconds();
+	}
+}
 
 /*
  * RFC 9293 3.10.7.4, fifth check: the ACK field.  Returns why the segment
@@ -183,6 +235,7 @@ static enum toytcp_drop_reason toytcp_ack(struct sock *sk,
 		}
 		return TOYTCP_NOT_DROPPED;	/* old: ignore the ACK field */
 	}
+	toytcp_update_ts_recent(sk, cb);
 
 	/* A duplicate ACK: RFC 5681 2 asks for an unchanged window too, but a
 	 * receiver's window moves with every segment it takes; an ACK that
@@ -218,7 +271,7 @@ static enum toytcp_drop_reason toytcp_ack(struct sock *sk,
 		/* The backoff goes with the next RTT sample, not here
 		 * (Karn, RFC 6298 5.7): this ACK may be of a retransmission.
 		 */
-		toytcp_clean_acked(sk);
+		toytcp_clean_acked(sk, cb);
 		tsk->retrans_stamp = 0;
 		tsk->retries = 0;
 		toytcp_cong_on_ack(sk, acked);
@@ -639,6 +692,36 @@ static bool __toytcp_oow_rate_limited(struct sock *sk)
 	return false;
 }
 
+/*
+ * RFC 7323 5.3 R1 (PAWS), as tcp_paws_discard(): a segment whose TSval is
+ * older than TS.Recent is an old duplicate, however well its sequence
+ * numbers fit (they wrap in seconds at 10 Gb/s).  A reset passes (RFC
+ * 7323 5.2), a SYN goes on to its own checks, and so does a pure
+ * duplicate ACK whose TSval lags by less than the RTO (tcp_disordered_ack():
+ * ACKs reordered on the way, which are harmless).
+ */
+static bool toytcp_paws_discard(const struct sock *sk,
+				const struct sk_buff *skb)
+{
+	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	const struct toytcp_sock *tsk = toytcp_sk(sk);
+	u32 nwin = (u32)cb->wnd << tsk->snd_wscale;
+
+	if (!cb->saw_ts || (cb->flags & (TOYTCP_RST | TOYTCP_SYN)) ||
+	    toytcp_paws_ok(tsk, cb->tsval, TOYTCP_PAWS_WINDOW))
+		return false;
+	/* A pure duplicate ACK at RCV.NXT that moves no window ... */
+	if (!(cb->flags & TOYTCP_ACK) || cb->seq != cb->end_seq ||
+	    cb->seq != tsk->rcv_nxt || cb->ack_seq != tsk->snd_una ||
+	    toytcp_after(cb->seq, tsk->snd_wl1) ||
+	    (cb->seq == tsk->snd_wl1 && (nwin > tsk->snd_wnd || !nwin)))
+		return true;
+	/* ... and lags by less than the RTO at 1200 Hz (the fastest TSval
+	 * clock seen in practice), RFC 7323 5.2's reordered ACK.
+	 */
+	return (s32)(tsk->ts_recent - cb->tsval) > (s32)(tsk->rto * 1200 / HZ);
+}
+
 static bool toytcp_oow_rate_limited(struct sock *sk, const struct sk_buff *skb)
 {
 	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
@@ -747,6 +830,15 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	    cb->seq == tsk->irs && toytcp_synrecv_syn(sk, skb, &simopen))
 		return;
 
+	/* PAWS before the sequence number (RFC 7323 5.3): answered as out of
+	 * the window.
+	 */
+	if (toytcp_paws_discard(sk, skb)) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_PAWSESTAB);
+		if (!toytcp_oow_rate_limited(sk, skb))
+			toytcp_send_ack(sk);
+		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_PAWS);
+	}
 	/* First: sequence number. */
 	if (!simopen && !toytcp_seq_acceptable(tsk, cb)) {
 		if (cb->flags & TOYTCP_RST) {
@@ -937,7 +1029,7 @@ static void toytcp_rcv_syn_sent(struct sock *sk, struct sk_buff *skb)
 
 	if (ack) {
 		WRITE_ONCE(tsk->snd_una, cb->ack_seq);
-		toytcp_clean_acked(sk);
+		toytcp_clean_acked(sk, cb);
 		tsk->retries = 0;
 		tsk->backoff = 0;
 		tsk->probes_out = 0;
@@ -979,6 +1071,7 @@ int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb)
 	sock_owned_by_me(sk);
 	trace_toytcp_segment_rcv(sk, cb->seq, cb->ack_seq, cb->flags,
 				 skb->len, cb->wnd);
+	toytcp_parse_ts(sk, skb);
 	switch (sk->sk_state) {
 	case TCP_LISTEN:
 		toytcp_rcv_listen(sk, skb);

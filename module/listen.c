@@ -134,7 +134,8 @@ bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb)
  * (@cookie_mss 0) the child has still to send its SYN-ACK.  For the ACK
  * that returned a SYN cookie holding @cookie_mss, the SYN-ACK went out
  * already, statelessly: the child is where the SYN-ACK left it, with the
- * cookie as its ISS and neither window scaling nor SACK.
+ * cookie as its ISS, and window scaling and SACK only if the cookie's
+ * timestamp kept them (syncookies.c).
  *
  * The child is set up under its own sk lock (bh_lock_sock(), bottom
  * halves disabled by the caller), which the functions that set it up
@@ -159,9 +160,7 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 
 	if (cookie_mss) {
 		irs = cb->seq - 1;
-		cb->mss = cookie_mss;
-		cb->wscale = 0xff;
-		cb->sacked = 0;
+		toytcp_cookie_syn_options(sk, skb, cookie_mss);
 	}
 	child = sk_alloc(sock_net(sk), PF_TOYTCP, GFP_ATOMIC, sk->sk_prot,
 			 false);
@@ -209,12 +208,14 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 	toytcp_apply_syn_options(child, cb);
 	ctsk->snd_wnd = cb->wnd;
 	ctsk->snd_wl1 = cb->seq;
+	toytcp_init_seq(child);		/* and the timestamp offset */
 	if (cookie_mss) {
 		toytcp_set_iss(child, cb->ack_seq - 1);
 		ctsk->snd_nxt = ctsk->iss + 1;
 		WRITE_ONCE(ctsk->write_seq, ctsk->snd_nxt);
-	} else {
-		toytcp_init_seq(child);
+	} else if (cb->flags & TOYTCP_TW_SYN) {
+		/* Above the connection it replaces (timewait.c). */
+		toytcp_set_iss(child, cb->tw_isn);
 	}
 	ctsk->snd_wl2 = ctsk->iss;
 	bh_unlock_sock(child);

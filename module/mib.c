@@ -48,6 +48,7 @@ const char * const toytcp_mib_names[TOYTCP_MIB_DROP] = {
 	[TOYTCP_MIB_MEMORYDROPS]	= "MemoryDrops",
 	[TOYTCP_MIB_RCVCOALESCE]	= "RcvCoalesce",
 	[TOYTCP_MIB_DSACKUNDO]		= "DSACKUndo",
+	[TOYTCP_MIB_PAWSESTAB]		= "PAWSEstab",
 };
 
 /*
@@ -109,6 +110,8 @@ static const struct {
 	/* The peer's byte stream ends at its FIN: beyond the window. */
 	[TOYTCP_DROP_AFTER_FIN]		= { "DropAfterFin",
 					    SKB_DROP_REASON_TCP_OVERWINDOW },
+	[TOYTCP_DROP_PAWS]		= { "DropPaws",
+					    SKB_DROP_REASON_TCP_RFC7323_PAWS },
 };
 
 /**

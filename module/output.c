@@ -94,7 +94,8 @@ int toytcp_route(struct sock *sk)
  *
  * @advmss is what toytcp announces (MTU less the IPv4 and TCP headers);
  * @mss_cache is the largest payload it sends: no more than the peer
- * announced (kept in @mss_cache by the handshake) nor than the route allows.
+ * announced (kept in @mss_cache by the handshake) nor than the route allows,
+ * less the timestamps option when the connection has one.
  *
  * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
  */
@@ -119,6 +120,8 @@ void toytcp_sync_mss(struct sock *sk)
 	if (tsk->user_mss)
 		mss = min_t(unsigned int, mss, tsk->user_mss);
 	tsk->advmss = mss;
+	if (tsk->ts_ok)		/* the payload beside the timestamps */
+		mss -= TCPOLEN_TSTAMP_ALIGNED;
 	if (!tsk->mss_cache || tsk->mss_cache > mss)
 		WRITE_ONCE(tsk->mss_cache, mss);
 }
@@ -150,7 +153,34 @@ void toytcp_set_iss(struct sock *sk, u32 iss)
 }
 
 /**
- * toytcp_init_seq() - choose the initial send sequence number
+ * toytcp_secure_seq() - the ISN and the timestamp offset of a connection
+ * @net: its namespace
+ * @saddr: the local address
+ * @daddr: the peer's
+ * @sport: the local port
+ * @dport: the peer's
+ * @ts_off: set to the offset of the connection's TSval
+ *
+ * RFC 6528: the ISN is a keyed hash of the 4-tuple plus a clock, Linux's
+ * own (so a new incarnation of a connection starts above the old one, and
+ * an off-path attacker cannot guess it).  RFC 7323 5.4: the TSval offset
+ * is a keyed hash of the 4-tuple too, so that TSvals say nothing about
+ * the host's uptime nor link its connections (compat.h: Linux's on 6.12,
+ * toytcp's own on 6.1, which does not export it).
+ *
+ * Context: any.
+ * Return: the ISN.
+ */
+u32 toytcp_secure_seq(const struct net *net, __be32 saddr, __be32 daddr,
+		      __be16 sport, __be16 dport, u32 *ts_off)
+{
+	return toytcp_secure_seq_ts_off(net, saddr, daddr, sport, dport,
+					ts_off);
+}
+
+/**
+ * toytcp_init_seq() - choose the initial send sequence number and the
+ * timestamp offset
  * @sk: the socket, with its 4-tuple set
  *
  * Context: sk lock held.
@@ -158,14 +188,12 @@ void toytcp_set_iss(struct sock *sk, u32 iss)
 void toytcp_init_seq(struct sock *sk)
 {
 	const struct inet_sock *inet = inet_sk(sk);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	sock_owned_by_me(sk);
-	/* RFC 6528: a keyed hash of the 4-tuple plus a clock, Linux's own
-	 * (so a new incarnation of a connection starts above the old one,
-	 * and an off-path attacker cannot guess it).
-	 */
-	toytcp_set_iss(sk, secure_tcp_seq(inet->inet_saddr, sk->sk_daddr,
-					  inet->inet_sport, sk->sk_dport));
+	toytcp_set_iss(sk, toytcp_secure_seq(sock_net(sk), inet->inet_saddr,
+					     sk->sk_daddr, inet->inet_sport,
+					     sk->sk_dport, &tsk->ts_off));
 }
 
 /**
@@ -281,16 +309,26 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	struct tcphdr *th;
 	int err;
 
-	if (flags & TOYTCP_SYN)
+	if (flags & TOYTCP_SYN) {
 		opt_len = toytcp_syn_options(sk, opt);
-	else if ((flags & TOYTCP_ACK) && !(flags & TOYTCP_RST))
-		/* Options count against the peer's MSS (RFC 6691): no SACK
-		 * where it would not fit beside the payload.
+	} else {
+		/* Options count against the peer's MSS (RFC 6691): the
+		 * timestamps are out of @mss_cache already; no SACK where it
+		 * would not fit beside the payload, nor on a reset.  The
+		 * timestamps go on an abort's reset too (as Linux's
+		 * tcp_send_active_reset()); toytcp_send_reset(), which
+		 * answers a segment, has none.
 		 */
-		opt_len = toytcp_sack_option(sk, opt, skb->len ?
-				clamp_t(int, (int)tsk->mss_cache - (int)skb->len,
-					0, TOYTCP_MAX_OPT_LEN) :
-				TOYTCP_MAX_OPT_LEN);
+		int sack_room = TOYTCP_MAX_OPT_LEN;
+
+		if (skb->len)
+			sack_room = clamp_t(int, (int)tsk->mss_cache -
+					    (int)skb->len, 0, sack_room);
+		if ((flags & (TOYTCP_ACK | TOYTCP_RST)) != TOYTCP_ACK)
+			sack_room = 0;
+		opt_len = toytcp_established_options(sk, opt, true,
+						     sack_room);
+	}
 
 	th = skb_push(skb, sizeof(*th) + opt_len);
 	skb_reset_transport_header(skb);

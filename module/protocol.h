@@ -81,8 +81,14 @@
 #define TOYTCP_KEEPIDLE		(7200 * HZ)	/* RFC 1122 4.2.3.6 */
 #define TOYTCP_KEEPINTVL	(75 * HZ)
 #define TOYTCP_KEEPCNT		9
-/* The most option bytes toytcp sends: NOP NOP + SACK with 4 blocks */
-#define TOYTCP_MAX_OPT_LEN	(4 + 8 * TOYTCP_MAX_SACKS)
+/* The most option bytes a TCP header holds (and toytcp sends): NOP NOP +
+ * SACK with 4 blocks, or NOP NOP + timestamps and NOP NOP + SACK with 3.
+ */
+#define TOYTCP_MAX_OPT_LEN	MAX_TCP_OPTION_SPACE
+/* RFC 7323 5.5: TS.Recent idle this long (seconds) is no longer valid */
+#define TOYTCP_PAWS_IDLE	(60 * 60 * 24 * 24)
+/* PAWS lets a TSval this much (1 ms) below TS.Recent through, as Linux */
+#define TOYTCP_PAWS_WINDOW	1
 
 /* TCP header flag bits as they sit in byte 13 of the header. */
 #define TOYTCP_FIN	0x01
@@ -91,6 +97,11 @@
 #define TOYTCP_PSH	0x08
 #define TOYTCP_ACK	0x10
 #define TOYTCP_URG	0x20
+/* Not a header bit (toytcp takes neither ECE nor CWR from the header): a
+ * received SYN that ends a connection in TIME-WAIT (timewait.c), whose
+ * successor starts at toytcp_skb_cb::tw_isn.
+ */
+#define TOYTCP_TW_SYN	0x80
 
 /**
  * struct toytcp_skb_cb - what toytcp keeps per skb in skb->cb: a received
@@ -110,6 +121,12 @@
  * @nosample:	sent segments: in flight when the retransmission timer
  *		expired; its ACK or SACK may answer a transmission from
  *		before the timeout, so it gives no RTT sample (Karn)
+ * @saw_ts:	received segments: @tsval and @tsecr hold a timestamps
+ *		option (RFC 7323) the connection takes (toytcp_parse_ts())
+ * @tsval:	received segments: the timestamps option's TSval
+ * @tsecr:	received segments: its TSecr
+ * @tw_isn:	received SYNs with TOYTCP_TW_SYN in @flags: the ISN of the
+ *		connection that replaces one in TIME-WAIT
  *
  * Received segments reach toytcp with their TCP header already pulled, so
  * skb->data is the payload; sent segments carry only payload until
@@ -132,6 +149,10 @@ struct toytcp_skb_cb {
 	u8	retrans;
 	u8	sacked;
 	u8	nosample;
+	u8	saw_ts;
+	u32	tsval;
+	u32	tsecr;
+	u32	tw_isn;
 };
 
 #define TOYTCP_SKB_CB(skb)	((struct toytcp_skb_cb *)&((skb)->cb[0]))
@@ -242,6 +263,14 @@ struct toytcp_port {
  *		(sk lock)
  * @dsack_start: first sequence number of the duplicate (sk lock)
  * @dsack_end:	the one after its last (sk lock)
+ * @ts_ok:	both ends offered timestamps, RFC 7323 3: every segment
+ *		but a reset carries them (sk lock)
+ * @ts_recent:	RFC 7323 TS.Recent: the TSval toytcp echoes (sk lock)
+ * @ts_recent_stamp: when @ts_recent was last set, seconds
+ *		(ktime_get_seconds()), RFC 7323 5.5 (sk lock)
+ * @ts_off:	added to the millisecond clock for the TSval toytcp sends,
+ *		a keyed hash of the 4-tuple (RFC 7323 5.4), set with the ISS
+ *		(sk lock)
  * @ofo_last_seq: start of the last out-of-order segment received, whose
  *		block goes first in the SACK option, RFC 2018 4 (sk lock)
  * @srtt_us:	smoothed round-trip time, in microseconds, RFC 6298 (sk lock)
@@ -375,6 +404,10 @@ struct toytcp_sock {
 	bool			dsack;
 	u32			dsack_start;
 	u32			dsack_end;
+	bool			ts_ok;
+	u32			ts_recent;
+	u32			ts_recent_stamp;
+	u32			ts_off;
 	u32			ofo_last_seq;
 
 	u32			srtt_us;
@@ -505,6 +538,8 @@ static inline bool toytcp_between(u32 seq1, u32 seq2, u32 seq3)
  * @TOYTCP_DROP_OFO_PRUNED: pruned from the out-of-order queue for memory
  *	(OfoPruned)
  * @TOYTCP_DROP_AFTER_FIN: text or a FIN beyond the peer's FIN
+ * @TOYTCP_DROP_PAWS: a timestamp older than TS.Recent (RFC 7323 5, PAWS;
+ *	answered with an ACK, rate-limited)
  * @TOYTCP_DROP_MAX: the number of reasons
  *
  * toytcp_drop() counts each in /proc/net/toytcp_snmp (Drop*) and hands it
@@ -536,6 +571,7 @@ enum toytcp_drop_reason {
 	TOYTCP_DROP_OFO_DUPLICATE,
 	TOYTCP_DROP_OFO_PRUNED,
 	TOYTCP_DROP_AFTER_FIN,
+	TOYTCP_DROP_PAWS,
 	TOYTCP_DROP_MAX
 };
 
@@ -580,6 +616,7 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_MEMORYDROPS,
 	TOYTCP_MIB_RCVCOALESCE,
 	TOYTCP_MIB_DSACKUNDO,
+	TOYTCP_MIB_PAWSESTAB,
 	/* One counter per enum toytcp_drop_reason from here */
 	TOYTCP_MIB_DROP,
 	TOYTCP_MIB_MAX = TOYTCP_MIB_DROP + TOYTCP_DROP_MAX
@@ -732,6 +769,9 @@ unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
  * @sack_perm: SACK permitted (RFC 2018)
  * @sack: the first SACK block (RFC 2018 3), NULL when absent
  * @nsacks: number of SACK blocks at @sack
+ * @ts: a timestamps option (RFC 7323 3) is there
+ * @tsval: its TSval
+ * @tsecr: its TSecr
  */
 struct toytcp_opts {
 	u16		mss;
@@ -739,15 +779,41 @@ struct toytcp_opts {
 	bool		sack_perm;
 	const u8	*sack;
 	int		nsacks;
+	bool		ts;
+	u32		tsval;
+	u32		tsecr;
+};
+
+/**
+ * struct toytcp_syn_opts - what a SYN or SYN-ACK offers
+ * @mss: the MSS option
+ * @wscale: the window scale option, -1 for none
+ * @sack: SACK permitted
+ * @ts: timestamps, with @tsval and @tsecr
+ * @tsval: TSval
+ * @tsecr: TSecr
+ */
+struct toytcp_syn_opts {
+	u16	mss;
+	s8	wscale;
+	bool	sack;
+	bool	ts;
+	u32	tsval;
+	u32	tsecr;
 };
 
 void toytcp_parse_options(const struct tcphdr *th, struct toytcp_opts *opts);
+void toytcp_parse_ts(const struct sock *sk, struct sk_buff *skb);
 void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb);
+unsigned int toytcp_write_syn_options(u8 *opt, const struct toytcp_syn_opts *o);
 unsigned int toytcp_syn_options(struct sock *sk, u8 *opt);
+unsigned int toytcp_established_options(struct sock *sk, u8 *opt, bool ts,
+					unsigned int sack_room);
 unsigned int toytcp_sack_option(struct sock *sk, u8 *opt, unsigned int room);
 
 /* input.c: the state machine and the receive queues */
 int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
+u8 toytcp_choose_wscale(const struct sock *sk);
 void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb);
 void toytcp_init_rcv_wnd(struct sock *sk);
 void toytcp_rcv_space_update(struct sock *sk);
@@ -757,6 +823,8 @@ bool toytcp_prune_ofo(struct sock *sk);
 int toytcp_route(struct sock *sk);
 void toytcp_sync_mss(struct sock *sk);
 void toytcp_set_iss(struct sock *sk, u32 iss);
+u32 toytcp_secure_seq(const struct net *net, __be32 saddr, __be32 daddr,
+		      __be16 sport, __be16 dport, u32 *ts_off);
 void toytcp_init_seq(struct sock *sk);
 struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
@@ -821,6 +889,7 @@ void toytcp_keepalive_timer_handler(struct sock *sk);
 
 /* timewait.c: TIME-WAIT and the orphaned FIN-WAIT-2 */
 void toytcp_time_wait(struct sock *sk);
+struct sock *toytcp_tw_reopen(struct sock *sk, struct sk_buff *skb);
 void toytcp_fin_wait2_timeout(struct sock *sk);
 void toytcp_tw_timer_handler(struct sock *sk);
 
@@ -857,6 +926,7 @@ u32 toytcp_cookie_window(const struct sock *sk);
 bool toytcp_cookie_wanted(const struct sock *sk, bool full);
 void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb);
 u16 toytcp_cookie_check(struct sock *sk, struct sk_buff *skb);
+void toytcp_cookie_syn_options(struct sock *sk, struct sk_buff *skb, u16 mss);
 
 /* mem.c: receive memory, per namespace */
 void toytcp_mem_defaults(unsigned long *mem);
@@ -885,6 +955,9 @@ void toytcp_lhash_add(struct sock *sk);
 void toytcp_unhash(struct sock *sk);
 struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,
 			   __be32 daddr, __be16 dport, int dif);
+struct sock *toytcp_lookup_listener(struct net *net, __be32 saddr,
+				    __be16 sport, __be32 daddr, __be16 dport,
+				    int dif);
 
 /**
  * struct toytcp_hash_pos - a place in the lookup tables, for a walk
@@ -926,6 +999,31 @@ static inline bool toytcp_retrans_timer_armed(const struct toytcp_sock *tsk)
 {
 	return timer_pending(&tsk->retrans_timer) ||
 	       test_bit(TOYTCP_RETRANS_DEFERRED, &tsk->deferred);
+}
+
+/* RFC 7323 4: the TSval toytcp sends now, a millisecond clock plus the
+ * connection's offset (as tcp_clock_ms() + tsoffset).
+ */
+static inline u32 toytcp_ts_now(const struct toytcp_sock *tsk)
+{
+	return (u32)div_u64(ktime_get_ns(), NSEC_PER_MSEC) + tsk->ts_off;
+}
+
+/*
+ * RFC 7323 5.3 R1, as tcp_paws_check(): may a segment whose TSval is
+ * @tsval be taken, at most @win below TS.Recent?  Yes also when TS.Recent
+ * is older than 24 days (RFC 7323 5.5), or 0 (some stacks send 0 in the
+ * SYN, then real values).
+ */
+static inline bool toytcp_paws_ok(const struct toytcp_sock *tsk, u32 tsval,
+				  int win)
+{
+	if ((s32)(tsk->ts_recent - tsval) <= win)
+		return true;
+	if (!time_before32((u32)ktime_get_seconds(),
+			   tsk->ts_recent_stamp + TOYTCP_PAWS_IDLE))
+		return true;
+	return !tsk->ts_recent;
 }
 
 /* Bytes the user wrote that the peer has not acknowledged yet. */

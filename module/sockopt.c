@@ -284,7 +284,8 @@ static void toytcp_get_info(struct sock *sk, struct toytcp_info *info)
 	info->options = (tsk->sack_ok ? TOYTCP_OPT_SACK : 0) |
 			(tsk->wscale_ok ? TOYTCP_OPT_WSCALE : 0) |
 			(tsk->nodelay ? TOYTCP_OPT_NODELAY : 0) |
-			(tsk->cork ? TOYTCP_OPT_CORK : 0);
+			(tsk->cork ? TOYTCP_OPT_CORK : 0) |
+			(tsk->ts_ok ? TOYTCP_OPT_TS : 0);
 	info->timers = (timer_pending(&tsk->retrans_timer) ?
 			TOYTCP_TIMER_RETRANS : 0) |
 		       (timer_pending(&tsk->tw_timer) ?
@@ -342,7 +343,9 @@ static void toytcp_get_tcp_info(struct sock *sk, struct tcp_info *ti)
 	ti->tcpi_backoff = info.backoff;
 	ti->tcpi_options = (info.options & TOYTCP_OPT_SACK ? TCPI_OPT_SACK : 0) |
 			   (info.options & TOYTCP_OPT_WSCALE ?
-			    TCPI_OPT_WSCALE : 0);
+			    TCPI_OPT_WSCALE : 0) |
+			   (info.options & TOYTCP_OPT_TS ?
+			    TCPI_OPT_TIMESTAMPS : 0);
 	ti->tcpi_snd_wscale = info.snd_wscale;
 	ti->tcpi_rcv_wscale = info.rcv_wscale;
 	ti->tcpi_rto = info.rto_ms * USEC_PER_MSEC;

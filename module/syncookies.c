@@ -12,9 +12,14 @@
  * connecting.  The hash and its secret are Linux's own
  * (__cookie_v4_init_sequence(), __cookie_v4_check()).
  *
- * What a cookie cannot hold is lost, as with Linux TCP when the peer sends
- * no timestamps: window scaling and SACK are not offered in the SYN-ACK,
- * so such a connection has a 64 KB window and recovers without SACK.
+ * What the sequence number cannot hold rides in the timestamp, as on
+ * Linux (cookie_init_timestamp(), cookie_timestamp_decode()): when the
+ * SYN offers timestamps, the SYN-ACK's TSval carries the peer's window
+ * scale and whether it offered SACK in its low 6 bits (the millisecond
+ * clock below them, never ahead of it), the peer echoes it in the ACK's
+ * TSecr, and the connection keeps window scaling and SACK.  A peer
+ * without timestamps gets a SYN-ACK with the MSS alone: its connection
+ * has a 64 KB window and recovers without SACK, as with Linux TCP.
  */
 #include <net/ip.h>
 #include <net/route.h>
@@ -22,6 +27,29 @@
 
 #include "protocol.h"
 #include "trace.h"
+
+/* The low bits of a cookie's TSval (as net/ipv4/syncookies.c): the peer's
+ * window scale, 0xf for none; SACK; ECN (never: toytcp has none).
+ */
+#define TOYTCP_TS_OPT_WSCALE_MASK	0xf
+#define TOYTCP_TS_OPT_SACK		BIT(4)
+#define TOYTCP_TS_OPT_BITS		6
+
+/*
+ * The TSval of a SYN-ACK with a cookie: the clock with @options in its
+ * low bits, rounded down so that it is not ahead of the clock (the
+ * connection's later TSvals must not go backwards), plus the offset the
+ * connection will have.
+ */
+static u32 toytcp_cookie_tsval(u32 ts_off, u32 options)
+{
+	u32 now = (u32)div_u64(ktime_get_ns(), NSEC_PER_MSEC);
+	u32 ts = (now & ~(BIT(TOYTCP_TS_OPT_BITS) - 1)) | options;
+
+	if (ts > now)
+		ts -= BIT(TOYTCP_TS_OPT_BITS);
+	return ts + ts_off;
+}
 
 static int toytcp_cookie_v4_check(const struct iphdr *iph,
 				  const struct tcphdr *th)
@@ -37,8 +65,7 @@ static int toytcp_cookie_v4_check(const struct iphdr *iph,
  * toytcp_cookie_window() - the window of a SYN-ACK that carries a cookie
  * @sk: the listener (or, later, its child)
  *
- * Unscaled, since the SYN-ACK offers no window scaling; the child starts
- * from the same value.
+ * Unscaled, as in every SYN-ACK.
  *
  * Return: the window, at most 65535.
  */
@@ -70,7 +97,9 @@ bool toytcp_cookie_wanted(const struct sock *sk, bool full)
  * @sk: the listener
  * @skb: the SYN, TOYTCP_SKB_CB() filled in, its IP and TCP headers intact
  *
- * Reads nothing of the listener that needs its lock.
+ * Reads nothing of the listener that needs its lock.  The SYN-ACK's
+ * options: the MSS; with timestamps also SACK and window scaling, as the
+ * SYN offered them, kept in the TSval (toytcp_cookie_tsval()).
  *
  * Context: softirq or process, with or without the listener's sk lock.
  */
@@ -81,13 +110,16 @@ void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb)
 	const struct iphdr *iph = ip_hdr(skb);
 	const struct tcphdr *th = tcp_hdr(skb);
 	struct net *net = sock_net(sk);
-	unsigned int mtu, advmss;
+	struct toytcp_syn_opts o = { .wscale = -1 };
+	unsigned int mtu, advmss, opt_len;
+	u8 opt[TOYTCP_MAX_OPT_LEN];
+	struct toytcp_opts synopts;
 	struct sk_buff *rskb;
 	struct tcphdr *rth;
 	struct flowi4 fl4;
 	struct rtable *rt;
+	u32 isn, ts_off;
 	u16 mss;
-	u32 isn;
 
 	rt = ip_route_output_ports(net, &fl4, NULL, iph->saddr, iph->daddr,
 				   th->source, th->dest, IPPROTO_TCP, 0,
@@ -109,19 +141,37 @@ void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb)
 			 sizeof(struct tcphdr), 64, TOYTCP_MAX_MSS);
 	if (READ_ONCE(tsk->user_mss))
 		advmss = min_t(unsigned int, advmss, READ_ONCE(tsk->user_mss));
+	o.mss = advmss;
+	toytcp_parse_options(th, &synopts);
+	if (synopts.ts) {
+		u32 options = TOYTCP_TS_OPT_WSCALE_MASK;
 
-	rth = skb_push(rskb, sizeof(*rth) + TCPOLEN_MSS);
+		if (cb->wscale != 0xff) {
+			options = cb->wscale;
+			o.wscale = toytcp_choose_wscale(sk);
+		}
+		if (cb->sacked)
+			options |= TOYTCP_TS_OPT_SACK;
+		o.sack = cb->sacked;
+		o.ts = true;
+		toytcp_secure_seq(net, iph->daddr, iph->saddr, th->dest,
+				  th->source, &ts_off);
+		o.tsval = toytcp_cookie_tsval(ts_off, options);
+		o.tsecr = synopts.tsval;
+	}
+	opt_len = toytcp_write_syn_options(opt, &o);
+
+	rth = skb_push(rskb, sizeof(*rth) + opt_len);
 	skb_reset_transport_header(rskb);
 	memset(rth, 0, sizeof(*rth));
 	rth->source = th->dest;
 	rth->dest = th->source;
 	rth->seq = htonl(isn);
 	rth->ack_seq = htonl(cb->seq + 1);
-	rth->doff = (sizeof(*rth) + TCPOLEN_MSS) >> 2;
+	rth->doff = (sizeof(*rth) + opt_len) >> 2;
 	tcp_flag_byte(rth) = TOYTCP_SYN | TOYTCP_ACK;
 	rth->window = htons(toytcp_cookie_window(sk));
-	*(__be32 *)(rth + 1) = htonl((TCPOPT_MSS << 24) | (TCPOLEN_MSS << 16) |
-				     advmss);
+	memcpy(rth + 1, opt, opt_len);
 	rth->check = csum_tcpudp_magic(iph->daddr, iph->saddr, rskb->len,
 				       IPPROTO_TCP,
 				       csum_partial(rth, rskb->len, 0));
@@ -169,4 +219,39 @@ u16 toytcp_cookie_check(struct sock *sk, struct sk_buff *skb)
 	}
 	TOYTCP_INC_STATS(net, TOYTCP_MIB_SYNCOOKIESRECV);
 	return mss;
+}
+
+/**
+ * toytcp_cookie_syn_options() - what the peer's SYN offered, as far as the
+ * cookie kept it
+ * @sk: the listener
+ * @skb: the ACK that returned a valid cookie, its timestamps parsed
+ * @mss: the MSS the cookie holds (toytcp_cookie_check())
+ *
+ * Fills in TOYTCP_SKB_CB() as for a SYN (toytcp_apply_syn_options()): the
+ * MSS, and window scaling and SACK from the low bits of the TSecr, less
+ * the connection's offset (as cookie_timestamp_decode()); none of the two
+ * when the ACK has no timestamps, whose SYN-ACK offered neither.
+ *
+ * Context: softirq or process, the listener's sk lock held.
+ */
+void toytcp_cookie_syn_options(struct sock *sk, struct sk_buff *skb, u16 mss)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	const struct iphdr *iph = ip_hdr(skb);
+	const struct tcphdr *th = tcp_hdr(skb);
+	u32 ts_off, options;
+
+	cb->mss = mss;
+	cb->wscale = 0xff;
+	cb->sacked = 0;
+	if (!cb->saw_ts)
+		return;
+	toytcp_secure_seq(sock_net(sk), iph->daddr, iph->saddr, th->dest,
+			  th->source, &ts_off);
+	options = cb->tsecr - ts_off;
+	cb->sacked = !!(options & TOYTCP_TS_OPT_SACK);
+	if ((options & TOYTCP_TS_OPT_WSCALE_MASK) != TOYTCP_TS_OPT_WSCALE_MASK)
+		cb->wscale = min_t(u8, options & TOYTCP_TS_OPT_WSCALE_MASK,
+				   TOYTCP_MAX_WSCALE);
 }

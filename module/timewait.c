@@ -6,10 +6,14 @@
  *
  * A connection closed on both sides waits 2*MSL (tw_timeout_ms) in
  * TIME-WAIT, in its own socket (Linux uses a smaller timewait socket),
- * and answers a retransmitted FIN meanwhile.  An orphan in FIN-WAIT-2,
- * whose user closed it and whose peer never sends its FIN, waits as long
- * on the same timer and then goes.
+ * and answers a retransmitted FIN meanwhile.  A new SYN from the peer may
+ * end it early and open the next connection on the same 4-tuple
+ * (toytcp_tw_reopen(), as tcp_timewait_state_process()).  An orphan in
+ * FIN-WAIT-2, whose user closed it and whose peer never sends its FIN,
+ * waits as long on the same timer and then goes.
  */
+#include <net/ip.h>
+
 #include "protocol.h"
 
 /**
@@ -27,6 +31,58 @@ void toytcp_time_wait(struct sock *sk)
 	sk_stop_timer(sk, &tsk->retrans_timer);
 	sk_reset_timer(sk, &tsk->tw_timer, jiffies +
 		       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));
+}
+
+/**
+ * toytcp_tw_reopen() - a SYN for a connection in TIME-WAIT: a new one?
+ * @sk: the socket the segment's 4-tuple found, its sk lock held and not
+ *	owned by the user
+ * @skb: the segment, TOYTCP_SKB_CB() filled in
+ *
+ * RFC 1122 4.2.2.13: a SYN whose sequence number is above RCV.NXT of the
+ * connection in TIME-WAIT opens a new connection, whose ISN is above
+ * everything the old one sent; RFC 6191: with timestamps, so does one
+ * whose TSval is newer than TS.Recent, whatever its sequence number.  As
+ * tcp_timewait_state_process() (TCP_TW_SYN): TIME-WAIT ends, and the SYN
+ * goes to the port's listener as a fresh one, TOYTCP_TW_SYN set and the
+ * ISN, SND.NXT + 65537, in @tw_isn.  A server that closes first (HTTP/1.0,
+ * many RPC servers) meets this whenever a client reuses a port; without
+ * it the client's SYN gets an ACK, the client a reset and a retry a
+ * second later.  Anything else (an old duplicate SYN, no listener, a
+ * TSval PAWS rejects) is left to the state machine, which answers with an
+ * ACK.
+ *
+ * Context: softirq (the receive hook), @sk's sk lock held.
+ * Return: the listener, with a reference, to hand @skb to; NULL to
+ * process @skb on @sk as usual.
+ */
+struct sock *toytcp_tw_reopen(struct sock *sk, struct sk_buff *skb)
+{
+	struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+	const struct iphdr *iph = ip_hdr(skb);
+	const struct tcphdr *th = tcp_hdr(skb);
+	bool newer_ts;
+	struct sock *lsk;
+
+	sock_owned_by_me(sk);
+	if (sk->sk_state != TCP_TIME_WAIT ||
+	    (cb->flags & (TOYTCP_SYN | TOYTCP_ACK | TOYTCP_RST)) != TOYTCP_SYN)
+		return NULL;
+	toytcp_parse_ts(sk, skb);
+	if (cb->saw_ts && !toytcp_paws_ok(tsk, cb->tsval, 0))
+		return NULL;
+	newer_ts = cb->saw_ts && (s32)(tsk->ts_recent - cb->tsval) < 0;
+	if (!toytcp_after(cb->seq, tsk->rcv_nxt) && !newer_ts)
+		return NULL;
+	lsk = toytcp_lookup_listener(sock_net(sk), iph->saddr, th->source,
+				     iph->daddr, th->dest, inet_iif(skb));
+	if (!lsk)
+		return NULL;
+	cb->tw_isn = tsk->snd_nxt + 65535 + 2 ? : 1;
+	cb->flags |= TOYTCP_TW_SYN;
+	toytcp_done(sk);
+	return lsk;
 }
 
 /**

@@ -878,8 +878,9 @@ static int echo_once(enum tt_stack stk, int l, int timeout_ms)
 /*
  * net.toytcp.syncookies = 2: every SYN gets a cookie, no child exists
  * before the ACK; the connection works both ways, over toytcp and with a
- * Linux TCP client, without window scaling or SACK (nothing in a cookie
- * holds them), and the counters show the cookies.
+ * Linux TCP client, and the counters show the cookies.  Both clients
+ * offer timestamps, so window scaling and SACK survive the cookie in the
+ * SYN-ACK's TSval (as Linux's cookie_init_timestamp()).
  */
 TEST_F_TIMEOUT(lo, syncookies_always_handshake_without_state_transfers, 120)
 {
@@ -911,8 +912,11 @@ TEST_F_TIMEOUT(lo, syncookies_always_handshake_without_state_transfers, 120)
 		if (stk == TT_TOYTCP) {
 			ASSERT_EQ(0, getsockopt(k.s, SOL_TOYTCP, TOYTCP_INFO,
 						&ti, &len));
-			EXPECT_EQ(0, ti.snd_wscale);
-			EXPECT_EQ(0, ti.rcv_wscale);
+			EXPECT_TRUE(ti.options & TOYTCP_OPT_TS);
+			EXPECT_TRUE(ti.options & TOYTCP_OPT_WSCALE);
+			EXPECT_TRUE(ti.options & TOYTCP_OPT_SACK);
+			EXPECT_NE(0, ti.snd_wscale);
+			EXPECT_NE(0, ti.rcv_wscale);
 		}
 		/* Both directions, the receiver not reading at once. */
 		ASSERT_EQ(n, tt_send_all(k.c, tx, n, 20000));
@@ -1671,9 +1675,13 @@ TEST_F(own, toytcp_info_reports_sequence_variables_and_bytes)
 	EXPECT_EQ(ci.snd_una, ci.snd_nxt);
 	EXPECT_EQ(ci.irs + 1, ci.rcv_nxt);
 	EXPECT_EQ(si.irs + 1, si.rcv_nxt);
-	EXPECT_EQ(TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE,
-		  ci.options & (TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE));
-	EXPECT_EQ(65495, ci.mss);	/* lo: MTU 65536 less 40 */
+	EXPECT_EQ(TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE | TOYTCP_OPT_TS,
+		  ci.options & (TOYTCP_OPT_SACK | TOYTCP_OPT_WSCALE |
+				TOYTCP_OPT_TS));
+	/* lo: MTU 65536 less 40, less the 12 bytes of timestamps on every
+	 * segment (as Linux's tcpi_snd_mss)
+	 */
+	EXPECT_EQ(65483, ci.mss);
 	EXPECT_GE(ci.cwnd, 10);		/* RFC 6928 */
 	EXPECT_GT(ci.rcv_wnd, 0);
 	EXPECT_EQ(0, ci.bytes_sent);

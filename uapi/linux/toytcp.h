@@ -37,6 +37,7 @@
 #define TOYTCP_OPT_WSCALE	0x02	/* both ends scale windows (RFC 7323) */
 #define TOYTCP_OPT_NODELAY	0x04	/* TCP_NODELAY */
 #define TOYTCP_OPT_CORK		0x08	/* TCP_CORK */
+#define TOYTCP_OPT_TS		0x10	/* both ends send timestamps (RFC 7323) */
 
 /* toytcp_info.timers: the timers pending */
 #define TOYTCP_TIMER_RETRANS	0x01	/* retransmission or window probe */
