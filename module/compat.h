@@ -62,4 +62,18 @@
 #define TOYTCP_COOKIE_CHECK_TAKES_COOKIE	1
 #endif
 
+/* 6.6 turned inet_sock's bit-fields into inet_flags bits. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define toytcp_inet_recverr(sk)	inet_test_bit(RECVERR, sk)
+#else
+#define toytcp_inet_recverr(sk)	(inet_sk(sk)->recverr)
+#endif
+
+/* 6.2 added a drop reason for IP_MINTTL; 6.1 has none closer. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define TOYTCP_SKB_DROP_MINTTL	SKB_DROP_REASON_TCP_MINTTL
+#else
+#define TOYTCP_SKB_DROP_MINTTL	SKB_DROP_REASON_NOT_SPECIFIED
+#endif
+
 #endif /* __TOYTCP_COMPAT_H */
