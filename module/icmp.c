@@ -17,7 +17,9 @@
  *  - unreachable, time exceeded, parameter problem: in SYN-SENT (and in
  *    SYN-RECEIVED after a simultaneous open) the connect() fails with the
  *    error (ECONNREFUSED for port unreachable, EHOSTUNREACH ...), as
- *    Linux does whether or not RFC 1122 calls the code "hard"; a child a
+ *    Linux does whether or not RFC 1122 calls the code "hard" (if the
+ *    user owns the socket then, at release_sock(), where Linux waits for
+ *    the SYN's next transmission and the error it brings); a child a
  *    listener made is dropped on the errors tcp_req_err() drops it for;
  *    later it is a soft error: SO_ERROR reports it, and a connection that
  *    times out fails with it (toytcp_write_err()); with IP_RECVERR it is
@@ -126,6 +128,31 @@ void toytcp_mtu_reduced(struct sock *sk)
 	}
 }
 
+/* An ICMP error ends the handshake: connect() returns it. */
+static void toytcp_connect_failed(struct sock *sk)
+{
+	WRITE_ONCE(sk->sk_err, READ_ONCE(sk->sk_err_soft));
+	WRITE_ONCE(sk->sk_err_soft, 0);
+	sk_error_report(sk);
+	toytcp_done(sk);
+}
+
+/**
+ * toytcp_icmp_err_deferred() - an ICMP error came during connect() while
+ * the user owned the socket
+ * @sk: the socket
+ *
+ * Context: release_sock() (toytcp_release_cb()).
+ */
+void toytcp_icmp_err_deferred(struct sock *sk)
+{
+	sock_owned_by_me(sk);
+	if ((sk->sk_state == TCP_SYN_SENT ||
+	     (sk->sk_state == TCP_SYN_RECV && !toytcp_sk(sk)->parent)) &&
+	    READ_ONCE(sk->sk_err_soft))
+		toytcp_connect_failed(sk);
+}
+
 /*
  * A child of a listener, still in SYN-RECEIVED: as tcp_req_err(), only
  * an error about its SYN-ACK counts, and only those that say the peer
@@ -210,14 +237,18 @@ static void toytcp_icmp_error(struct sock *sk, struct sk_buff *skb, u32 info,
 	TOYTCP_INC_STATS(net, TOYTCP_MIB_ICMPERRORS);
 
 	if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_SYN_RECV) {
-		/* connect() fails with it, as in tcp_v4_err(). */
-		if (!owned) {
-			WRITE_ONCE(sk->sk_err, err);
-			sk_error_report(sk);
-			toytcp_done(sk);
-		} else {
-			WRITE_ONCE(sk->sk_err_soft, err);
-		}
+		/* connect() fails with it, as in tcp_v4_err().  While the
+		 * user owns the socket (the error about the SYN often comes
+		 * back over veth or loopback before connect() has released
+		 * it), Linux keeps it as the soft error until the SYN goes
+		 * again; toytcp ends the connect() at release_sock().
+		 */
+		WRITE_ONCE(sk->sk_err_soft, err);
+		if (!owned)
+			toytcp_connect_failed(sk);
+		else if (!test_and_set_bit(TOYTCP_ICMP_ERR_DEFERRED,
+					   &tsk->deferred))
+			sock_hold(sk);
 		goto out;
 	}
 	/* RFC 1122 4.2.3.9: a soft error once connected. */

@@ -146,6 +146,7 @@ enum toytcp_deferred {
 	TOYTCP_KEEPALIVE_DEFERRED,	/* the keepalive timer fired */
 	TOYTCP_ACK_DEFERRED,		/* the backlog held data to ACK */
 	TOYTCP_MTU_REDUCED_DEFERRED,	/* ICMP lowered the path MTU (icmp.c) */
+	TOYTCP_ICMP_ERR_DEFERRED,	/* ICMP error ends a connect() (icmp.c) */
 };
 
 /**
@@ -710,6 +711,7 @@ int toytcp_linux_err(struct sk_buff *skb, u32 info);
 /* icmp.c: ICMP errors about toytcp's segments */
 int toytcp_v4_err(struct sk_buff *skb, u32 info);
 void toytcp_mtu_reduced(struct sock *sk);
+void toytcp_icmp_err_deferred(struct sock *sk);
 
 /* options.c: TCP options */
 /**
