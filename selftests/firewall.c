@@ -50,23 +50,27 @@ static long fw_ipt_pkts(int nsfd, const char *table, const char *chain,
 {
 	char *const argv[] = { "iptables", "-w", "-t", (char *)table, "-nvxL",
 			       (char *)chain, NULL };
-	char out[4096], *line, *save = NULL;
+	char out[4096], *line, *end, *save = NULL;
 	long n;
 
 	if (tt_run_io(nsfd, NULL, out, sizeof(out), argv))
 		return -1;
 	for (line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
-		if (strstr(line, what) && sscanf(line, "%ld", &n) == 1)
-			return n;
+		if (strstr(line, what)) {
+			n = strtol(line, &end, 10);
+			if (end != line)
+				return n;
+		}
 	return -1;
 }
 
 static bool fw_have_nft(void)
 {
 	char *const argv[] = { "nft", "--version", NULL };
+	char out[64];
 
-	return tt_run_io(-1, NULL, (char[64]){ 0 }, 64, argv) == 0;
+	return tt_run_io(-1, NULL, out, sizeof(out), argv) == 0;
 }
 
 static int fw_nft(int nsfd, const char *script)
@@ -413,7 +417,7 @@ TEST_F(sockfilter, drop_all_filter_holds_data_until_detached)
 {
 	struct sock_filter drop[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
 	struct sock_fprog prog = { .len = 1, .filter = drop };
-	const char msg[] = "filtered";
+	static const char msg[] = "filtered";
 	char buf[sizeof(msg)];
 	int s = self->k.s, c = self->k.c, zero = 0;
 
@@ -726,7 +730,7 @@ TEST_F(veth, reject_host_unreachable_fails_connect)
 TEST_F(veth, host_unreachable_when_established_is_soft_error)
 {
 	enum tt_stack s = variant->stack;
-	const char msg[] = "after the storm";
+	static const char msg[] = "after the storm";
 	char rule[160], buf[sizeof(msg)];
 
 	tt_net_pair(_metadata, &self->t, s, 0, s, PORT, &self->k);
@@ -820,23 +824,22 @@ FIXTURE_TEARDOWN(pmtu)
 /* The MSS a connected socket sends with, and its retransmissions. */
 static int fw_mss(enum tt_stack s, int fd, unsigned int *retrans)
 {
-	if (s == TT_TOYTCP) {
-		struct toytcp_info ti;
-		socklen_t len = sizeof(ti);
+	struct toytcp_info ti;
+	struct tcp_info li;
+	socklen_t len;
 
+	if (s == TT_TOYTCP) {
+		len = sizeof(ti);
 		if (getsockopt(fd, SOL_TOYTCP, TOYTCP_INFO, &ti, &len))
 			return -1;
 		*retrans = ti.total_retrans;
 		return ti.mss;
-	} else {
-		struct tcp_info ti;
-		socklen_t len = sizeof(ti);
-
-		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-			return -1;
-		*retrans = ti.tcpi_total_retrans;
-		return ti.tcpi_snd_mss;
 	}
+	len = sizeof(li);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &li, &len))
+		return -1;
+	*retrans = li.tcpi_total_retrans;
+	return li.tcpi_snd_mss;
 }
 
 static long fw_icmp_out_unreach(int nsfd)
