@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * toytcp: module init and exit, the socket family, the per-namespace state
- * (pernet_operations, with the registration of the receive hook, hook.c)
- * and the module parameters (the models: net/ipv4/af_inet.c's inet_init(),
+ * (pernet_operations), the receive hook's registration (IPv4's handler
+ * for IPPROTO_TCP, hook.c) and the module parameters (the models:
+ * net/ipv4/af_inet.c's inet_init(),
  * net/vmw_vsock/af_vsock.c).
  *
  * Order (as net/vmw_vsock/af_vsock.c and net/kcm/kcmsock.c): tables and
- * per-netns state first, then proto_register(), then sock_register() last,
- * so that no socket can exist before everything it needs; unwound in
- * reverse through the err_* labels.
+ * per-netns state first, then proto_register(), then the receive hook,
+ * then sock_register() last, so that no socket can exist before everything
+ * it needs; unwound in reverse through the err_* labels.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter_ipv4.h>
 #include <net/net_namespace.h>
 
 #include "protocol.h"
@@ -46,16 +45,6 @@ unsigned int toytcp_net_id __read_mostly;
 atomic_t toytcp_live_socks = ATOMIC_INIT(0);
 struct workqueue_struct *toytcp_wq;
 
-/* After the filter table (so iptables rules apply to toytcp as to TCP) and
- * after defragmentation, which ip_local_deliver() has done by LOCAL_IN.
- */
-static const struct nf_hook_ops toytcp_nf_ops = {
-	.hook		= toytcp_nf_hook,
-	.pf		= NFPROTO_IPV4,
-	.hooknum	= NF_INET_LOCAL_IN,
-	.priority	= NF_IP_PRI_FILTER + 10,
-};
-
 static int __net_init toytcp_net_init(struct net *net)
 {
 	int err;
@@ -70,13 +59,8 @@ static int __net_init toytcp_net_init(struct net *net)
 	err = toytcp_proc_init_net(net);
 	if (err)
 		goto err_mib;
-	err = nf_register_net_hook(net, &toytcp_nf_ops);
-	if (err)
-		goto err_proc;
 	return 0;
 
-err_proc:
-	toytcp_proc_exit_net(net);
 err_mib:
 	toytcp_mib_exit_net(net);
 err_ctrl:
@@ -86,7 +70,6 @@ err_ctrl:
 
 static void __net_exit toytcp_net_exit(struct net *net)
 {
-	nf_unregister_net_hook(net, &toytcp_nf_ops);
 	toytcp_proc_exit_net(net);
 	toytcp_mem_exit_net(net);
 	toytcp_mib_exit_net(net);
@@ -126,15 +109,20 @@ static int __init toytcp_init(void)
 	err = proto_register(&toytcp_proto, 1);
 	if (err)
 		goto err_pernet;
+	err = toytcp_hook_register();
+	if (err)
+		goto err_proto;
 	err = sock_register(&toytcp_family_ops);
 	if (err) {
 		pr_err("address family %d is taken by another protocol (%d)\n",
 		       AF_TOYTCP, err);
-		goto err_proto;
+		goto err_hook;
 	}
 	pr_info("loaded (AF_TOYTCP=%d)\n", AF_TOYTCP);
 	return 0;
 
+err_hook:
+	toytcp_hook_unregister();
 err_proto:
 	proto_unregister(&toytcp_proto);
 err_pernet:
@@ -151,7 +139,11 @@ static void __exit toytcp_exit(void)
 	sock_unregister(PF_TOYTCP);
 	/* Port reservations of the last sockets may still be queued. */
 	destroy_workqueue(toytcp_wq);
-	/* Sockets are freed after a grace period (SOCK_RCU_FREE). */
+	/* No socket is left (each pins the module): segments and ICMP
+	 * errors go straight to Linux TCP again from here.
+	 */
+	toytcp_hook_unregister();
+	/* Sockets (and port reservations) are freed after a grace period. */
 	rcu_barrier();
 	proto_unregister(&toytcp_proto);
 	unregister_pernet_subsys(&toytcp_net_ops);

@@ -104,6 +104,18 @@ static inline u32 toytcp_secure_seq_ts_off(const struct net *net,
 				       (__force u32)dport, &ts_secret);
 	return secure_tcp_seq(saddr, daddr, sport, dport);
 }
+/* 6.6 turned inet_sock's bit-fields into inet_flags bits. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define toytcp_inet_recverr(sk)	inet_test_bit(RECVERR, sk)
+#else
+#define toytcp_inet_recverr(sk)	(inet_sk(sk)->recverr)
+#endif
+
+/* 6.2 added a drop reason for IP_MINTTL; 6.1 has none closer. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define TOYTCP_SKB_DROP_MINTTL	SKB_DROP_REASON_TCP_MINTTL
+#else
+#define TOYTCP_SKB_DROP_MINTTL	SKB_DROP_REASON_NOT_SPECIFIED
 #endif
 
 #endif /* __TOYTCP_COMPAT_H */

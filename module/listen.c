@@ -193,6 +193,13 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 	child->sk_rcv_saddr = iph->daddr;
 	child->sk_daddr = iph->saddr;
 	child->sk_dport = th->source;
+	/* The IPv4 options toytcp applies, as sk_clone_lock() copies them
+	 * to Linux TCP's children: IP_MINTTL guards the connection too.
+	 */
+	cinet->min_ttl = READ_ONCE(inet_sk(sk)->min_ttl);
+	cinet->uc_ttl = READ_ONCE(inet_sk(sk)->uc_ttl);
+	cinet->tos = READ_ONCE(inet_sk(sk)->tos);
+	cinet->pmtudisc = READ_ONCE(inet_sk(sk)->pmtudisc);
 
 	if (toytcp_route(child)) {
 		bh_unlock_sock(child);

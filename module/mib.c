@@ -49,6 +49,12 @@ const char * const toytcp_mib_names[TOYTCP_MIB_DROP] = {
 	[TOYTCP_MIB_RCVCOALESCE]	= "RcvCoalesce",
 	[TOYTCP_MIB_DSACKUNDO]		= "DSACKUndo",
 	[TOYTCP_MIB_PAWSESTAB]		= "PAWSEstab",
+	/* Linux's TcpExt names for the same events */
+	[TOYTCP_MIB_MINTTLDROP]		= "TCPMinTTLDrop",
+	[TOYTCP_MIB_OUTOFWINDOWICMPS]	= "OutOfWindowIcmps",
+	[TOYTCP_MIB_LOCKDROPPEDICMPS]	= "LockDroppedIcmps",
+	[TOYTCP_MIB_ICMPERRORS]		= "IcmpErrors",
+	[TOYTCP_MIB_PMTUREDUCED]	= "PmtuReduced",
 };
 
 /*
@@ -112,6 +118,14 @@ static const struct {
 					    SKB_DROP_REASON_TCP_OVERWINDOW },
 	[TOYTCP_DROP_PAWS]		= { "DropPaws",
 					    SKB_DROP_REASON_TCP_RFC7323_PAWS },
+	[TOYTCP_DROP_MINTTL]		= { "DropMinTTL",
+					    TOYTCP_SKB_DROP_MINTTL },
+	[TOYTCP_DROP_XFRM_POLICY]	= { "DropXfrmPolicy",
+					    SKB_DROP_REASON_XFRM_POLICY },
+	[TOYTCP_DROP_SOCKET_FILTER]	= { "DropSocketFilter",
+					    SKB_DROP_REASON_SOCKET_FILTER },
+	[TOYTCP_DROP_CGROUP_FILTER]	= { "DropCgroupFilter",
+					    SKB_DROP_REASON_SOCKET_FILTER },
 };
 
 /**

@@ -3,13 +3,15 @@
  * toytcp: building and sending segments (the model:
  * net/ipv4/tcp_output.c).  The send diagram's lower half: segments are cut
  * from the socket's send buffer (sk->sk_write_queue), get a TCP header in
- * front (toytcp_xmit()) and go to the IPv4 layer as the payload of an IP
- * packet (ip_queue_xmit()).  Also the route and MSS, the initial sequence
+ * front (toytcp_xmit()) and an IPv4 header (toytcp_ip_xmit(), as
+ * __ip_queue_xmit() builds it) and go to the IPv4 layer's ip_local_out().
+ * Also the route and MSS, the initial sequence
  * number, the receive window a segment announces, GSO and the
  * send-queue skbs (split, trimmed), and the control segments: ACK, RST,
  * SYN, FIN, the window and keepalive probe.
  */
 #include <linux/bitops.h>
+#include <linux/bpf-cgroup.h>
 #include <net/checksum.h>
 #include <net/ip.h>
 #include <net/route.h>
@@ -82,6 +84,11 @@ int toytcp_route(struct sock *sk)
 		inet->inet_saddr = fl4->saddr;
 		sk->sk_rcv_saddr = fl4->saddr;
 	}
+	/* IP IDs of this connection's segments start at a random number,
+	 * as tcp_v4_connect() makes Linux TCP's (ip_select_ident_segs()).
+	 */
+	if (!atomic_read(&inet->inet_id))
+		atomic_set(&inet->inet_id, get_random_u16());
 	sk->sk_gso_type = SKB_GSO_TCPV4;	/* see toytcp_xmit_gso() */
 	sk_setup_caps(sk, &rt->dst);
 	toytcp_force_gso(sk, &rt->dst);
@@ -294,11 +301,134 @@ u32 toytcp_select_window(struct sock *sk)
 	return min_t(u32, win >> tsk->rcv_wscale, 65535U);
 }
 
+/* ip_select_ttl(), which is static in ip_output.c: IP_TTL or the route's. */
+static u8 toytcp_ttl(const struct sock *sk, const struct dst_entry *dst)
+{
+	int ttl = READ_ONCE(inet_sk(sk)->uc_ttl);
+
+	return ttl < 0 ? ip4_dst_hoplimit(dst) : ttl;
+}
+
 /*
- * Put the TCP header in front of @skb's payload and hand it to IPv4.  The
- * skb is consumed.  ip_queue_xmit() routes (with the route cached in the
- * socket), fills in the IP header and passes the packet through netfilter's
- * LOCAL_OUT and POSTROUTING to the device.
+ * Egress cgroup-BPF, what ip_finish_output() runs for Linux TCP (and
+ * systemd's IPAddressDeny= relies on): __cgroup_bpf_run_filter_skb()
+ * ignores a socket of another family, so there it would let every toytcp
+ * segment pass.  It runs here, with the socket of @sk's port reservation
+ * (an AF_INET socket of the same process and cgroup; a child's is its
+ * listener's), just before ip_local_out(): before LOCAL_OUT rather than
+ * after POSTROUTING, the one place toytcp can call it without a netfilter
+ * hook of its own.  The difference: the program sees the packet before
+ * OUTPUT/POSTROUTING NAT (SNAT, MASQUERADE) rewrites it.  Its verdicts as
+ * ip_finish_output() takes them: NET_XMIT_SUCCESS and NET_XMIT_CN send,
+ * anything else drops.
+ */
+static int toytcp_cgroup_egress(struct sock *sk, struct sk_buff *skb)
+{
+	struct sock *port_sk;
+
+	if (!cgroup_bpf_enabled(CGROUP_INET_EGRESS))
+		return NET_XMIT_SUCCESS;
+	port_sk = toytcp_port_sk(sk);
+	if (!port_sk)
+		return NET_XMIT_SUCCESS;
+	return __cgroup_bpf_run_filter_skb(port_sk, skb, CGROUP_INET_EGRESS);
+}
+
+/**
+ * toytcp_ip_xmit() - put the IPv4 header on a segment and send it
+ * @sk: the socket it belongs to (or, for a reply, the one answering)
+ * @skb: the segment, skb->data at its TCP header; routed already (a
+ *	reply: skb_dst() set), or routed here with @sk's cached route
+ * @saddr: the source address
+ * @daddr: the destination address
+ * @cgroup: run egress cgroup-BPF on it (replies that Linux would send
+ *	from its per-namespace control socket, a reset to a stray segment,
+ *	do not)
+ *
+ * Every segment toytcp sends goes through here.  As __ip_queue_xmit() and
+ * ip_build_and_send_pkt(), but the IP header says IPPROTO_TCP whatever
+ * sk->sk_protocol says: toytcp's sockets do not claim IPPROTO_TCP there
+ * (see toytcp_init_sock()).  TOS and TTL come from the socket (IP_TOS,
+ * IP_TTL), DF from IP_MTU_DISCOVER, the ID from the socket's counter;
+ * IP options are refused (sockopt.c).  LOCAL_OUT and POSTROUTING follow
+ * in ip_local_out(), as for Linux TCP.  The skb is consumed.
+ *
+ * Context: sk lock held for a connection's segments; any for replies.
+ * Return: 0 or what ip_local_out() returns (NET_XMIT_CN ...), or a
+ * negative errno when there is no route or the egress program dropped it.
+ */
+int toytcp_ip_xmit(struct sock *sk, struct sk_buff *skb, __be32 saddr,
+		   __be32 daddr, bool cgroup)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct net *net = sock_net(sk);
+	u8 tos = READ_ONCE(inet->tos);
+	struct dst_entry *dst;
+	struct iphdr *iph;
+	int res, cn = 0;
+
+	rcu_read_lock();
+	dst = skb_dst(skb);
+	if (!dst) {
+		/* The socket's route, if still valid (a route or address
+		 * change makes it stale); else route again.  ip_queue_xmit()
+		 * would do the same, but also write sk->sk_protocol into the
+		 * header.
+		 */
+		dst = __sk_dst_check(sk, 0);
+		if (!dst) {
+			if (toytcp_route(sk))
+				goto no_route;
+			dst = __sk_dst_get(sk);
+			if (!dst)
+				goto no_route;
+		}
+		skb_dst_set_noref(skb, dst);
+	}
+
+	iph = skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	*((__be16 *)iph) = htons((4 << 12) | (5 << 8) | tos);
+	if (ip_dont_fragment(sk, dst) && !skb->ignore_df)
+		iph->frag_off = htons(IP_DF);
+	else
+		iph->frag_off = 0;
+	iph->ttl = toytcp_ttl(sk, dst);
+	iph->protocol = IPPROTO_TCP;
+	iph->saddr = saddr;
+	iph->daddr = daddr;
+	ip_select_ident_segs(net, skb, sk, skb_shinfo(skb)->gso_segs ? : 1);
+	skb->priority = READ_ONCE(sk->sk_priority);
+	if (!skb->mark)
+		skb->mark = READ_ONCE(sk->sk_mark);
+	skb->protocol = htons(ETH_P_IP);
+
+	if (cgroup) {
+		/* What ip_local_out() fills in, for the program to read. */
+		iph->tot_len = htons(skb->len);
+		ip_send_check(iph);
+		cn = toytcp_cgroup_egress(sk, skb);
+		if (cn != NET_XMIT_SUCCESS && cn != NET_XMIT_CN) {
+			rcu_read_unlock();
+			kfree_skb_reason(skb, SKB_DROP_REASON_BPF_CGROUP_EGRESS);
+			return cn;
+		}
+	}
+	res = ip_local_out(net, skb->sk, skb);
+	rcu_read_unlock();
+	return res ? : cn;
+
+no_route:
+	rcu_read_unlock();
+	IP_INC_STATS(net, IPSTATS_MIB_OUTNOROUTES);
+	kfree_skb_reason(skb, SKB_DROP_REASON_IP_OUTNOROUTES);
+	return -EHOSTUNREACH;
+}
+
+/*
+ * Put the TCP header in front of @skb's payload and hand it to IPv4
+ * (toytcp_ip_xmit(), with the route cached in the socket).  The skb is
+ * consumed.
  */
 static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 {
@@ -307,7 +437,6 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 	unsigned int opt_len = 0;
 	u8 opt[TOYTCP_MAX_OPT_LEN];
 	struct tcphdr *th;
-	int err;
 
 	if (flags & TOYTCP_SYN) {
 		opt_len = toytcp_syn_options(sk, opt);
@@ -370,8 +499,6 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 
 	/* In flight, the skb pins the socket's memory (sk_wmem_alloc). */
 	skb_set_owner_w(skb, sk);
-	skb->priority = READ_ONCE(sk->sk_priority);
-	skb->mark = READ_ONCE(sk->sk_mark);
 	memset(skb->cb, 0, sizeof(struct inet_skb_parm));
 
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OUTSEGS);
@@ -379,18 +506,14 @@ static int toytcp_xmit(struct sock *sk, struct sk_buff *skb, u8 flags, u32 seq)
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_OUTRSTS);
 	trace_toytcp_segment_sent(sk, seq, ntohl(th->ack_seq), flags,
 				  skb->len - th->doff * 4, ntohs(th->window));
-	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
-	/* ip_queue_xmit() routes again when the cached route went stale (a
-	 * route or an address changed), and its sk_setup_caps() takes the
-	 * software GSO away again: give it back.
+	/* A segment that IPv4, netfilter or an egress program drops is lost
+	 * as on a wire: the send queue keeps it, and the retransmission
+	 * timer sends it again (tcp_connect() treats its SYN so).  Stopping
+	 * here instead would leave a SYN, or data with nothing in flight,
+	 * with no timer to retry it: connect() would never end.
 	 */
-	if (unlikely(!sk_can_gso(sk))) {
-		const struct dst_entry *dst = __sk_dst_get(sk);
-
-		if (dst)
-			toytcp_force_gso(sk, dst);
-	}
-	return net_xmit_eval(err);
+	toytcp_ip_xmit(sk, skb, inet->inet_saddr, inet->inet_daddr, true);
+	return 0;
 }
 
 /**
@@ -560,7 +683,10 @@ void toytcp_send_reset(struct sock *sk, struct sk_buff *skb)
 	skb_dst_set(rskb, &rt->dst);
 	TOYTCP_INC_STATS(net, TOYTCP_MIB_OUTSEGS);
 	TOYTCP_INC_STATS(net, TOYTCP_MIB_OUTRSTS);
-	ip_build_and_send_pkt(rskb, sk, iph->daddr, iph->saddr, NULL, 0);
+	/* Not the user's traffic: Linux answers such a segment from its
+	 * control socket, outside the user's cgroup.
+	 */
+	toytcp_ip_xmit(sk, rskb, iph->daddr, iph->saddr, false);
 }
 
 static void toytcp_queue_skb(struct sock *sk, struct sk_buff *skb)

@@ -17,7 +17,7 @@ static void toytcp_port_release_work(struct work_struct *work)
 
 	sock_release(port->sock);
 	put_net(port->net);
-	kfree(port);
+	kfree_rcu(port, rcu);	/* toytcp_port_sk() readers */
 }
 
 /**
@@ -65,10 +65,15 @@ int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port)
 	if (err)
 		goto err_release;
 
+	/* The receive path judges segments by this socket under RCU alone
+	 * (toytcp_port_sk()).
+	 */
+	sock_set_flag(p->sock->sk, SOCK_RCU_FREE);
+	p->sk = p->sock->sk;
 	INIT_WORK(&p->work, toytcp_port_release_work);
 	refcount_set(&p->ref, 1);
 	p->net = get_net(sock_net(sk));
-	tsk->port = p;
+	WRITE_ONCE(tsk->port, p);
 	inet->inet_sport = inet_sk(p->sock->sk)->inet_sport;
 	inet->inet_num = ntohs(inet->inet_sport);
 	inet->inet_saddr = addr;

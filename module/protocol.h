@@ -166,12 +166,19 @@ enum toytcp_deferred {
 	TOYTCP_DELACK_DEFERRED,		/* the delayed-ACK timer fired */
 	TOYTCP_KEEPALIVE_DEFERRED,	/* the keepalive timer fired */
 	TOYTCP_ACK_DEFERRED,		/* the backlog held data to ACK */
+	TOYTCP_MTU_REDUCED_DEFERRED,	/* ICMP lowered the path MTU (icmp.c) */
+	TOYTCP_ICMP_ERR_DEFERRED,	/* ICMP error ends a connect() (icmp.c) */
 };
 
 /**
  * struct toytcp_port - the reservation of a port in Linux TCP's port space
  * @work:	releases @sock in process context once the owners are gone
  * @sock:	a kernel AF_INET TCP socket bound to the same address and port
+ * @sk:		@sock's sk, kept here for the receive and send paths, which
+ *		run its cgroup-BPF and LSM checks (hook.c, output.c) under RCU
+ *		only: it is freed after a grace period (SOCK_RCU_FREE), and so
+ *		is this struct (kfree_rcu())
+ * @rcu:	frees this struct after a grace period
  * @net:	a reference on the namespace @sock lives in
  * @ref:	owners: the bound socket, and a listener's children, which
  *		keep the port reserved after the listener closes (as Linux
@@ -186,6 +193,8 @@ enum toytcp_deferred {
 struct toytcp_port {
 	struct work_struct	work;
 	struct socket		*sock;
+	struct sock		*sk;
+	struct rcu_head		rcu;
 	struct net		*net;
 	refcount_t		ref;
 };
@@ -310,7 +319,12 @@ struct toytcp_port {
  *		bitops: set by the timers' softirq half, cleared by
  *		toytcp_release_cb())
  * @port:	this socket's reservation in Linux TCP's port space, or NULL;
- *		children hold a reference on their listener's (sk lock)
+ *		children hold a reference on their listener's (sk lock;
+ *		READ_ONCE() under RCU on the receive path and a listener's
+ *		lock-free SYN-ACK: toytcp_port_sk())
+ * @mtu_info:	the next-hop MTU of the last ICMP "fragmentation needed"
+ *		(WRITE_ONCE() from the ICMP handler, read by
+ *		toytcp_mtu_reduced())
  * @parent:	for a child not yet accepted, its listener (holds a ref);
  *		cleared under the child's sk lock by whoever takes the child
  * @child_node:	the child's place in @parent's @syn_queue or @accept_queue
@@ -439,6 +453,7 @@ struct toytcp_sock {
 	unsigned long		last_oow_ack;
 
 	struct toytcp_port	*port;
+	u32			mtu_info;
 
 	struct sock		*parent;
 	struct list_head	child_node;
@@ -540,6 +555,12 @@ static inline bool toytcp_between(u32 seq1, u32 seq2, u32 seq3)
  * @TOYTCP_DROP_AFTER_FIN: text or a FIN beyond the peer's FIN
  * @TOYTCP_DROP_PAWS: a timestamp older than TS.Recent (RFC 7323 5, PAWS;
  *	answered with an ACK, rate-limited)
+ * @TOYTCP_DROP_MINTTL: TTL below the socket's IP_MINTTL (RFC 5082)
+ * @TOYTCP_DROP_XFRM_POLICY: the IPsec inbound policy refused it
+ * @TOYTCP_DROP_SOCKET_FILTER: the socket's filter (SO_ATTACH_FILTER,
+ *	SO_ATTACH_BPF) or the LSM's sock_rcv_skb refused it
+ * @TOYTCP_DROP_CGROUP_FILTER: cgroup-BPF ingress or the LSM's
+ *	sock_rcv_skb, run on the port reservation's AF_INET socket, refused it
  * @TOYTCP_DROP_MAX: the number of reasons
  *
  * toytcp_drop() counts each in /proc/net/toytcp_snmp (Drop*) and hands it
@@ -572,6 +593,10 @@ enum toytcp_drop_reason {
 	TOYTCP_DROP_OFO_PRUNED,
 	TOYTCP_DROP_AFTER_FIN,
 	TOYTCP_DROP_PAWS,
+	TOYTCP_DROP_MINTTL,
+	TOYTCP_DROP_XFRM_POLICY,
+	TOYTCP_DROP_SOCKET_FILTER,
+	TOYTCP_DROP_CGROUP_FILTER,
 	TOYTCP_DROP_MAX
 };
 
@@ -617,6 +642,11 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_RCVCOALESCE,
 	TOYTCP_MIB_DSACKUNDO,
 	TOYTCP_MIB_PAWSESTAB,
+	TOYTCP_MIB_MINTTLDROP,
+	TOYTCP_MIB_OUTOFWINDOWICMPS,
+	TOYTCP_MIB_LOCKDROPPEDICMPS,
+	TOYTCP_MIB_ICMPERRORS,
+	TOYTCP_MIB_PMTUREDUCED,
 	/* One counter per enum toytcp_drop_reason from here */
 	TOYTCP_MIB_DROP,
 	TOYTCP_MIB_MAX = TOYTCP_MIB_DROP + TOYTCP_DROP_MAX
@@ -757,9 +787,15 @@ void toytcp_child_established(struct sock *sk);
 bool toytcp_unlink_child(struct sock *sk);
 void toytcp_listen_stop(struct sock *sk);
 
-/* hook.c: the receive hook */
-unsigned int toytcp_nf_hook(void *priv, struct sk_buff *skb,
-			    const struct nf_hook_state *state);
+/* hook.c: the receive hook, IPv4's handler for IPPROTO_TCP */
+int toytcp_hook_register(void);
+void toytcp_hook_unregister(void);
+int toytcp_linux_err(struct sk_buff *skb, u32 info);
+
+/* icmp.c: ICMP errors about toytcp's segments */
+int toytcp_v4_err(struct sk_buff *skb, u32 info);
+void toytcp_mtu_reduced(struct sock *sk);
+void toytcp_icmp_err_deferred(struct sock *sk);
 
 /* options.c: TCP options */
 /**
@@ -821,6 +857,8 @@ bool toytcp_prune_ofo(struct sock *sk);
 
 /* output.c: building and sending segments */
 int toytcp_route(struct sock *sk);
+int toytcp_ip_xmit(struct sock *sk, struct sk_buff *skb, __be32 saddr,
+		   __be32 daddr, bool cgroup);
 void toytcp_sync_mss(struct sock *sk);
 void toytcp_set_iss(struct sock *sk, u32 iss);
 u32 toytcp_secure_seq(const struct net *net, __be32 saddr, __be32 daddr,
@@ -1024,6 +1062,20 @@ static inline bool toytcp_paws_ok(const struct toytcp_sock *tsk, u32 tsval,
 			   tsk->ts_recent_stamp + TOYTCP_PAWS_IDLE))
 		return true;
 	return !tsk->ts_recent;
+/*
+ * The AF_INET socket of @sk's port reservation (a child's is its
+ * listener's), or NULL: the socket Linux's cgroup-BPF and the LSM judge
+ * toytcp's segments by, since they ignore or cannot classify a socket of
+ * another family (hook.c, output.c).
+ *
+ * Context: rcu_read_lock() or @sk's sk lock: the reservation and its
+ * socket are freed after a grace period.
+ */
+static inline struct sock *toytcp_port_sk(const struct sock *sk)
+{
+	const struct toytcp_port *port = READ_ONCE(toytcp_sk(sk)->port);
+
+	return port ? port->sk : NULL;
 }
 
 /* Bytes the user wrote that the peer has not acknowledged yet. */

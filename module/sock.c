@@ -37,7 +37,15 @@ void toytcp_init_sock(struct sock *sk)
 	int buf;
 
 	atomic_inc(&toytcp_live_socks);
-	sk->sk_protocol = IPPROTO_TCP;
+	/* Not IPPROTO_TCP: the kernel takes a socket with that protocol for
+	 * a struct tcp_sock whatever its family (the BPF helpers
+	 * bpf_tcp_sock(), bpf_skc_to_tcp_sock() and the SYN cookie ones on a
+	 * toytcp segment's skb->sk would read and write tcp_sock fields
+	 * beyond the end of struct toytcp_sock).  toytcp writes IPPROTO_TCP
+	 * into its IP headers itself (toytcp_ip_xmit()).  So SO_PROTOCOL
+	 * reads 0 on a toytcp socket.
+	 */
+	sk->sk_protocol = 0;
 	sk->sk_destruct = toytcp_sock_destruct;
 	sk->sk_backlog_rcv = toytcp_do_rcv;
 	sk->sk_write_space = toytcp_write_space;
@@ -384,7 +392,7 @@ void toytcp_destroy_sock(struct sock *sk)
 	__skb_queue_purge(&tsk->ooo_queue);
 	if (tsk->port) {
 		toytcp_port_put(tsk->port);
-		tsk->port = NULL;
+		WRITE_ONCE(tsk->port, NULL);
 	}
 	sock_put(sk);
 }

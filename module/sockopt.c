@@ -178,6 +178,15 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 		return -ENOPROTOOPT;
 	if (level == SOL_IP && toytcp_ip_mc_opt(optname))
 		return -EPROTO;
+	/* Options toytcp's IPv4 output (toytcp_ip_xmit()) does not apply,
+	 * refused rather than accepted and ignored: IP options, and per-socket
+	 * IPsec policies (which toytcp would also have to free and to copy to
+	 * a listener's children; the namespace's policies apply).
+	 */
+	if (level == SOL_IP && (optname == IP_OPTIONS ||
+				optname == IP_IPSEC_POLICY ||
+				optname == IP_XFRM_POLICY))
+		return -ENOPROTOOPT;
 	if (level != SOL_TCP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
 	if (optname == TCP_CONGESTION) {

@@ -186,7 +186,9 @@ void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb)
 	trace_toytcp_segment_sent(sk, isn, cb->seq + 1,
 				  TOYTCP_SYN | TOYTCP_ACK, 0,
 				  ntohs(rth->window));
-	ip_build_and_send_pkt(rskb, sk, iph->daddr, iph->saddr, NULL, 0);
+	rcu_read_lock();	/* the listener's port reservation */
+	toytcp_ip_xmit(sk, rskb, iph->daddr, iph->saddr, true);
+	rcu_read_unlock();
 }
 
 /**

@@ -67,6 +67,14 @@ void toytcp_release_cb(struct sock *sk)
 		toytcp_keepalive_timer_handler(sk);
 		__sock_put(sk);
 	}
+	if (test_and_clear_bit(TOYTCP_MTU_REDUCED_DEFERRED, &tsk->deferred)) {
+		toytcp_mtu_reduced(sk);		/* icmp.c */
+		__sock_put(sk);
+	}
+	if (test_and_clear_bit(TOYTCP_ICMP_ERR_DEFERRED, &tsk->deferred)) {
+		toytcp_icmp_err_deferred(sk);	/* icmp.c */
+		__sock_put(sk);
+	}
 	toytcp_send_deferred_ack(sk);
 }
 

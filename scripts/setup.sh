@@ -9,7 +9,7 @@ CACHE=/var/cache/toytcp
 PKGS="build-essential bc flex bison libelf-dev libssl-dev kmod cpio
       qemu-system-x86 qemu-utils busybox-static iproute2 sparse python3
       python3-argcomplete python3-pkg-resources python3-requests file
-      procps psmisc coreutils xz-utils ethtool iptables gnuplot-nox
+      procps psmisc coreutils xz-utils ethtool iptables nftables gnuplot-nox
       liburing-dev curl iperf3 dkms linux-source-6.1"
 
 log() { echo "setup: $*" >&2; }
