@@ -93,8 +93,8 @@ static void toytcp_listen_full(struct sock *sk, bool *syn_full,
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	spin_lock_bh(&tsk->accept_lock);
-	*accept_full = tsk->accept_count >= backlog;
-	*syn_full = tsk->syn_count >= max_t(u32, backlog, 16);
+	*accept_full = tsk->accept_count > backlog;
+	*syn_full = tsk->syn_count > backlog;
 	spin_unlock_bh(&tsk->accept_lock);
 }
 
@@ -167,7 +167,12 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 			 false);
 	if (!child)
 		return NULL;
-	sock_init_data(NULL, child);
+	/* The listener's type and owner: getsockopt(SO_TYPE), and the uid
+	 * its route is looked up with (ip rule uidrange), as Linux's
+	 * request and child sockets carry the listener's.
+	 */
+	sock_init_data_uid(NULL, child, sk->sk_uid);
+	child->sk_type = sk->sk_type;
 	toytcp_init_sock(child);
 	ctsk = toytcp_sk(child);
 	cinet = inet_sk(child);
