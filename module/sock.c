@@ -216,7 +216,18 @@ static int toytcp_v4_connect(struct sock *sk, const struct sockaddr_in *sin)
 	sock_reset_flag(sk, SOCK_DONE);
 
 	toytcp_set_state(sk, TCP_SYN_SENT);
-	toytcp_ehash_add(sk);
+	/* A 4-tuple a live socket has (another bound with SO_REUSEADDR to
+	 * this port, of any user, that connected to the same destination;
+	 * or one in TIME-WAIT), toytcp's or Linux TCP's: EADDRNOTAVAIL, as
+	 * __inet_check_established().
+	 */
+	err = -EADDRNOTAVAIL;
+	if (!toytcp_linux_has_tuple(sk))
+		err = toytcp_ehash_add(sk);
+	if (err) {
+		toytcp_set_state(sk, TCP_CLOSE);
+		goto err_reset;
+	}
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ACTIVEOPENS);
 	err = toytcp_send_syn(sk);
 	if (err) {
