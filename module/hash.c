@@ -340,6 +340,7 @@ static struct sock *toytcp_reuseport_select(struct net *net,
 {
 	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
 	__be32 laddr = first->sk_rcv_saddr;
+	struct toytcp_lbucket *b;
 	struct sock *lsk, *sk;
 	unsigned int pick;
 
@@ -362,8 +363,8 @@ static struct sock *toytcp_reuseport_select(struct net *net,
 		return first;
 	pick = reciprocal_scale(inet_ehashfn(net, daddr, ntohs(dport), saddr,
 					     sport), n);
-	sk_for_each_rcu(sk, &toytcp_lhash[toytcp_lhashfn(net, laddr,
-							ntohs(dport))].chain)
+	b = &toytcp_lhash[toytcp_lhashfn(net, laddr, ntohs(dport))];
+	sk_for_each_rcu(sk, &b->chain)
 		if (toytcp_lmatch(sk, net, laddr, dport, dif) &&
 		    sk->sk_reuseport && !pick--)
 			return sk;
