@@ -174,6 +174,12 @@ static int lands_on(const int *l, int n, int port, int *err)
 	k = -1;
 	if (poll(p, n, 2000) > 0) {
 		for (k = 0; k < n; k++) {
+			/* Only where poll() said so: accept4()'s
+			 * SOCK_NONBLOCK is the new socket's, the wait is
+			 * the listener's (blocking).
+			 */
+			if (!(p[k].revents & POLLIN))
+				continue;
 			s = accept4(l[k], NULL, NULL, SOCK_NONBLOCK);
 			if (s >= 0) {
 				close(s);
