@@ -14,40 +14,16 @@
 
 #include "protocol.h"
 
-/* A listener on the same port and an overlapping address, same netns,
- * unless both have SO_REUSEPORT and one owner (Linux's rule).
- */
-static bool toytcp_listen_conflict(struct sock *sk)
-{
-	struct toytcp_hash_pos pos = {};
-	struct net *net = sock_net(sk);
-	struct sock *o;
-	bool busy = false;
-
-	rcu_read_lock();
-	while ((o = toytcp_hash_seek(net, &pos)) && o->sk_state == TCP_LISTEN) {
-		if (o != sk &&
-		    inet_sk(o)->inet_sport == inet_sk(sk)->inet_sport &&
-		    (!o->sk_rcv_saddr || !sk->sk_rcv_saddr ||
-		     o->sk_rcv_saddr == sk->sk_rcv_saddr) &&
-		    !(o->sk_reuseport && sk->sk_reuseport &&
-		      uid_eq(sock_i_uid(o), sock_i_uid(sk)))) {
-			busy = true;
-			break;
-		}
-		pos.offset++;
-	}
-	rcu_read_unlock();
-	return busy;
-}
-
 /**
  * toytcp_listen() - listen() (proto_ops.listen)
  * @sock: the socket
- * @backlog: bound of the accept queue (and, at least 16, of the SYN queue)
+ * @backlog: bound of the accept queue and of the SYN queue
  *
- * Binds to a free port first when the socket has none.  On a listener,
- * only changes the backlog.
+ * Binds to a free port first when the socket has none.  Linux decides
+ * whether the socket may listen on its port, listen() on the port
+ * reservation (toytcp_port_listen()), against Linux TCP's listeners and
+ * toytcp's alike, atomically; the listener is visible to the receive path
+ * only once it has.  On a listener, only changes the backlog.
  *
  * Context: process; takes the sk lock.
  * Return: 0, -EINVAL in a state that cannot listen, -EADDRINUSE when
@@ -63,29 +39,31 @@ int toytcp_listen(struct socket *sock, int backlog)
 	if (sock->state != SS_UNCONNECTED ||
 	    !((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)))
 		goto out;
-	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
-	if (sk->sk_state == TCP_LISTEN) {
-		err = 0;
-		goto out;
-	}
 	if (!inet_sk(sk)->inet_num) {
 		err = toytcp_port_get(sk, 0, 0);
 		if (err)
 			goto out;
 	}
-	err = -EADDRINUSE;
-	if (toytcp_listen_conflict(sk))
+	err = toytcp_port_listen(sk, backlog);
+	if (err)
 		goto out;
-	toytcp_sk(sk)->closing = false;
-	toytcp_set_state(sk, TCP_LISTEN);
-	toytcp_lhash_add(sk);
-	err = 0;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	if (sk->sk_state != TCP_LISTEN) {
+		toytcp_sk(sk)->closing = false;
+		toytcp_set_state(sk, TCP_LISTEN);
+		toytcp_lhash_add(sk);
+	}
 out:
 	release_sock(sk);
 	return err;
 }
 
-/* Are the listener's SYN queue and accept queue full? */
+/*
+ * Are the listener's SYN queue and accept queue full?  Linux's bounds:
+ * each is full once it holds more than the backlog
+ * (inet_csk_reqsk_queue_is_full(), sk_acceptq_is_full()), so that
+ * listen(fd, 0) takes one connection.
+ */
 static void toytcp_listen_full(struct sock *sk, bool *syn_full,
 			       bool *accept_full)
 {
@@ -93,8 +71,8 @@ static void toytcp_listen_full(struct sock *sk, bool *syn_full,
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	spin_lock_bh(&tsk->accept_lock);
-	*accept_full = tsk->accept_count >= backlog;
-	*syn_full = tsk->syn_count >= max_t(u32, backlog, 16);
+	*accept_full = tsk->accept_count > backlog;
+	*syn_full = tsk->syn_count > backlog;
 	spin_unlock_bh(&tsk->accept_lock);
 }
 
@@ -166,7 +144,12 @@ static struct sock *toytcp_create_child(struct sock *sk, struct sk_buff *skb,
 			 false);
 	if (!child)
 		return NULL;
-	sock_init_data(NULL, child);
+	/* The listener's type and owner: getsockopt(SO_TYPE), and the uid
+	 * its route is looked up with (ip rule uidrange), as Linux's
+	 * request and child sockets carry the listener's.
+	 */
+	sock_init_data_uid(NULL, child, sk->sk_uid);
+	child->sk_type = sk->sk_type;
 	toytcp_init_sock(child);
 	ctsk = toytcp_sk(child);
 	cinet = inet_sk(child);
@@ -327,8 +310,12 @@ void toytcp_rcv_listen(struct sock *sk, struct sk_buff *skb)
 	sock_hold(child);
 	bh_lock_sock(child);
 	toytcp_set_state(child, TCP_SYN_RECV);
-	toytcp_ehash_add(child);
-	if (cookie_mss) {
+	if (toytcp_ehash_add(child)) {
+		/* Another child has the 4-tuple: its SYN came in on another
+		 * CPU while this one waited for the listener.
+		 */
+		toytcp_done(child);
+	} else if (cookie_mss) {
 		/* The ACK completes the handshake, its data is queued. */
 		toytcp_rcv_synchronized(child, skb);
 		skb = NULL;
@@ -509,6 +496,10 @@ void toytcp_listen_stop(struct sock *sk)
 	LIST_HEAD(children);
 
 	sock_owned_by_me(sk);
+	/* Linux's view first: the port is no longer listened on, while the
+	 * listener still takes the segments.
+	 */
+	toytcp_port_unlisten(sk);
 	toytcp_set_state(sk, TCP_CLOSE);
 	spin_lock_bh(&tsk->accept_lock);
 	tsk->closing = true;

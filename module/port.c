@@ -2,9 +2,22 @@
 /*
  * toytcp: the reservation of a port in Linux TCP's port space (see struct
  * toytcp_port).  Its model is Linux's bind bucket (inet_csk_get_port()
- * in net/ipv4/inet_connection_sock.c), but Linux keeps the bucket: a
- * kernel AF_INET TCP socket bound to the same address and port holds it
- * for toytcp, so that Linux's rules and errors apply on both sides.
+ * in net/ipv4/inet_connection_sock.c), but Linux keeps the bucket: an
+ * AF_INET TCP socket bound to the same address and port holds it for
+ * toytcp, and listens while the toytcp socket listens, so that Linux's
+ * rules and errors apply on both sides, at bind() and at listen().
+ *
+ * The LSM: the reservation is created in the caller's context
+ * (__sock_create() with kern = 0), so the LSM's socket_create and
+ * socket_post_create hooks and the cgroup's socket programs see the
+ * caller's credentials.  Its bind and listen go through kernel_bind() and
+ * kernel_listen(), which call the protocol directly: the LSM's
+ * socket_bind and socket_listen hooks (SELinux name_bind, the port
+ * checks) run for the user's bind() and listen() on the toytcp socket,
+ * with its family, but not for the AF_INET reservation, and toytcp cannot
+ * call them itself: security_socket_bind() and security_socket_listen()
+ * are not exported (Module.symvers of 6.1 and 6.12).  The cgroup's
+ * bind4 program does run (inet_bind()), on the reservation.
  */
 #include <linux/net.h>
 #include <linux/slab.h>
@@ -18,6 +31,31 @@ static void toytcp_port_release_work(struct work_struct *work)
 	sock_release(port->sock);
 	put_net(port->net);
 	kfree_rcu(port, rcu);	/* toytcp_port_sk() readers */
+}
+
+/*
+ * Give the reservation what Linux's port rules read of a socket: its
+ * SO_REUSEADDR, SO_REUSEPORT, SO_BINDTODEVICE and owner (sock_i_uid(),
+ * the inode's; the reservation's inode is the binding process's, the
+ * toytcp socket's its creator's or whoever it was chowned to since), so
+ * that Linux judges the toytcp socket as it would an AF_INET one.
+ */
+static int toytcp_port_sync(struct sock *sk, struct socket *rsock)
+{
+	struct sock *rsk = rsock->sk;
+	int dev = READ_ONCE(sk->sk_bound_dev_if);
+
+	sock_owned_by_me(sk);
+	lock_sock(rsk);
+	rsk->sk_reuse = sk->sk_reuse;
+	rsk->sk_reuseport = sk->sk_reuseport;
+	rsk->sk_uid = sk->sk_uid;
+	if (sk->sk_socket)
+		SOCK_INODE(rsock)->i_uid = SOCK_INODE(sk->sk_socket)->i_uid;
+	release_sock(rsk);
+	if (READ_ONCE(rsk->sk_bound_dev_if) == dev)
+		return 0;
+	return sock_bindtoindex(rsk, dev, true);
 }
 
 /**
@@ -49,18 +87,16 @@ int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port)
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
-	err = sock_create_kern(sock_net(sk), AF_INET, SOCK_STREAM, IPPROTO_TCP,
-			       &p->sock);
+	/* kern = 0: a socket of the calling process, for the LSM and the
+	 * cgroup (see the top of this file).
+	 */
+	err = __sock_create(sock_net(sk), AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			    &p->sock, 0);
 	if (err)
 		goto err_free;
-	if (sk->sk_reuse)
-		sock_set_reuseaddr(p->sock->sk);
-	/* Linux's rules for sharing a port: SO_REUSEPORT on every socket,
-	 * same owner (the placeholder is created by, and belongs to, the
-	 * process that binds).
-	 */
-	if (sk->sk_reuseport)
-		sock_set_reuseport(p->sock->sk);
+	err = toytcp_port_sync(sk, p->sock);
+	if (err)
+		goto err_release;
 	err = kernel_bind(p->sock, (struct sockaddr *)&sin, sizeof(sin));
 	if (err)
 		goto err_release;
@@ -85,6 +121,70 @@ err_release:
 err_free:
 	kfree(p);
 	return err;
+}
+
+/**
+ * toytcp_port_listen() - the reservation listens, as @sk is about to
+ * @sk: a bound socket that listen() is called on
+ * @backlog: listen()'s backlog (what ss shows for the reservation)
+ *
+ * Linux's inet_csk_listen_start() decides, under its bind-hash lock,
+ * whether @sk may listen on its port beside every AF_INET TCP socket and
+ * every other toytcp socket's reservation, and from then on every Linux
+ * TCP socket's bind() and listen() sees a listener there.  The
+ * reservation never gets a segment while @sk listens: toytcp's receive
+ * path finds @sk first.  Its port stays bound when it stops listening
+ * (SOCK_BINDPORT_LOCK, which a bind() to port 0 does not set), for the
+ * children that keep it (toytcp_port_unlisten()).
+ *
+ * Context: process, sk lock held; may sleep.
+ * Return: 0, -EADDRINUSE, or another errno of listen().
+ */
+int toytcp_port_listen(struct sock *sk, int backlog)
+{
+	struct toytcp_port *p = toytcp_sk(sk)->port;
+	struct sock *rsk = p->sock->sk;
+	int err;
+
+	sock_owned_by_me(sk);
+	if (rsk->sk_state != TCP_LISTEN) {
+		err = toytcp_port_sync(sk, p->sock);
+		if (err)
+			return err;
+		lock_sock(rsk);
+		rsk->sk_userlocks |= SOCK_BINDPORT_LOCK;
+		release_sock(rsk);
+	}
+	err = kernel_listen(p->sock, backlog);
+	if (!err)
+		WRITE_ONCE(toytcp_sk(sk)->port_sk, rsk);
+	return err;
+}
+
+/**
+ * toytcp_port_unlisten() - the reservation stops listening, keeping the
+ * port
+ * @sk: a socket that stops listening (close(), shutdown(SHUT_RD))
+ *
+ * The children @sk leaves behind keep the port bound, as a Linux
+ * listener's children keep the bind bucket, but nothing listens on it in
+ * Linux's view any more: a Linux TCP socket may listen there, and a SYN
+ * that no toytcp socket takes gets Linux's reset, where a listening
+ * reservation would have queued connections nobody accepts.
+ * shutdown(SHUT_RD) on a TCP listener disconnects it (inet_shutdown(),
+ * tcp_disconnect()): its port stays for SOCK_BINDPORT_LOCK.
+ *
+ * Context: process, sk lock held; may sleep.
+ */
+void toytcp_port_unlisten(struct sock *sk)
+{
+	struct toytcp_port *p = toytcp_sk(sk)->port;
+
+	sock_owned_by_me(sk);
+	if (!p || READ_ONCE(p->sock->sk->sk_state) != TCP_LISTEN)
+		return;
+	kernel_sock_shutdown(p->sock, SHUT_RD);
+	WRITE_ONCE(toytcp_sk(sk)->port_sk, NULL);
 }
 
 /**

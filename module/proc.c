@@ -69,6 +69,27 @@ static void toytcp_seq_stop(struct seq_file *seq, void *v)
 	rcu_read_unlock();
 }
 
+/*
+ * The owner, as /proc/net/tcp shows it: the socket file's (sock_i_uid());
+ * for a child in SYN-RECEIVED its listener's, which it carries in sk_uid
+ * (Linux shows a request socket's listener's); 0 for other sockets
+ * without a file (not accepted yet, orphans), as Linux does.
+ */
+static kuid_t toytcp_seq_uid(struct sock *sk, int state)
+{
+	kuid_t uid;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_socket)
+		uid = SOCK_INODE(sk->sk_socket)->i_uid;
+	else if (state == TCP_SYN_RECV)
+		uid = sk->sk_uid;
+	else
+		uid = GLOBAL_ROOT_UID;
+	read_unlock_bh(&sk->sk_callback_lock);
+	return uid;
+}
+
 static int toytcp_seq_show(struct seq_file *seq, void *v)
 {
 	const struct toytcp_sock *tsk = v;
@@ -107,7 +128,8 @@ static int toytcp_seq_show(struct seq_file *seq, void *v)
 		   timer_active,
 		   jiffies_delta_to_clock_t(timer_expires - jiffies),
 		   tsk->retries,
-		   from_kuid_munged(seq_user_ns(seq), sock_i_uid((struct sock *)sk)),
+		   from_kuid_munged(seq_user_ns(seq),
+				    toytcp_seq_uid((struct sock *)sk, state)),
 		   0, sock_i_ino((struct sock *)sk),
 		   refcount_read(&sk->sk_refcnt), sk,
 		   jiffies_to_clock_t(tsk->rto),

@@ -185,10 +185,13 @@ enum toytcp_deferred {
  *		TCP's children keep the bind bucket)
  *
  * toytcp and Linux TCP share one port space: every bound toytcp socket
- * holds a Linux TCP socket bound (never listening) to the same address and
- * port, so bind() on either side sees the other and Linux's ephemeral port
- * choice skips toytcp's ports.  Segments for such a port that match no
- * toytcp socket go on to Linux TCP, which answers with a reset.
+ * holds a Linux TCP socket bound to the same address and port, which
+ * listens while the toytcp socket listens, so bind() and listen() on
+ * either side see the other as Linux TCP sees its own sockets, and
+ * Linux's ephemeral port choice skips toytcp's ports.  The receive path
+ * finds toytcp's sockets first, so the reservation never gets a segment
+ * while its toytcp socket listens; segments for a port that match no
+ * toytcp socket go on to Linux TCP, which answers with a reset (port.c).
  */
 struct toytcp_port {
 	struct work_struct	work;
@@ -325,6 +328,10 @@ struct toytcp_port {
  * @mtu_info:	the next-hop MTU of the last ICMP "fragmentation needed"
  *		(WRITE_ONCE() from the ICMP handler, read by
  *		toytcp_mtu_reduced())
+ * @port_sk:	listener: @port's socket while it listens, else NULL;
+ *		the lookup compares Linux's choice among SO_REUSEPORT
+ *		listeners with it, never dereferences it (sk lock;
+ *		WRITE_ONCE(), READ_ONCE() under RCU)
  * @parent:	for a child not yet accepted, its listener (holds a ref);
  *		cleared under the child's sk lock by whoever takes the child
  * @child_node:	the child's place in @parent's @syn_queue or @accept_queue
@@ -454,6 +461,7 @@ struct toytcp_sock {
 
 	struct toytcp_port	*port;
 	u32			mtu_info;
+	struct sock		*port_sk;
 
 	struct sock		*parent;
 	struct list_head	child_node;
@@ -694,6 +702,8 @@ struct toytcp_sysctl {
  * struct toytcp_net - toytcp's state in one network namespace
  * @mib:	counters, per CPU
  * @curr_estab:	sockets in ESTABLISHED or CLOSE-WAIT
+ * @hashed:	sockets in the lookup tables (atomic; hash.c): none, and
+ *		the lookup returns at once
  * @sysctl:	the tunables
  * @sysctl_hdr:	their registration under net/toytcp
  * @rmem_alloc:	bytes (skb truesize) in the receive and out-of-order
@@ -705,6 +715,7 @@ struct toytcp_sysctl {
 struct toytcp_net {
 	struct toytcp_mib __percpu	*mib;
 	atomic_t			curr_estab;
+	atomic_t			hashed;
 	atomic_long_t			rmem_alloc;
 	atomic_long_t			rmem_peak;
 	unsigned long			mem_flags;
@@ -773,6 +784,8 @@ int toytcp_set_rcvlowat(struct sock *sk, int val);
 
 /* port.c: the reservation in Linux TCP's port space */
 int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port);
+int toytcp_port_listen(struct sock *sk, int backlog);
+void toytcp_port_unlisten(struct sock *sk);
 void toytcp_port_hold(struct toytcp_port *port);
 void toytcp_port_put(struct toytcp_port *port);
 void toytcp_port_put_sync(struct toytcp_port *port);
@@ -988,7 +1001,8 @@ void toytcp_mem_exit_net(struct net *net);
 /* hash.c: the lookup tables */
 int toytcp_hash_init(void);
 void toytcp_hash_exit(void);
-void toytcp_ehash_add(struct sock *sk);
+int toytcp_ehash_add(struct sock *sk);
+bool toytcp_linux_has_tuple(struct sock *sk);
 void toytcp_lhash_add(struct sock *sk);
 void toytcp_unhash(struct sock *sk);
 struct sock *toytcp_lookup(struct net *net, __be32 saddr, __be16 sport,

@@ -224,7 +224,18 @@ static int toytcp_v4_connect(struct sock *sk, const struct sockaddr_in *sin)
 	sock_reset_flag(sk, SOCK_DONE);
 
 	toytcp_set_state(sk, TCP_SYN_SENT);
-	toytcp_ehash_add(sk);
+	/* A 4-tuple a live socket has (another bound with SO_REUSEADDR to
+	 * this port, of any user, that connected to the same destination;
+	 * or one in TIME-WAIT), toytcp's or Linux TCP's: EADDRNOTAVAIL, as
+	 * __inet_check_established().
+	 */
+	err = -EADDRNOTAVAIL;
+	if (!toytcp_linux_has_tuple(sk))
+		err = toytcp_ehash_add(sk);
+	if (err) {
+		toytcp_set_state(sk, TCP_CLOSE);
+		goto err_reset;
+	}
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ACTIVEOPENS);
 	err = toytcp_send_syn(sk);
 	if (err) {
@@ -238,6 +249,52 @@ err_reset:
 	sk->sk_dport = 0;
 	sk_dst_reset(sk);
 	return err;
+}
+
+static void toytcp_purge_write_queue(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
+		toytcp_free_skb(sk, skb);
+	toytcp_sk(sk)->send_head = NULL;
+}
+
+/*
+ * A connect() that failed (refused, reset, timed out) leaves the socket
+ * as a new one for the next connect(), as tcp_disconnect() does: nothing
+ * of the attempt stays, its SYN in the send queue least of all (a stale
+ * SYN at the head, with another ISN than the next connection's, would
+ * never be acknowledged and would stall that connection's data).
+ */
+static void toytcp_disconnect(struct sock *sk)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	sock_owned_by_me(sk);
+	toytcp_clear_timers(sk);
+	toytcp_purge_write_queue(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	__skb_queue_purge(&tsk->ooo_queue);
+	tsk->fin_sent = false;
+	tsk->sacked_bytes = 0;
+	tsk->in_recovery = false;
+	tsk->tlp_armed = false;
+	tsk->dupacks = 0;
+	tsk->retries = 0;
+	tsk->backoff = 0;
+	tsk->probes_out = 0;
+	tsk->retrans_stamp = 0;
+	tsk->srtt_us = 0;
+	tsk->rttvar_us = 0;
+	tsk->rto = TOYTCP_INIT_RTO;
+	tsk->cwnd = TOYTCP_INIT_CWND;
+	tsk->ssthresh = U32_MAX >> 1;
+	tsk->cwnd_cnt = 0;
+	toytcp_cong_init(sk, tsk->ca_ops);
+	sk->sk_daddr = 0;
+	sk->sk_dport = 0;
+	sk_dst_reset(sk);
 }
 
 static long toytcp_wait_for_connect(struct sock *sk, long timeo)
@@ -310,6 +367,7 @@ static int toytcp_connect(struct socket *sock, struct sockaddr *uaddr,
 	if (sk->sk_state == TCP_CLOSE) {
 		err = sock_error(sk) ? : -ECONNABORTED;
 		sock->state = SS_UNCONNECTED;
+		toytcp_disconnect(sk);
 		goto out;
 	}
 	sock->state = SS_CONNECTED;
@@ -362,15 +420,6 @@ void toytcp_abort(struct sock *sk, int err)
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk_error_report(sk);
 	toytcp_done(sk);
-}
-
-static void toytcp_purge_write_queue(struct sock *sk)
-{
-	struct sk_buff *skb;
-
-	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
-		toytcp_free_skb(sk, skb);
-	toytcp_sk(sk)->send_head = NULL;
 }
 
 /**
