@@ -148,6 +148,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 	const struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	u32 ack = cb->ack_seq, wnd = (u32)cb->wnd << tsk->snd_wscale;
+	struct toytcp_probe_snap probe;
 	bool sack_news;
 
 	if (toytcp_after(ack, tsk->snd_nxt)) {
@@ -156,6 +157,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 	}
 	if (toytcp_before(ack, tsk->snd_una))
 		return true;	/* old duplicate: ignore the ACK field */
+	toytcp_probe_start(sk, &probe);
 
 	/* A duplicate ACK: RFC 5681 2 asks for an unchanged window too, but a
 	 * receiver's window moves with every segment it takes; an ACK that
@@ -200,6 +202,7 @@ static bool toytcp_ack(struct sock *sk, const struct sk_buff *skb)
 	} else if (sack_news && tsk->snd_una != tsk->snd_nxt) {
 		toytcp_rearm_timer(sk);
 	}
+	toytcp_probe(sk, skb, &probe);	/* toytcp:toytcp_probe */
 	toytcp_write_xmit(sk);
 	return true;
 }

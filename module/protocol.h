@@ -558,6 +558,8 @@ struct toytcp_mib {
  * @mem:	receive memory of the namespace, in pages, as tcp_mem: below
  *		[0] pressure ends, above [1] it starts, above [2] new data
  *		is dropped (mem.c)
+ * @cong:	the congestion control algorithm of new sockets
+ *		(congestion_control, cong.c)
  *
  * Read with READ_ONCE(), written by the sysctl handlers.
  */
@@ -574,6 +576,7 @@ struct toytcp_sysctl {
 	int	wmem_default;
 	int	syncookies;
 	unsigned long	mem[3];
+	const struct toytcp_cong_ops *cong;
 };
 
 /**
@@ -798,8 +801,35 @@ struct toytcp_cong_ops {
 	void		(*cong_avoid)(struct sock *sk, u32 segs);
 };
 
+extern const struct toytcp_cong_ops toytcp_cubic;	/* cubic.c */
+
 const struct toytcp_cong_ops *toytcp_cong_find(const char *name);
+const struct toytcp_cong_ops *toytcp_cong_default(struct net *net);
 void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops);
+void toytcp_slow_start(struct sock *sk, u32 segs);
+int toytcp_proc_cong(TOYTCP_CTL_TABLE *ctl, int write, void *buffer,
+		     size_t *lenp, loff_t *ppos);
+int toytcp_proc_cong_avail(TOYTCP_CTL_TABLE *ctl, int write, void *buffer,
+			   size_t *lenp, loff_t *ppos);
+
+/**
+ * struct toytcp_probe_snap - the sender's state before an ACK, which
+ * toytcp_probe() compares with its state after
+ * @snd_una: SND.UNA
+ * @snd_wnd: SND.WND
+ * @cwnd: the congestion window
+ * @ssthresh: the slow start threshold
+ */
+struct toytcp_probe_snap {
+	u32	snd_una;
+	u32	snd_wnd;
+	u32	cwnd;
+	u32	ssthresh;
+};
+
+void toytcp_probe_start(const struct sock *sk, struct toytcp_probe_snap *snap);
+void toytcp_probe(const struct sock *sk, const struct sk_buff *skb,
+		  const struct toytcp_probe_snap *snap);
 
 /* syncookies.c */
 u32 toytcp_cookie_window(const struct sock *sk);
