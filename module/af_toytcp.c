@@ -132,9 +132,17 @@ static int __init toytcp_init(void)
 		       AF_TOYTCP, err);
 		goto err_proto;
 	}
+	err = toytcp_diag_init();
+	if (err) {
+		pr_err("sock_diag for family %d is taken (%d)\n", AF_TOYTCP,
+		       err);
+		goto err_sock;
+	}
 	pr_info("loaded (AF_TOYTCP=%d)\n", AF_TOYTCP);
 	return 0;
 
+err_sock:
+	sock_unregister(PF_TOYTCP);
 err_proto:
 	proto_unregister(&toytcp_proto);
 err_pernet:
@@ -148,6 +156,7 @@ err_wq:
 
 static void __exit toytcp_exit(void)
 {
+	toytcp_diag_exit();
 	sock_unregister(PF_TOYTCP);
 	/* Port reservations of the last sockets may still be queued. */
 	destroy_workqueue(toytcp_wq);

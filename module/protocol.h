@@ -658,6 +658,7 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 int toytcp_getsockopt(struct socket *sock, int level, int optname,
 		      char __user *optval, int __user *optlen);
 int toytcp_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg);
+void toytcp_get_info(struct sock *sk, struct toytcp_info *info);
 int toytcp_set_rcvlowat(struct sock *sk, int val);
 
 /* port.c: the reservation in Linux TCP's port space */
@@ -890,6 +891,10 @@ void toytcp_mib_exit_net(struct net *net);
 void toytcp_drop(struct net *net, struct sk_buff *skb,
 		 enum toytcp_drop_reason reason);
 const char *toytcp_drop_name(enum toytcp_drop_reason reason);
+
+/* diag.c: sock_diag for AF_TOYTCP (ss over netlink) */
+int toytcp_diag_init(void);
+void toytcp_diag_exit(void);
 
 /* proc.c */
 int toytcp_proc_init_net(struct net *net);
