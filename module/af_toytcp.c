@@ -118,9 +118,17 @@ static int __init toytcp_init(void)
 		       AF_TOYTCP, err);
 		goto err_hook;
 	}
+	err = toytcp_diag_init();
+	if (err) {
+		pr_err("sock_diag for family %d is taken (%d)\n", AF_TOYTCP,
+		       err);
+		goto err_sock;
+	}
 	pr_info("loaded (AF_TOYTCP=%d)\n", AF_TOYTCP);
 	return 0;
 
+err_sock:
+	sock_unregister(PF_TOYTCP);
 err_hook:
 	toytcp_hook_unregister();
 err_proto:
@@ -136,6 +144,7 @@ err_wq:
 
 static void __exit toytcp_exit(void)
 {
+	toytcp_diag_exit();
 	sock_unregister(PF_TOYTCP);
 	/* Port reservations of the last sockets may still be queued. */
 	destroy_workqueue(toytcp_wq);

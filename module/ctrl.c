@@ -81,6 +81,19 @@ static struct ctl_table table_template[] = {
 		.mode		= 0644,
 		.proc_handler	= toytcp_proc_mem,
 	},
+	{	/* cong.c */
+		.procname	= "congestion_control",
+		.data		= (void *)offsetof(struct toytcp_sysctl, cong),
+		.maxlen		= TCP_CA_NAME_MAX,
+		.mode		= 0644,
+		.proc_handler	= toytcp_proc_cong,
+	},
+	{
+		.procname	= "available_congestion_control",
+		.maxlen		= TCP_CA_NAME_MAX * 4,
+		.mode		= 0444,
+		.proc_handler	= toytcp_proc_cong_avail,
+	},
 	{ }
 };
 
@@ -108,6 +121,7 @@ int toytcp_ctrl_init_net(struct net *net)
 	s->rmem_default = 0;
 	s->wmem_default = 0;
 	s->syncookies = 1;
+	s->cong = toytcp_cong_default(net);
 	if (net_eq(net, &init_net) || !toytcp_pernet(&init_net)->sysctl.mem[2])
 		toytcp_mem_defaults(s->mem);
 	else

@@ -215,6 +215,7 @@ static enum toytcp_drop_reason toytcp_ack(struct sock *sk,
 	u32 ack = cb->ack_seq, wnd = cb->wnd;
 	bool probing = tsk->snd_una == tsk->snd_nxt && tsk->send_head &&
 		       !tsk->snd_wnd;
+	struct toytcp_probe_snap probe;
 	bool sack_news;
 
 	if (!(cb->flags & TOYTCP_SYN))	/* never scaled in a SYN */
@@ -236,6 +237,7 @@ static enum toytcp_drop_reason toytcp_ack(struct sock *sk,
 		return TOYTCP_NOT_DROPPED;	/* old: ignore the ACK field */
 	}
 	toytcp_update_ts_recent(sk, cb);
+	toytcp_probe_start(sk, &probe);
 
 	/* A duplicate ACK: RFC 5681 2 asks for an unchanged window too, but a
 	 * receiver's window moves with every segment it takes; an ACK that
@@ -289,6 +291,7 @@ static enum toytcp_drop_reason toytcp_ack(struct sock *sk,
 	} else if (sack_news && tsk->snd_una != tsk->snd_nxt) {
 		toytcp_rearm_timer(sk);
 	}
+	toytcp_probe(sk, skb, &probe);	/* toytcp:toytcp_probe */
 	toytcp_write_xmit(sk);
 	return TOYTCP_NOT_DROPPED;
 }

@@ -2,8 +2,9 @@
 /*
  * toytcp: /proc/net/toytcp (one line per socket, in the columns of
  * /proc/net/tcp; the model: tcp4_seq_show() and tcp_seq_start() in
- * net/ipv4/tcp_ipv4.c) and /proc/net/toytcp_snmp (the counters, "Name
- * value"), both per network namespace.
+ * net/ipv4/tcp_ipv4.c), /proc/net/toytcp_snmp (the counters, "Name
+ * value") and /proc/net/toytcp_netstat (the same in /proc/net/netstat's
+ * two-line format, for nstat), all per network namespace.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -148,26 +149,89 @@ static const struct seq_operations toytcp_seq_ops = {
 	.show	= toytcp_seq_show,
 };
 
+/* The counters and gauges after toytcp_mib_names[], in this order. */
+enum {
+	TOYTCP_GAUGE_CURRESTAB,
+	TOYTCP_GAUGE_MEMALLOC,
+	TOYTCP_GAUGE_MEMPEAK,
+	TOYTCP_GAUGE_MEMPRESSURE,
+	TOYTCP_GAUGE_LIVESOCKS,
+	TOYTCP_NGAUGES
+};
+
+static const char * const toytcp_gauge_names[TOYTCP_NGAUGES] = {
+	[TOYTCP_GAUGE_CURRESTAB]	= "CurrEstab",
+	[TOYTCP_GAUGE_MEMALLOC]		= "MemoryAllocated",
+	[TOYTCP_GAUGE_MEMPEAK]		= "MemoryAllocatedPeak",
+	[TOYTCP_GAUGE_MEMPRESSURE]	= "MemoryPressure",
+	[TOYTCP_GAUGE_LIVESOCKS]	= "LiveSockets",
+};
+
+static unsigned long toytcp_gauge(struct net *net, int i)
+{
+	struct toytcp_net *tn = toytcp_pernet(net);
+
+	switch (i) {
+	case TOYTCP_GAUGE_CURRESTAB:
+		return max(atomic_read(&tn->curr_estab), 0);
+	case TOYTCP_GAUGE_MEMALLOC:
+		return max(atomic_long_read(&tn->rmem_alloc), 0L);
+	case TOYTCP_GAUGE_MEMPEAK:
+		return max(atomic_long_read(&tn->rmem_peak), 0L);
+	case TOYTCP_GAUGE_MEMPRESSURE:
+		return test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags);
+	default:
+		return max(atomic_read(&toytcp_live_socks), 0);
+	}
+}
+
 static int toytcp_snmp_show(struct seq_file *seq, void *v)
 {
 	struct net *net = seq->private;
-	struct toytcp_net *tn = toytcp_pernet(net);
 	int i;
 
 	for (i = 0; i < TOYTCP_MIB_DROP; i++)
 		seq_printf(seq, "%s %lu\n", toytcp_mib_names[i],
 			   toytcp_mib_read(net, i));
-	seq_printf(seq, "CurrEstab %d\n", atomic_read(&tn->curr_estab));
-	seq_printf(seq, "MemoryAllocated %ld\n",
-		   atomic_long_read(&tn->rmem_alloc));
-	seq_printf(seq, "MemoryAllocatedPeak %ld\n",
-		   atomic_long_read(&tn->rmem_peak));
-	seq_printf(seq, "MemoryPressure %d\n",
-		   test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags));
-	seq_printf(seq, "LiveSockets %d\n", atomic_read(&toytcp_live_socks));
+	for (i = 0; i < TOYTCP_NGAUGES; i++)
+		seq_printf(seq, "%s %lu\n", toytcp_gauge_names[i],
+			   toytcp_gauge(net, i));
 	for (i = TOYTCP_NOT_DROPPED + 1; i < TOYTCP_DROP_MAX; i++)
 		seq_printf(seq, "%s %lu\n", toytcp_drop_name(i),
 			   toytcp_mib_read(net, TOYTCP_MIB_DROP + i));
+	return 0;
+}
+
+/*
+ * /proc/net/toytcp_netstat: the same numbers as toytcp_snmp, in the
+ * format of /proc/net/netstat that nstat(8) reads (PROC_NET_NETSTAT): a
+ * line of names after "ToyTcp:", then a line of values after "ToyTcp:";
+ * twice, the counters and gauges, then the drop reasons, so that no line
+ * nears nstat's 4096 bytes.  nstat names them ToyTcpActiveOpens ...
+ */
+static int toytcp_netstat_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq->private;
+	int i;
+
+	seq_puts(seq, "ToyTcp:");
+	for (i = 0; i < TOYTCP_MIB_DROP; i++)
+		seq_printf(seq, " %s", toytcp_mib_names[i]);
+	for (i = 0; i < TOYTCP_NGAUGES; i++)
+		seq_printf(seq, " %s", toytcp_gauge_names[i]);
+	seq_puts(seq, "\nToyTcp:");
+	for (i = 0; i < TOYTCP_MIB_DROP; i++)
+		seq_printf(seq, " %lu", toytcp_mib_read(net, i));
+	for (i = 0; i < TOYTCP_NGAUGES; i++)
+		seq_printf(seq, " %lu", toytcp_gauge(net, i));
+	seq_puts(seq, "\nToyTcp:");
+	for (i = TOYTCP_NOT_DROPPED + 1; i < TOYTCP_DROP_MAX; i++)
+		seq_printf(seq, " %s", toytcp_drop_name(i));
+	seq_puts(seq, "\nToyTcp:");
+	for (i = TOYTCP_NOT_DROPPED + 1; i < TOYTCP_DROP_MAX; i++)
+		seq_printf(seq, " %lu",
+			   toytcp_mib_read(net, TOYTCP_MIB_DROP + i));
+	seq_putc(seq, '\n');
 	return 0;
 }
 
@@ -177,15 +241,23 @@ int toytcp_proc_init_net(struct net *net)
 			     sizeof(struct toytcp_iter_state)))
 		return -ENOMEM;
 	if (!proc_create_net_single("toytcp_snmp", 0444, net->proc_net,
-				    toytcp_snmp_show, NULL)) {
-		remove_proc_entry("toytcp", net->proc_net);
-		return -ENOMEM;
-	}
+				    toytcp_snmp_show, NULL))
+		goto err_toytcp;
+	if (!proc_create_net_single("toytcp_netstat", 0444, net->proc_net,
+				    toytcp_netstat_show, NULL))
+		goto err_snmp;
 	return 0;
+
+err_snmp:
+	remove_proc_entry("toytcp_snmp", net->proc_net);
+err_toytcp:
+	remove_proc_entry("toytcp", net->proc_net);
+	return -ENOMEM;
 }
 
 void toytcp_proc_exit_net(struct net *net)
 {
+	remove_proc_entry("toytcp_netstat", net->proc_net);
 	remove_proc_entry("toytcp_snmp", net->proc_net);
 	remove_proc_entry("toytcp", net->proc_net);
 }

@@ -680,6 +680,8 @@ struct toytcp_mib {
  * @mem:	receive memory of the namespace, in pages, as tcp_mem: below
  *		[0] pressure ends, above [1] it starts, above [2] new data
  *		is dropped (mem.c)
+ * @cong:	the congestion control algorithm of new sockets
+ *		(congestion_control, cong.c)
  *
  * Read with READ_ONCE(), written by the sysctl handlers.
  */
@@ -696,6 +698,7 @@ struct toytcp_sysctl {
 	int	wmem_default;
 	int	syncookies;
 	unsigned long	mem[3];
+	const struct toytcp_cong_ops *cong;
 };
 
 /**
@@ -780,6 +783,7 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 int toytcp_getsockopt(struct socket *sock, int level, int optname,
 		      char __user *optval, int __user *optlen);
 int toytcp_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg);
+void toytcp_get_info(struct sock *sk, struct toytcp_info *info);
 int toytcp_set_rcvlowat(struct sock *sk, int val);
 
 /* port.c: the reservation in Linux TCP's port space */
@@ -969,8 +973,35 @@ struct toytcp_cong_ops {
 	void		(*cong_avoid)(struct sock *sk, u32 segs);
 };
 
+extern const struct toytcp_cong_ops toytcp_cubic;	/* cubic.c */
+
 const struct toytcp_cong_ops *toytcp_cong_find(const char *name);
+const struct toytcp_cong_ops *toytcp_cong_default(struct net *net);
 void toytcp_cong_init(struct sock *sk, const struct toytcp_cong_ops *ops);
+void toytcp_slow_start(struct sock *sk, u32 segs);
+int toytcp_proc_cong(TOYTCP_CTL_TABLE *ctl, int write, void *buffer,
+		     size_t *lenp, loff_t *ppos);
+int toytcp_proc_cong_avail(TOYTCP_CTL_TABLE *ctl, int write, void *buffer,
+			   size_t *lenp, loff_t *ppos);
+
+/**
+ * struct toytcp_probe_snap - the sender's state before an ACK, which
+ * toytcp_probe() compares with its state after
+ * @snd_una: SND.UNA
+ * @snd_wnd: SND.WND
+ * @cwnd: the congestion window
+ * @ssthresh: the slow start threshold
+ */
+struct toytcp_probe_snap {
+	u32	snd_una;
+	u32	snd_wnd;
+	u32	cwnd;
+	u32	ssthresh;
+};
+
+void toytcp_probe_start(const struct sock *sk, struct toytcp_probe_snap *snap);
+void toytcp_probe(const struct sock *sk, const struct sk_buff *skb,
+		  const struct toytcp_probe_snap *snap);
 
 /* syncookies.c */
 u32 toytcp_cookie_window(const struct sock *sk);
@@ -1036,6 +1067,10 @@ void toytcp_mib_exit_net(struct net *net);
 void toytcp_drop(struct net *net, struct sk_buff *skb,
 		 enum toytcp_drop_reason reason);
 const char *toytcp_drop_name(enum toytcp_drop_reason reason);
+
+/* diag.c: sock_diag for AF_TOYTCP (ss over netlink) */
+int toytcp_diag_init(void);
+void toytcp_diag_exit(void);
 
 /* proc.c */
 int toytcp_proc_init_net(struct net *net);

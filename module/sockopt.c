@@ -281,7 +281,15 @@ int toytcp_setsockopt(struct socket *sock, int level, int optname,
 	return err;
 }
 
-static void toytcp_get_info(struct sock *sk, struct toytcp_info *info)
+/**
+ * toytcp_get_info() - fill struct toytcp_info (TOYTCP_INFO, and the
+ * sock_diag answer, diag.c)
+ * @sk: the socket
+ * @info: what to fill
+ *
+ * Context: process; takes the sk lock.
+ */
+void toytcp_get_info(struct sock *sk, struct toytcp_info *info)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 

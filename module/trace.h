@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * toytcp: tracepoints, under events/toytcp/ in tracefs
- * (/sys/kernel/tracing) and for perf: state changes, segments sent and
- * received, retransmissions and retransmission timeouts.
+ * (/sys/kernel/tracing) and for perf and bpftrace: state changes,
+ * segments sent and received, retransmissions, retransmission timeouts,
+ * and the sender's state after each ACK that changed it (toytcp_probe,
+ * as tcp:tcp_probe).
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM toytcp
@@ -12,6 +14,9 @@
 
 #include <linux/tracepoint.h>
 #include <net/sock.h>
+#include <net/tcp.h>
+
+#include "protocol.h"
 
 #define toytcp_show_state(s)						\
 	__print_symbolic(s,						\
@@ -159,6 +164,65 @@ TRACE_EVENT(toytcp_rto,
 		  &__entry->saddr, __entry->sport,
 		  &__entry->daddr, __entry->dport, __entry->rto_ms, __entry->retries,
 		  __entry->backoff)
+);
+
+/*
+ * The sender's state after an ACK that moved SND.UNA or changed the send
+ * window, cwnd or ssthresh (cong.c: toytcp_probe()).  The fields have
+ * tcp:tcp_probe's names where they mean the same: snd_cwnd and ssthresh
+ * in segments, snd_wnd and rcv_wnd in bytes (scaled), srtt in us; and
+ * beyond tcp_probe: in_flight (bytes sent, not acknowledged and not
+ * SACKed) and ca_name (the congestion control algorithm).  Addresses are
+ * IPv4 in network order, as the other toytcp events.
+ *
+ *	perf record -e toytcp:toytcp_probe --filter 'dport == 5001'
+ *	bpftrace -e 'tracepoint:toytcp:toytcp_probe { @[args->ca_name] =
+ *		     lhist(args->snd_cwnd, 0, 400, 10); }'
+ */
+TRACE_EVENT(toytcp_probe,
+	TP_PROTO(const struct sock *sk, const struct sk_buff *skb),
+	TP_ARGS(sk, skb),
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		__field(__u32, saddr)
+		__field(__u32, daddr)
+		__field(__u16, sport)
+		__field(__u16, dport)
+		__field(__u32, mark)
+		__field(__u16, data_len)
+		__field(__u32, snd_nxt)
+		__field(__u32, snd_una)
+		__field(__u32, snd_cwnd)
+		__field(__u32, ssthresh)
+		__field(__u32, snd_wnd)
+		__field(__u32, srtt)
+		__field(__u32, rcv_wnd)
+		__field(__u32, in_flight)
+		__array(char, ca_name, TCP_CA_NAME_MAX)
+	),
+	TP_fast_assign(
+		TOYTCP_TUPLE_ASSIGN(sk);
+		__entry->mark = skb->mark;
+		__entry->data_len = skb->len;
+		__entry->snd_nxt = toytcp_sk(sk)->snd_nxt;
+		__entry->snd_una = toytcp_sk(sk)->snd_una;
+		__entry->snd_cwnd = toytcp_sk(sk)->cwnd;
+		__entry->ssthresh = toytcp_sk(sk)->ssthresh;
+		__entry->snd_wnd = toytcp_sk(sk)->snd_wnd;
+		__entry->srtt = toytcp_sk(sk)->srtt_us;
+		__entry->rcv_wnd = toytcp_sk(sk)->rcv_wnd;
+		__entry->in_flight = toytcp_bytes_in_flight(toytcp_sk(sk)) -
+				     toytcp_sk(sk)->sacked_bytes;
+		strscpy_pad(__entry->ca_name, toytcp_sk(sk)->ca_ops->name,
+			    TCP_CA_NAME_MAX);
+	),
+	TP_printk("%pI4:%u -> %pI4:%u mark=%#x data_len=%u snd_nxt=%#x snd_una=%#x snd_cwnd=%u ssthresh=%u snd_wnd=%u srtt=%u rcv_wnd=%u in_flight=%u ca=%s",
+		  &__entry->saddr, __entry->sport,
+		  &__entry->daddr, __entry->dport, __entry->mark,
+		  __entry->data_len, __entry->snd_nxt, __entry->snd_una,
+		  __entry->snd_cwnd, __entry->ssthresh, __entry->snd_wnd,
+		  __entry->srtt, __entry->rcv_wnd, __entry->in_flight,
+		  __entry->ca_name)
 );
 
 #endif /* _TOYTCP_TRACE_H */

@@ -5,7 +5,7 @@
 #
 # Runs inside the test VM, as root:
 #   TOYTCP_KO=/abs/path/toytcp.ko selftests/run_tests.sh [TEST...]
-# TEST is one of: states interop errors module reliability api memory firewall ports
+# TEST is one of: states interop errors module reliability api memory firewall ports diag cong
 # wire_states wire_options wire_recovery wire_close wire_data wire_icmp
 # (default: all, in that order).
 # Besides the C binaries, a TEST may be a script TEST.sh printing TAP
@@ -36,7 +36,7 @@
 set -u
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ALL="states interop errors module reliability api memory firewall ports"
+ALL="states interop errors module reliability api memory firewall ports diag cong"
 ALL="$ALL wire_states wire_options wire_recovery wire_close wire_data wire_icmp"
 ALL="$ALL preload toytcp-ss"
 TESTS=${*:-$ALL}
@@ -45,7 +45,7 @@ TESTS=${*:-$ALL}
 # each test case).
 # TOYTCP_TIME_SCALE (an integer, default 1) multiplies them, for slow
 # kernels (make check-debug: KASAN and lockdep under TCG).
-declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600 [memory]=600 [firewall]=600 [ports]=900
+declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600 [memory]=600 [firewall]=600 [ports]=900 [diag]=400 [cong]=400
 		  [wire_states]=300 [wire_options]=200 [wire_recovery]=200
 		  [wire_close]=200 [wire_data]=300 [wire_icmp]=120
 		  [preload]=600 [toytcp-ss]=300)

@@ -126,4 +126,108 @@ struct toytcp_info {
 	__u64	bytes_received;
 };
 
+/*
+ * sock_diag: NETLINK_SOCK_DIAG dump requests for family AF_TOYTCP, as
+ * ss(8) sends them for AF_INET (tools/toytcp-ss is a client).
+ *
+ * The request is a SOCK_DIAG_BY_FAMILY message with NLM_F_DUMP (and
+ * NLM_F_REQUEST) whose payload is struct toytcp_diag_req.  The answer is
+ * one SOCK_DIAG_BY_FAMILY message per socket of the requesting socket's
+ * network namespace that passes the filter, each a struct toytcp_diag_msg
+ * followed by attributes (struct nlattr) of the types below, then
+ * NLMSG_DONE.  Sockets come in the order of /proc/net/toytcp: listeners,
+ * then connections (SYN-SENT to TIME-WAIT, and children a listener has not
+ * handed to accept() yet).  Without the module, or after it was unloaded,
+ * the request fails with ENOENT.
+ */
+
+/* toytcp_diag_req.tdiag_flags: which port filters apply */
+#define TOYTCP_DIAG_SPORT	0x01	/* local port == tdiag_sport */
+#define TOYTCP_DIAG_DPORT	0x02	/* remote port == tdiag_dport */
+
+/**
+ * struct toytcp_diag_req - a dump request
+ * @sdiag_family: AF_TOYTCP (struct sock_diag_req's first byte)
+ * @sdiag_protocol: 0 or IPPROTO_TCP
+ * @tdiag_flags: TOYTCP_DIAG_SPORT, TOYTCP_DIAG_DPORT
+ * @tdiag_states: the states wanted, bit (1 << state) for each of Linux
+ *	TCP's state numbers (TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11);
+ *	~0 for all
+ * @tdiag_sport: the local port, network order (with TOYTCP_DIAG_SPORT)
+ * @tdiag_dport: the remote port, network order (with TOYTCP_DIAG_DPORT);
+ *	a listener's is 0
+ * @tdiag_pad: 0
+ */
+struct toytcp_diag_req {
+	__u8	sdiag_family;
+	__u8	sdiag_protocol;
+	__u16	tdiag_flags;
+	__u32	tdiag_states;
+	__be16	tdiag_sport;
+	__be16	tdiag_dport;
+	__u32	tdiag_pad;
+};
+
+/* toytcp_diag_msg.tdiag_timer: the pending timer, as /proc/net/toytcp's
+ * "tr" column and inet_diag's idiag_timer
+ */
+#define TOYTCP_DIAG_TIMER_NONE		0
+#define TOYTCP_DIAG_TIMER_RETRANS	1	/* retransmission or window probe */
+#define TOYTCP_DIAG_TIMER_KEEPALIVE	2
+#define TOYTCP_DIAG_TIMER_TIMEWAIT	3	/* or an orphan's FIN-WAIT-2 */
+
+/**
+ * struct toytcp_diag_msg - one socket, at the head of each answer
+ * @tdiag_family: AF_TOYTCP
+ * @tdiag_state: Linux TCP's state number (TCP_ESTABLISHED = 1 ...)
+ * @tdiag_timer: TOYTCP_DIAG_TIMER_*
+ * @tdiag_retrans: retransmissions of the oldest unacknowledged segment
+ * @tdiag_sport: local port, network order
+ * @tdiag_dport: remote port, network order (0 for a listener)
+ * @tdiag_src: local IPv4 address, network order
+ * @tdiag_dst: remote IPv4 address, network order
+ * @tdiag_if: the interface the socket is bound to, 0 for none
+ * @tdiag_cookie: the socket's cookie (as inet_diag's idiag_cookie)
+ * @tdiag_expires: milliseconds until the pending timer fires, 0 for none
+ * @tdiag_rqueue: bytes received and not read; a listener's accept queue
+ *	length
+ * @tdiag_wqueue: bytes written and not acknowledged; a listener's backlog
+ * @tdiag_uid: the owner's uid, in the requester's user namespace
+ * @tdiag_inode: the socket's inode, 0 once closed by its owner
+ * @tdiag_shutdown: RCV_SHUTDOWN (1) and SEND_SHUTDOWN (2) bits
+ * @tdiag_pad: 0
+ *
+ * The same numbers as the socket's line of /proc/net/toytcp.
+ */
+struct toytcp_diag_msg {
+	__u8	tdiag_family;
+	__u8	tdiag_state;
+	__u8	tdiag_timer;
+	__u8	tdiag_retrans;
+	__be16	tdiag_sport;
+	__be16	tdiag_dport;
+	__be32	tdiag_src;
+	__be32	tdiag_dst;
+	__u32	tdiag_if;
+	__u32	tdiag_cookie[2];
+	__u32	tdiag_expires;
+	__u32	tdiag_rqueue;
+	__u32	tdiag_wqueue;
+	__u32	tdiag_uid;
+	__u32	tdiag_inode;
+	__u8	tdiag_shutdown;
+	__u8	tdiag_pad[3];
+};
+
+/* The attributes after struct toytcp_diag_msg (struct nlattr, type): */
+enum {
+	TOYTCP_DIAG_NONE,
+	TOYTCP_DIAG_INFO,	/* struct toytcp_info, as TOYTCP_INFO */
+	TOYTCP_DIAG_MEMINFO,	/* __u32[SK_MEMINFO_VARS] (linux/sock_diag.h) */
+	TOYTCP_DIAG_CONG,	/* the congestion control algorithm, a string */
+	__TOYTCP_DIAG_MAX,
+};
+
+#define TOYTCP_DIAG_MAX		(__TOYTCP_DIAG_MAX - 1)
+
 #endif /* _UAPI_LINUX_TOYTCP_H */
