@@ -62,4 +62,11 @@
 #define TOYTCP_COOKIE_CHECK_TAKES_COOKIE	1
 #endif
 
+/* 6.10 moved the socket memory helpers (sk_under_memory_pressure(),
+ * sk_memory_allocated()) from sock.h to their own header.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#include <net/proto_memory.h>
+#endif
+
 #endif /* __TOYTCP_COMPAT_H */

@@ -47,6 +47,9 @@ const char * const toytcp_mib_names[TOYTCP_MIB_DROP] = {
 	[TOYTCP_MIB_MEMORYPRESSURES]	= "MemoryPressures",
 	[TOYTCP_MIB_MEMORYDROPS]	= "MemoryDrops",
 	[TOYTCP_MIB_RCVCOALESCE]	= "RcvCoalesce",
+	[TOYTCP_MIB_WQUEUETOOBIG]	= "WQueueTooBig",
+	[TOYTCP_MIB_TWOVERFLOW]		= "TWOverflow",
+	[TOYTCP_MIB_ABORTONMEMORY]	= "AbortOnMemory",
 };
 
 /*

@@ -136,12 +136,15 @@ static int toytcp_snmp_show(struct seq_file *seq, void *v)
 		seq_printf(seq, "%s %lu\n", toytcp_mib_names[i],
 			   toytcp_mib_read(net, i));
 	seq_printf(seq, "CurrEstab %d\n", atomic_read(&tn->curr_estab));
+	/* Socket memory is host-wide (mem.c): the same in every namespace. */
 	seq_printf(seq, "MemoryAllocated %ld\n",
-		   atomic_long_read(&tn->rmem_alloc));
+		   toytcp_mem_allocated() << PAGE_SHIFT);
 	seq_printf(seq, "MemoryAllocatedPeak %ld\n",
-		   atomic_long_read(&tn->rmem_peak));
+		   toytcp_mem_peak() << PAGE_SHIFT);
 	seq_printf(seq, "MemoryPressure %d\n",
-		   test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags));
+		   !!READ_ONCE(toytcp_memory_pressure));
+	seq_printf(seq, "Orphans %d\n", atomic_read(&tn->orphans));
+	seq_printf(seq, "TimeWait %d\n", atomic_read(&tn->tw_count));
 	seq_printf(seq, "LiveSockets %d\n", atomic_read(&toytcp_live_socks));
 	for (i = TOYTCP_NOT_DROPPED + 1; i < TOYTCP_DROP_MAX; i++)
 		seq_printf(seq, "%s %lu\n", toytcp_drop_name(i),
