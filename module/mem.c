@@ -204,6 +204,22 @@ int toytcp_rcv_budget(const struct sock *sk)
 	return clamp_t(unsigned long, share, TOYTCP_MEM_MIN_BUDGET, rcvbuf);
 }
 
+/*
+ * Charge @amt pages (negative: give them back) to memory_allocated
+ * directly, as the generic code cannot for us (sysctl_mem_pcpu_rsv, its
+ * per-CPU threshold, is not exported by 6.1), together with what this
+ * CPU's reserve holds: pages the generic code gave back there without
+ * flushing them yet.  Without that, a charge made here and given back
+ * through the reserve would leave memory_allocated too high until the
+ * reserve fills.  Returns the exact total, toytcp_mem_allocated().
+ */
+static long toytcp_mem_add(long amt)
+{
+	amt += this_cpu_xchg(toytcp_memory_per_cpu_fw_alloc, 0);
+	atomic_long_add(amt, &toytcp_memory_allocated);
+	return toytcp_mem_allocated();
+}
+
 /* Has the generic code a memory cgroup to charge for @sk? */
 static bool toytcp_has_memcg(const struct sock *sk)
 {
@@ -226,8 +242,8 @@ static bool toytcp_mem_force(struct sock *sk, int size, int kind, long limit)
 	if (toytcp_has_memcg(sk))
 		return __sk_mem_schedule(sk, delta, kind) || limit == LONG_MAX;
 	amt = sk_mem_pages(delta);
-	if (atomic_long_add_return(amt, &toytcp_memory_allocated) > limit) {
-		atomic_long_sub(amt, &toytcp_memory_allocated);
+	if (toytcp_mem_add(amt) > limit) {
+		toytcp_mem_add(-amt);
 		return false;
 	}
 	sk_forward_alloc_add(sk, amt << PAGE_SHIFT);
@@ -333,11 +349,11 @@ bool toytcp_mem_charge_child(struct sock *sk)
 	long alloc;
 
 	sock_owned_by_me(sk);
-	alloc = atomic_long_add_return(amt, &toytcp_memory_allocated);
+	alloc = toytcp_mem_add(amt);
 	if (alloc > toytcp_mem_limit(1))
 		toytcp_enter_memory_pressure(sk);
 	if (alloc > toytcp_mem_limit(2)) {
-		atomic_long_sub(amt, &toytcp_memory_allocated);
+		toytcp_mem_add(-amt);
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
 		return false;
 	}
@@ -356,8 +372,7 @@ bool toytcp_mem_charge_child(struct sock *sk)
  */
 void toytcp_mem_uncharge_child(struct sock *sk)
 {
-	long alloc = atomic_long_sub_return(sk_mem_pages(sk->sk_prot->obj_size),
-					    &toytcp_memory_allocated);
+	long alloc = toytcp_mem_add(-(long)sk_mem_pages(sk->sk_prot->obj_size));
 
 	if (alloc < toytcp_mem_limit(0))
 		toytcp_leave_memory_pressure(sk);

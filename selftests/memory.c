@@ -23,6 +23,7 @@
  */
 #include "toytcp_test.h"
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #define NCONN		16
@@ -405,6 +406,10 @@ static int mem_unpriv_child(int out, long rmem_max, long wmem_max)
 	side.nsfd = -1;
 	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 		return 10;
+	/* Changing uid left the process not dumpable: its /proc/self files
+	 * root's, its uid_map not writable by it.
+	 */
+	prctl(PR_SET_DUMPABLE, 1);
 	if (unshare(CLONE_NEWUSER))
 		return 11;
 	tt_file_write_long("/proc/self/setgroups", 0);
