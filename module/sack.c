@@ -54,13 +54,34 @@ static int toytcp_sack_sorted(struct sock *sk, const struct sk_buff *skb,
 	return n;
 }
 
+/*
+ * Split @skb for a SACK block's edge: as toytcp_fragment(), but of the
+ * exceptions to its bound (the queue far above the send buffer) only the
+ * head of the queue.  The others are for sending: a peer that SACKs every
+ * other byte of the last skb sent would otherwise cut it, one block after
+ * the other, into skbs of one byte (as it grows, it stays the tail).  An
+ * skb left whole is left unmarked, as Linux leaves it.
+ */
+static int toytcp_sack_split(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	long limit = (long)READ_ONCE(sk->sk_sndbuf) +
+		     2 * SKB_TRUESIZE(GSO_LEGACY_MAX_SIZE);
+
+	if ((sk->sk_wmem_queued >> 1) > limit &&
+	    skb != skb_peek(&sk->sk_write_queue)) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_WQUEUETOOBIG);
+		return -ENOMEM;
+	}
+	return toytcp_fragment(sk, skb, len);
+}
+
 /**
  * toytcp_sack() - the sender's scoreboard: take in the SACK option of an ACK
  * @sk: a socket with SACK
  * @skb: the ACK, its TCP header in the linear area
  *
  * RFC 2018 3: mark the segments of the send queue the blocks cover,
- * splitting skbs at the blocks' edges (toytcp_fragment(), which refuses
+ * splitting skbs at the blocks' edges (toytcp_sack_split(), which refuses
  * once the queue is too large: the skb is then left unmarked, as Linux
  * leaves it).
  *
@@ -70,7 +91,7 @@ static int toytcp_sack_sorted(struct sock *sk, const struct sk_buff *skb,
  * case: a receiver reports the blocks above the ones it reported before),
  * else from the head.  So a queue of N skbs costs at most N steps per
  * ACK, whatever its blocks, never N per block; and the splitting it may
- * do is bounded by toytcp_fragment().
+ * do is bounded by toytcp_sack_split().
  *
  * Context: sk lock held.
  * Return: true when it SACKed something new.
@@ -114,12 +135,12 @@ bool toytcp_sack(struct sock *sk, const struct sk_buff *skb)
 		 */
 		if (toytcp_before(cb->seq, start)) {
 			if (start - cb->seq < q->len)
-				toytcp_fragment(sk, q, start - cb->seq);
+				toytcp_sack_split(sk, q, start - cb->seq);
 			goto next;
 		}
 		if (toytcp_after(cb->end_seq, end) &&
 		    (end - cb->seq >= q->len ||
-		     toytcp_fragment(sk, q, end - cb->seq)))
+		     toytcp_sack_split(sk, q, end - cb->seq)))
 			goto next;
 		cb->sacked = 1;
 		tsk->sacked_bytes += cb->end_seq - cb->seq;
