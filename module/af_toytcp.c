@@ -25,13 +25,27 @@ unsigned int toytcp_tw_timeout_ms = 60000;
 module_param_named(tw_timeout_ms, toytcp_tw_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(tw_timeout_ms, "TIME-WAIT length (2*MSL) in ms, default 60000");
 
+/* The retry limits: 0 .. 255, the range of the counters (and of the
+ * sysctls of the same name); a larger value is refused with EINVAL.
+ */
+static int toytcp_param_set_retries(const char *val,
+				    const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, TOYTCP_RETRIES_MAX);
+}
+
+static const struct kernel_param_ops toytcp_retries_ops = {
+	.set	= toytcp_param_set_retries,
+	.get	= param_get_uint,
+};
+
 unsigned int toytcp_syn_retries = 6;
-module_param_named(syn_retries, toytcp_syn_retries, uint, 0644);
-MODULE_PARM_DESC(syn_retries, "SYN retransmissions before connect() fails, default 6");
+module_param_cb(syn_retries, &toytcp_retries_ops, &toytcp_syn_retries, 0644);
+MODULE_PARM_DESC(syn_retries, "SYN retransmissions before connect() fails, 0 to 255, default 6");
 
 unsigned int toytcp_retries = 15;
-module_param_named(retries, toytcp_retries, uint, 0644);
-MODULE_PARM_DESC(retries, "Retransmissions of data before the connection fails with ETIMEDOUT, default 15");
+module_param_cb(retries, &toytcp_retries_ops, &toytcp_retries, 0644);
+MODULE_PARM_DESC(retries, "Retransmissions of data before the connection fails with ETIMEDOUT, 0 to 255, default 15");
 
 unsigned int toytcp_min_rto_ms = 200;
 module_param_named(min_rto_ms, toytcp_min_rto_ms, uint, 0644);
@@ -55,7 +69,6 @@ static int __net_init toytcp_net_init(struct net *net)
 	err = toytcp_mib_init_net(net);
 	if (err)
 		goto err_ctrl;
-	toytcp_mem_init_net(net);
 	err = toytcp_proc_init_net(net);
 	if (err)
 		goto err_mib;
@@ -71,7 +84,6 @@ err_ctrl:
 static void __net_exit toytcp_net_exit(struct net *net)
 {
 	toytcp_proc_exit_net(net);
-	toytcp_mem_exit_net(net);
 	toytcp_mib_exit_net(net);
 	toytcp_ctrl_exit_net(net);
 }
@@ -103,9 +115,12 @@ static int __init toytcp_init(void)
 	err = toytcp_hash_init();
 	if (err)
 		goto err_wq;
-	err = register_pernet_subsys(&toytcp_net_ops);
+	err = toytcp_mem_init();
 	if (err)
 		goto err_hash;
+	err = register_pernet_subsys(&toytcp_net_ops);
+	if (err)
+		goto err_mem;
 	err = proto_register(&toytcp_proto, 1);
 	if (err)
 		goto err_pernet;
@@ -135,6 +150,8 @@ err_proto:
 	proto_unregister(&toytcp_proto);
 err_pernet:
 	unregister_pernet_subsys(&toytcp_net_ops);
+err_mem:
+	toytcp_mem_exit();
 err_hash:
 	toytcp_hash_exit();
 err_wq:
@@ -156,6 +173,7 @@ static void __exit toytcp_exit(void)
 	rcu_barrier();
 	proto_unregister(&toytcp_proto);
 	unregister_pernet_subsys(&toytcp_net_ops);
+	toytcp_mem_exit();
 	toytcp_hash_exit();
 	if (atomic_read(&toytcp_live_socks))
 		pr_err("%d sockets still alive at unload\n",

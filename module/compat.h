@@ -116,6 +116,11 @@ static inline u32 toytcp_secure_seq_ts_off(const struct net *net,
 #define TOYTCP_SKB_DROP_MINTTL	SKB_DROP_REASON_TCP_MINTTL
 #else
 #define TOYTCP_SKB_DROP_MINTTL	SKB_DROP_REASON_NOT_SPECIFIED
+/* 6.10 moved the socket memory helpers (sk_under_memory_pressure(),
+ * sk_memory_allocated()) from sock.h to their own header.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#include <net/proto_memory.h>
 #endif
 
 #endif /* __TOYTCP_COMPAT_H */

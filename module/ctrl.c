@@ -6,8 +6,14 @@
  * The five that are also module parameters (tw_timeout_ms, syn_retries,
  * retries, min_rto_ms, delack_ms) hold -1 by default, which means "follow
  * the module parameter": a namespace sets its own value to override it.
- * mem (min, pressure, max receive memory in pages, mem.c) starts from the
- * initial namespace's value, sized there as Linux sizes tcp_mem.
+ *
+ * mem (min, pressure, max socket memory in pages, mem.c) is one limit for
+ * the whole host, as net.ipv4.tcp_mem: writable in the initial namespace
+ * only; every other namespace shows it read-only (its root may be any
+ * user, through a user namespace).  rmem_default and wmem_default of such
+ * a namespace are clamped to net.core.rmem_max and wmem_max where they
+ * are used (sock.c).  max_orphans and max_tw_buckets start where Linux
+ * TCP's start: half its established hash table (tcp_max_tw_buckets).
  */
 #include <linux/sysctl.h>
 #include <net/net_namespace.h>
@@ -18,7 +24,7 @@ static int toytcp_minus_one = -1;
 static int toytcp_one = 1;
 static int toytcp_max_keepidle = MAX_TCP_KEEPIDLE;
 static int toytcp_max_keepcnt = MAX_TCP_KEEPCNT;
-static int toytcp_retries_limit = 255;
+static int toytcp_retries_limit = TOYTCP_RETRIES_MAX;
 
 /* .data holds the field's offset until toytcp_ctrl_init_net() */
 #define TOYTCP_SYSCTL(field, lo, hi) {					\
@@ -39,7 +45,8 @@ static int toytcp_retries_limit = 255;
 static int toytcp_proc_mem(TOYTCP_CTL_TABLE *ctl, int write, void *buffer,
 			   size_t *lenp, loff_t *ppos)
 {
-	unsigned long *mem = ctl->data, val[3], lo = 0;
+	long *mem = ctl->data;
+	unsigned long val[3], lo = 0;
 	unsigned long hi = LONG_MAX >> (PAGE_SHIFT + 1);
 	struct ctl_table tmp = {
 		.data	= val,
@@ -74,13 +81,9 @@ static struct ctl_table table_template[] = {
 	TOYTCP_SYSCTL(rmem_default, SYSCTL_ZERO, SYSCTL_INT_MAX),
 	TOYTCP_SYSCTL(wmem_default, SYSCTL_ZERO, SYSCTL_INT_MAX),
 	TOYTCP_SYSCTL(syncookies, SYSCTL_ZERO, SYSCTL_TWO),
-	{
-		.procname	= "mem",
-		.data		= (void *)offsetof(struct toytcp_sysctl, mem),
-		.maxlen		= sizeof_field(struct toytcp_sysctl, mem),
-		.mode		= 0644,
-		.proc_handler	= toytcp_proc_mem,
-	},
+	TOYTCP_SYSCTL(orphan_retries, SYSCTL_ZERO, &toytcp_retries_limit),
+	TOYTCP_SYSCTL(max_orphans, SYSCTL_ZERO, SYSCTL_INT_MAX),
+	TOYTCP_SYSCTL(max_tw_buckets, SYSCTL_ZERO, SYSCTL_INT_MAX),
 	{	/* cong.c */
 		.procname	= "congestion_control",
 		.data		= (void *)offsetof(struct toytcp_sysctl, cong),
@@ -94,8 +97,18 @@ static struct ctl_table table_template[] = {
 		.mode		= 0444,
 		.proc_handler	= toytcp_proc_cong_avail,
 	},
+	/* Last: the one global entry (toytcp_ctrl_init_net()) */
+	{
+		.procname	= "mem",
+		.data		= toytcp_sysctl_mem,
+		.maxlen		= sizeof(toytcp_sysctl_mem),
+		.mode		= 0644,
+		.proc_handler	= toytcp_proc_mem,
+	},
 	{ }
 };
+
+#define TOYTCP_CTL_MEM	(ARRAY_SIZE(table_template) - 2)
 
 /**
  * toytcp_ctrl_init_net() - defaults and the net.toytcp sysctl directory
@@ -122,19 +135,22 @@ int toytcp_ctrl_init_net(struct net *net)
 	s->wmem_default = 0;
 	s->syncookies = 1;
 	s->cong = toytcp_cong_default(net);
-	if (net_eq(net, &init_net) || !toytcp_pernet(&init_net)->sysctl.mem[2])
-		toytcp_mem_defaults(s->mem);
-	else
-		for (i = 0; i < 3; i++)
-			s->mem[i] = READ_ONCE(toytcp_pernet(&init_net)->sysctl.mem[i]);
+	s->orphan_retries = 0;
+	/* Linux sizes both tcp_max_orphans and tcp_max_tw_buckets as half
+	 * its established hash table (tcp_init(), tcp_sk_init()).
+	 */
+	s->max_orphans = READ_ONCE(init_net.ipv4.tcp_death_row.sysctl_max_tw_buckets);
+	s->max_tw_buckets = s->max_orphans;
 
 	table = kmemdup(table_template,
 			sizeof(table_template), GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
 	/* The template holds offsets into struct toytcp_sysctl. */
-	for (i = 0; i < ARRAY_SIZE(table_template) - 1; i++)
+	for (i = 0; i < TOYTCP_CTL_MEM; i++)
 		table[i].data = (char *)s + (uintptr_t)table[i].data;
+	if (!net_eq(net, &init_net))
+		table[TOYTCP_CTL_MEM].mode = 0444;
 	tn->sysctl_hdr = toytcp_register_net_sysctl(net, "net/toytcp", table,
 						    ARRAY_SIZE(table_template) - 1);
 	if (!tn->sysctl_hdr) {

@@ -490,7 +490,8 @@ static bool toytcp_rcvbuf_room(struct sock *sk, struct sk_buff *skb)
 	 * skb overhead (a GSO train's, say) came out above the estimate.
 	 */
 	if (toytcp_fits_window(tsk, TOYTCP_SKB_CB(skb)) &&
-	    atomic_read(&sk->sk_rmem_alloc) + skb->truesize <= 2 * limit)
+	    (s64)atomic_read(&sk->sk_rmem_alloc) + skb->truesize <=
+	    2 * (s64)limit)
 		return true;
 	while (atomic_read(&sk->sk_rmem_alloc) + skb->truesize > limit) {
 		if (!toytcp_prune_ofo(sk))

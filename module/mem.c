@@ -1,56 +1,88 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * toytcp: receive memory, charged per network namespace and bounded by
- * net.toytcp.mem (min, pressure, max, in pages), in the manner of Linux
- * TCP's tcp_mem (sk_memory_allocated, __sk_mem_raise_allocated(),
- * sk_forced_mem_schedule()), but per namespace.
+ * toytcp: socket memory, one limit for the whole host, through the
+ * kernel's own socket memory accounting (the models: tcp_mem,
+ * tcp_memory_allocated and tcp_enter_memory_pressure() in net/ipv4/tcp.c,
+ * sk_forced_mem_schedule() in tcp_output.c, tcp_try_rmem_schedule() in
+ * tcp_input.c, tcp_out_of_memory() and tcp_too_many_orphans() in
+ * include/net/tcp.h).
  *
- * Every skb that enters a socket's receive or out-of-order queue is
- * charged, by its truesize in bytes, to both the socket (sk_rmem_alloc, as
- * before) and the namespace (toytcp_net::rmem_alloc), when toytcp admits
- * it (toytcp_mem_schedule()); its destructor, toytcp_rfree(), uncharges
- * both whenever and however it is freed: read, pruned, purged at close or
- * abort.  An skb that moves from the out-of-order queue to the receive
- * queue keeps its one charge.  So is every child a listener holds in its
- * SYN or accept queue, by the size of a socket, until accept() takes it
- * (toytcp_mem_charge_child()): a peer grows those queues too.
+ * toytcp_proto (sock.c) names this file's counters: memory_allocated
+ * (pages, with a per-CPU reserve, per_cpu_fw_alloc), sysctl_mem
+ * (net.toytcp.mem: min, pressure, max pages, set only in the initial
+ * namespace), memory_pressure and sockets_allocated.  The generic code
+ * does the rest, as for Linux TCP: __sk_mem_schedule() (through
+ * sk_rmem_schedule() and sk_wmem_schedule()) raises a socket's
+ * sk_forward_alloc in pages, charges them to memory_allocated and to the
+ * socket's memory cgroup (sk->sk_memcg, when sk_alloc() set one), and
+ * refuses beyond "max" (beyond "pressure" it enters memory pressure);
+ * sk_mem_charge() and sk_mem_uncharge() move bytes between a socket's
+ * queues and its sk_forward_alloc, and sk_mem_reclaim() gives whole pages
+ * back.
  *
- *  - up to "pressure": nothing changes;
- *  - above "pressure" the namespace is under memory pressure until it
- *    falls below "min": windows stop growing beyond a fair share of "max"
- *    per established socket (toytcp_rcv_budget()); what is already
- *    advertised is never taken back (RFC 9293 3.8.6.2.2);
- *  - above "max" listeners make no new children (a SYN gets a cookie
- *    instead, or nothing with net.toytcp.syncookies 0), and new data is
- *    refused; TOYTCP_MEM_FORCE may take the namespace up to
- *    TOYTCP_MEM_SLACK beyond "max" (so that a reader that has read
- *    everything can always make progress, as sk_forced_mem_schedule()).
+ * What is charged:
+ *  - receive memory: every skb of the receive and out-of-order queues, by
+ *    its truesize (toytcp_mem_schedule(); skb_set_owner_r(), uncharged by
+ *    sock_rfree() whenever and however the skb is freed);
+ *  - send memory: every skb of the write queue, its head and its payload
+ *    (toytcp_wmem_schedule(); output.c and sendmsg());
+ *  - a listener's children until accept() takes them, one page each
+ *    (toytcp_mem_charge_child()): memory a peer made the host keep.
  *
- * mem.c answers "charged" or "refused" and knows nothing of the queues:
- * the receive path (toytcp_try_mem_schedule() in input.c, as Linux's
- * tcp_try_rmem_schedule()) decides what to free and when to ask again.
+ * What each limit does, as for Linux TCP:
+ *  - above "pressure" the host is under memory pressure until it falls
+ *    below "min": receive windows stop growing beyond a fair share of
+ *    "max" per socket (toytcp_rcv_budget()); what is already advertised
+ *    is never taken back (RFC 9293 3.8.6.2.2);
+ *  - above "max" new data is refused (out-of-order data first, then data
+ *    in sequence; the receive path decides, toytcp_try_mem_schedule() in
+ *    input.c), sendmsg() waits for memory (sk_stream_wait_memory()),
+ *    listeners make no new children, and close() resets a socket that
+ *    would otherwise linger as an orphan with a send queue;
+ *  - in-sequence data for an empty receive queue may take the host
+ *    TOYTCP_MEM_SLACK beyond "max" (TOYTCP_MEM_FORCE), so a reader that
+ *    has read everything always makes progress, as
+ *    sk_forced_mem_schedule() lets Linux TCP.  So do a SYN, a FIN and an
+ *    skb split off for SACK or retransmission (toytcp_wmem_schedule()
+ *    with @force), which cannot wait: they are few and bounded
+ *    (toytcp_fragment()).
+ *
+ * The generic code charges a socket's memory cgroup only through
+ * __sk_mem_schedule() (mem_cgroup_charge_skmem() is not exported): a
+ * forced send charge of a socket with a memory cgroup goes through it
+ * too, and where that refuses, the charge is left as a debt of
+ * sk_forward_alloc (negative), which the next successful schedule pays;
+ * such a socket's receive path gets no slack beyond "max".
  */
 #include <linux/mm.h>
+#include <linux/percpu_counter.h>
 #include <linux/swap.h>
 
 #include "protocol.h"
 
 /* What in-sequence data of an empty receive queue may take beyond "max". */
-#define TOYTCP_MEM_SLACK	(64UL << PAGE_SHIFT)
+#define TOYTCP_MEM_SLACK	64L	/* pages */
 
 /* Under pressure, no socket's window budget falls below this. */
 #define TOYTCP_MEM_MIN_BUDGET	16384
+
+long toytcp_sysctl_mem[3] __read_mostly;
+atomic_long_t toytcp_memory_allocated ____cacheline_aligned_in_smp;
+DEFINE_PER_CPU(int, toytcp_memory_per_cpu_fw_alloc);
+struct percpu_counter toytcp_sockets_allocated ____cacheline_aligned_in_smp;
+unsigned long toytcp_memory_pressure __read_mostly;
+static atomic_long_t toytcp_memory_peak;
 
 /**
  * toytcp_mem_defaults() - net.toytcp.mem as Linux sizes tcp_mem
  * @mem: min, pressure, max, in pages
  *
- * As tcp_init_mem(): "max" 1/8 of the free buffer pages, "pressure" 1/16,
- * "min" 3/4 of that.
+ * As tcp_init_mem(): "pressure" 1/16 of the free buffer pages (at least
+ * 128), "min" 3/4 of that, "max" twice "min".
  *
- * Context: process (namespace setup).
+ * Context: process (module init).
  */
-void toytcp_mem_defaults(unsigned long *mem)
+void toytcp_mem_defaults(long *mem)
 {
 	unsigned long limit = max(nr_free_buffer_pages() / 16, 128UL);
 
@@ -59,23 +91,92 @@ void toytcp_mem_defaults(unsigned long *mem)
 	mem[2] = mem[0] * 2;
 }
 
-static unsigned long toytcp_mem_limit(const struct toytcp_net *tn, int i)
+static long toytcp_mem_limit(int i)
 {
-	return READ_ONCE(tn->sysctl.mem[i]) << PAGE_SHIFT;
+	return READ_ONCE(toytcp_sysctl_mem[i]);
 }
 
 /**
- * toytcp_under_memory_pressure() - is @sk's namespace under pressure?
+ * toytcp_mem_allocated() - the pages toytcp holds, host-wide
+ *
+ * memory_allocated plus what each CPU holds in its reserve
+ * (per_cpu_fw_alloc): the exact sum, which the limits are checked against
+ * less precisely (the generic code reads memory_allocated alone).
+ *
+ * Context: any.
+ * Return: pages.
+ */
+long toytcp_mem_allocated(void)
+{
+	long v = atomic_long_read(&toytcp_memory_allocated);
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		v += per_cpu(toytcp_memory_per_cpu_fw_alloc, cpu);
+	return max(v, 0L);
+}
+
+/**
+ * toytcp_mem_peak() - the highest toytcp_mem_allocated() a charge left
+ *
+ * Context: any.
+ * Return: pages.
+ */
+long toytcp_mem_peak(void)
+{
+	return atomic_long_read(&toytcp_memory_peak);
+}
+
+static void toytcp_mem_note_peak(void)
+{
+	long alloc = toytcp_mem_allocated();
+	long peak = atomic_long_read(&toytcp_memory_peak);
+
+	while (alloc > peak &&
+	       !atomic_long_try_cmpxchg(&toytcp_memory_peak, &peak, alloc))
+		;
+}
+
+/**
+ * toytcp_enter_memory_pressure() - proto.enter_memory_pressure
+ * @sk: the socket whose charge went beyond "pressure"
+ *
+ * Counted once per episode (MemoryPressures), in @sk's namespace.
+ *
+ * Context: any.
+ */
+void toytcp_enter_memory_pressure(struct sock *sk)
+{
+	if (READ_ONCE(toytcp_memory_pressure))
+		return;
+	WRITE_ONCE(toytcp_memory_pressure, 1);
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYPRESSURES);
+}
+
+/**
+ * toytcp_leave_memory_pressure() - proto.leave_memory_pressure
+ * @sk: the socket whose charge found the host below "min"
+ *
+ * Context: any.
+ */
+void toytcp_leave_memory_pressure(struct sock *sk)
+{
+	if (READ_ONCE(toytcp_memory_pressure))
+		WRITE_ONCE(toytcp_memory_pressure, 0);
+}
+
+/**
+ * toytcp_under_memory_pressure() - is the host (or @sk's memory cgroup)
+ * under memory pressure?
  * @sk: the socket
  *
  * Context: any; lockless.
- * Return: true from the moment receive memory passed "pressure" until it
+ * Return: true from the moment socket memory passed "pressure" until it
  * falls below "min" again.
  */
 bool toytcp_under_memory_pressure(const struct sock *sk)
 {
-	return test_bit(TOYTCP_MEM_PRESSURE,
-			&toytcp_pernet(sock_net(sk))->mem_flags);
+	return sk_under_memory_pressure(sk);
 }
 
 /**
@@ -83,80 +184,70 @@ bool toytcp_under_memory_pressure(const struct sock *sk)
  * @sk: the socket
  *
  * sk_rcvbuf, or under memory pressure the socket's share of "max": "max"
- * divided among the namespace's established sockets, at least 16 KB.  A
- * socket whose reader is behind has no room left in that and its window
- * stops growing; one whose reader keeps up still gets a window.
+ * divided among toytcp's sockets, at least 16 KB.  A socket whose reader
+ * is behind has no room left in that and its window stops growing; one
+ * whose reader keeps up still gets a window.
  *
  * Context: any; lockless (sk lock held for a stable sk_rcvbuf).
  * Return: bytes.
  */
 int toytcp_rcv_budget(const struct sock *sk)
 {
-	const struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 	int rcvbuf = READ_ONCE(sk->sk_rcvbuf);
 	unsigned long share;
 
 	if (!toytcp_under_memory_pressure(sk))
 		return rcvbuf;
-	share = toytcp_mem_limit(tn, 2) /
-		max(atomic_read(&tn->curr_estab), 1);
+	share = ((unsigned long)toytcp_mem_limit(2) << PAGE_SHIFT) /
+		max_t(s64, percpu_counter_read_positive(&toytcp_sockets_allocated),
+		      1);
 	return clamp_t(unsigned long, share, TOYTCP_MEM_MIN_BUDGET, rcvbuf);
 }
 
-static void toytcp_mem_uncharge(struct toytcp_net *tn, unsigned int size)
+/*
+ * Charge @amt pages (negative: give them back) to memory_allocated
+ * directly, as the generic code cannot for us (sysctl_mem_pcpu_rsv, its
+ * per-CPU threshold, is not exported by 6.1), together with what this
+ * CPU's reserve holds: pages the generic code gave back there without
+ * flushing them yet.  Without that, a charge made here and given back
+ * through the reserve would leave memory_allocated too high until the
+ * reserve fills.  Returns the exact total, toytcp_mem_allocated().
+ */
+static long toytcp_mem_add(long amt)
 {
-	long alloc = atomic_long_sub_return(size, &tn->rmem_alloc);
-
-	if (alloc < (long)toytcp_mem_limit(tn, 0) &&
-	    test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags))
-		clear_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags);
+	amt += this_cpu_xchg(toytcp_memory_per_cpu_fw_alloc, 0);
+	atomic_long_add(amt, &toytcp_memory_allocated);
+	return toytcp_mem_allocated();
 }
 
-/* The destructor of every skb toytcp_mem_schedule() admitted. */
-static void toytcp_rfree(struct sk_buff *skb)
+/* Has the generic code a memory cgroup to charge for @sk? */
+static bool toytcp_has_memcg(const struct sock *sk)
 {
-	toytcp_mem_uncharge(toytcp_pernet(sock_net(skb->sk)), skb->truesize);
-	sock_rfree(skb);
+	return mem_cgroup_sockets_enabled && sk->sk_memcg;
 }
 
 /*
- * Add @size to the namespace's receive memory if that stays within @limit
- * bytes: a compare-and-exchange, so that the counter never goes above the
- * limit, not even for a moment, whatever other CPUs charge at the same
- * time.  *@alloc is the total with @size, charged or not.
+ * Raise sk_forward_alloc to @size beyond the limits, as
+ * sk_forced_mem_schedule(), but no higher than @limit pages in all
+ * (LONG_MAX: no bound).  See the top of the file for a socket with a
+ * memory cgroup.
  */
-static bool toytcp_mem_try_charge(struct toytcp_net *tn, unsigned int size,
-				  unsigned long limit, long *alloc)
+static bool toytcp_mem_force(struct sock *sk, int size, int kind, long limit)
 {
-	long old = atomic_long_read(&tn->rmem_alloc);
+	int delta = size - sk->sk_forward_alloc;
+	long amt;
 
-	do {
-		*alloc = old + size;
-		if (*alloc > (long)limit)
-			return false;
-	} while (!atomic_long_try_cmpxchg(&tn->rmem_alloc, &old, *alloc));
-	return true;
-}
-
-/* Charge @size up to "max"; beyond "pressure" the namespace is under it. */
-static bool toytcp_mem_charge(struct net *net, unsigned int size, long *alloc)
-{
-	struct toytcp_net *tn = toytcp_pernet(net);
-
-	if (toytcp_mem_try_charge(tn, size, toytcp_mem_limit(tn, 1), alloc))
+	if (delta <= 0)
 		return true;
-	if (!test_and_set_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags))
-		TOYTCP_INC_STATS(net, TOYTCP_MIB_MEMORYPRESSURES);
-	return toytcp_mem_try_charge(tn, size, toytcp_mem_limit(tn, 2), alloc);
-}
-
-static void toytcp_mem_peak(struct toytcp_net *tn, long alloc)
-{
-	long peak = atomic_long_read(&tn->rmem_peak);
-
-	while (alloc > peak &&
-	       !atomic_long_try_cmpxchg(&tn->rmem_peak, &peak, alloc))
-		;
+	if (toytcp_has_memcg(sk))
+		return __sk_mem_schedule(sk, delta, kind) || limit == LONG_MAX;
+	amt = sk_mem_pages(delta);
+	if (toytcp_mem_add(amt) > limit) {
+		toytcp_mem_add(-amt);
+		return false;
+	}
+	sk_forward_alloc_add(sk, amt << PAGE_SHIFT);
+	return true;
 }
 
 /**
@@ -164,39 +255,34 @@ static void toytcp_mem_peak(struct toytcp_net *tn, long alloc)
  * @sk: the socket
  * @skb: a segment on its way to the receive queue or (when it starts
  *	beyond RCV.NXT) the out-of-order queue
- * @how: TOYTCP_MEM_FIRST, _AGAIN or _FORCE: how far the namespace's
- *	receive memory may go (enum toytcp_mem_try)
+ * @how: TOYTCP_MEM_FIRST, _AGAIN or _FORCE (enum toytcp_mem_try)
  *
- * On success @skb is charged to the namespace and owned by @sk
- * (skb_set_owner_r()) with toytcp_rfree() as destructor; the caller must
- * queue or free it.
+ * On success @skb is charged (sk_rmem_alloc and sk_forward_alloc) and
+ * owned by @sk (skb_set_owner_r(): sock_rfree() uncharges it); the caller
+ * must queue or free it.
  *
  * Context: sk lock held (softirq, or the backlog in process context).
- * Return: true when @skb was charged, false when the namespace has no
- * room for it; the caller frees memory and asks again, or drops it.
+ * Return: true when @skb was charged, false when the host has no room for
+ * it; the caller frees memory and asks again, or drops it.
  */
 bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb,
 			 enum toytcp_mem_try how)
 {
-	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
-	unsigned int size = skb->truesize;
-	unsigned long max;
-	long alloc;
+	int size = skb->truesize;
+	bool raise = size > sk->sk_forward_alloc;
 
 	sock_owned_by_me(sk);
-	if (how == TOYTCP_MEM_FIRST) {
-		if (!toytcp_mem_charge(sock_net(sk), size, &alloc))
+	if (how == TOYTCP_MEM_FORCE) {
+		if (toytcp_has_memcg(sk) ||
+		    !toytcp_mem_force(sk, size, SK_MEM_RECV,
+				      toytcp_mem_limit(2) + TOYTCP_MEM_SLACK))
 			return false;
-	} else {
-		max = toytcp_mem_limit(tn, 2);
-		if (how == TOYTCP_MEM_FORCE)
-			max += TOYTCP_MEM_SLACK;
-		if (!toytcp_mem_try_charge(tn, size, max, &alloc))
-			return false;
+	} else if (!sk_rmem_schedule(sk, skb, size)) {
+		return false;
 	}
-	toytcp_mem_peak(tn, alloc);
 	skb_set_owner_r(skb, sk);
-	skb->destructor = toytcp_rfree;
+	if (raise)
+		toytcp_mem_note_peak();
 	return true;
 }
 
@@ -204,21 +290,42 @@ bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb,
  * toytcp_mem_grow() - charge the growth of an skb already charged
  * @sk: the socket that owns @skb
  * @delta: bytes of truesize @skb gained (skb_try_coalesce() moved another
- *	skb's data into it; that one's destructor gives back its own charge)
- *
- * Charged whatever the limits: what @skb gained, the other skb frees, and
- * more than that.
+ *	skb's data into it; that one's destructor gives back its own
+ *	charge, which is more, right after)
  *
  * Context: sk lock held.
  */
 void toytcp_mem_grow(struct sock *sk, int delta)
 {
-	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
-
 	sock_owned_by_me(sk);
 	atomic_add(delta, &sk->sk_rmem_alloc);
 	sk_mem_charge(sk, delta);
-	atomic_long_add(delta, &tn->rmem_alloc);
+}
+
+/**
+ * toytcp_wmem_schedule() - room for @size more bytes of send memory
+ * @sk: the socket
+ * @size: bytes about to be charged with sk_mem_charge()
+ * @force: an skb that cannot wait (SYN, FIN, a split): charged beyond the
+ *	limits if need be
+ *
+ * Context: sk lock held.
+ * Return: true when the caller may charge @size; false (not forced) when
+ * the host holds "max" already: sendmsg() waits.
+ */
+bool toytcp_wmem_schedule(struct sock *sk, int size, bool force)
+{
+	int delta = size - sk->sk_forward_alloc;
+
+	sock_owned_by_me(sk);
+	if (delta <= 0)
+		return true;
+	if (force)
+		toytcp_mem_force(sk, size, SK_MEM_SEND, LONG_MAX);
+	else if (!__sk_mem_schedule(sk, delta, SK_MEM_SEND))
+		return false;
+	toytcp_mem_note_peak();
+	return true;
 }
 
 /**
@@ -226,26 +333,31 @@ void toytcp_mem_grow(struct sock *sk, int delta)
  * @sk: the listener
  *
  * A child in a listener's SYN or accept queue is memory that a peer made
- * the kernel keep, as received data is: it is charged to the namespace,
- * by the size of a socket, from its SYN (or the ACK that returned a
- * cookie) until accept() hands it to the application or it dies in the
- * queue (toytcp_mem_uncharge_child()).  Beyond "pressure" it puts the
- * namespace under pressure; beyond "max" there is no new child.
+ * the host keep, as received data is: it is charged, one page (its size
+ * rounded up), from its SYN (or the ACK that returned a cookie) until
+ * accept() hands it to the application or it dies in the queue
+ * (toytcp_mem_uncharge_child()).  Beyond "pressure" it puts the host
+ * under pressure; beyond "max" there is no new child.
  *
  * Context: the listener's sk lock.
- * Return: true when charged; false (and counted) when the namespace holds
+ * Return: true when charged; false (and counted) when the host holds
  * "max" already.
  */
 bool toytcp_mem_charge_child(struct sock *sk)
 {
+	long amt = sk_mem_pages(sk->sk_prot->obj_size);
 	long alloc;
 
 	sock_owned_by_me(sk);
-	if (!toytcp_mem_charge(sock_net(sk), sk->sk_prot->obj_size, &alloc)) {
+	alloc = toytcp_mem_add(amt);
+	if (alloc > toytcp_mem_limit(1))
+		toytcp_enter_memory_pressure(sk);
+	if (alloc > toytcp_mem_limit(2)) {
+		toytcp_mem_add(-amt);
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_MEMORYDROPS);
 		return false;
 	}
-	toytcp_mem_peak(toytcp_pernet(sock_net(sk)), alloc);
+	toytcp_mem_note_peak();
 	return true;
 }
 
@@ -260,34 +372,60 @@ bool toytcp_mem_charge_child(struct sock *sk)
  */
 void toytcp_mem_uncharge_child(struct sock *sk)
 {
-	toytcp_mem_uncharge(toytcp_pernet(sock_net(sk)), sk->sk_prot->obj_size);
+	long alloc = toytcp_mem_add(-(long)sk_mem_pages(sk->sk_prot->obj_size));
+
+	if (alloc < toytcp_mem_limit(0))
+		toytcp_leave_memory_pressure(sk);
 }
 
 /**
- * toytcp_mem_init_net() - nothing charged yet
- * @net: the new namespace
+ * toytcp_check_oom() - may this orphan live on?  As tcp_check_oom()
+ * @sk: a socket its user closed, or an orphan whose timer fired
+ * @shift: how hard to judge: the orphan count is doubled per step
  *
- * Context: process, the pernet init.
+ * No, when its namespace holds more than net.toytcp.max_orphans orphans
+ * (counted TooManyOrphans-like in the log), or when the host's socket
+ * memory is above "max" and @sk still holds a send queue.
+ *
+ * Context: sk lock held.
+ * Return: true when @sk is to be reset (the caller counts AbortOnMemory).
  */
-void toytcp_mem_init_net(struct net *net)
+bool toytcp_check_oom(struct sock *sk, int shift)
 {
-	struct toytcp_net *tn = toytcp_pernet(net);
+	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
+	bool too_many, oom;
 
-	atomic_long_set(&tn->rmem_alloc, 0);
-	atomic_long_set(&tn->rmem_peak, 0);
-	tn->mem_flags = 0;
+	sock_owned_by_me(sk);
+	too_many = (atomic_read(&tn->orphans) << shift) >
+		   READ_ONCE(tn->sysctl.max_orphans);
+	oom = READ_ONCE(sk->sk_wmem_queued) > SOCK_MIN_SNDBUF &&
+	      sk_memory_allocated(sk) > sk_prot_mem_limits(sk, 2);
+	if (too_many)
+		net_info_ratelimited("too many orphaned sockets\n");
+	if (oom)
+		net_info_ratelimited("out of memory -- consider tuning net.toytcp.mem\n");
+	return too_many || oom;
 }
 
 /**
- * toytcp_mem_exit_net() - check that everything was uncharged
- * @net: the namespace going away
+ * toytcp_mem_init() - the counters the proto names, and the default limit
  *
- * Every socket holds a reference on its namespace, so all of them, and
- * all their queues, are gone by now.
- *
- * Context: process, the pernet exit.
+ * Context: process, module init, before proto_register().
+ * Return: 0 or -ENOMEM.
  */
-void toytcp_mem_exit_net(struct net *net)
+int toytcp_mem_init(void)
 {
-	WARN_ON_ONCE(atomic_long_read(&toytcp_pernet(net)->rmem_alloc));
+	toytcp_mem_defaults(toytcp_sysctl_mem);
+	return percpu_counter_init(&toytcp_sockets_allocated, 0, GFP_KERNEL);
+}
+
+/**
+ * toytcp_mem_exit() - every socket is gone: nothing may be charged
+ *
+ * Context: process, module exit, after proto_unregister().
+ */
+void toytcp_mem_exit(void)
+{
+	WARN_ON_ONCE(toytcp_mem_allocated());
+	percpu_counter_destroy(&toytcp_sockets_allocated);
 }

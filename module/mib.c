@@ -55,6 +55,9 @@ const char * const toytcp_mib_names[TOYTCP_MIB_DROP] = {
 	[TOYTCP_MIB_LOCKDROPPEDICMPS]	= "LockDroppedIcmps",
 	[TOYTCP_MIB_ICMPERRORS]		= "IcmpErrors",
 	[TOYTCP_MIB_PMTUREDUCED]	= "PmtuReduced",
+	[TOYTCP_MIB_WQUEUETOOBIG]	= "WQueueTooBig",
+	[TOYTCP_MIB_TWOVERFLOW]		= "TWOverflow",
+	[TOYTCP_MIB_ABORTONMEMORY]	= "AbortOnMemory",
 };
 
 /*

@@ -207,15 +207,18 @@ void toytcp_init_seq(struct sock *sk)
  * toytcp_alloc_skb() - a new, empty skb for the send queue
  * @sk: the socket whose send buffer it is charged to
  * @gfp: allocation flags
+ * @force: charge it beyond the host's limit if need be (a SYN, a FIN, a
+ *	split), as tcp_stream_alloc_skb()'s force_schedule
  *
  * The payload goes into page fragments; the linear part is only headroom
  * for the TCP, IP and link headers.  Fast-clone, since every transmission
- * clones it.
+ * clones it.  Charged to sk_wmem_queued and the socket's memory (mem.c).
  *
  * Context: sk lock held.
- * Return: the skb or NULL.
+ * Return: the skb or NULL (no memory, or not forced and the host holds
+ * net.toytcp.mem's "max": the socket is then under memory pressure).
  */
-struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
+struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp, bool force)
 {
 	struct sk_buff *skb;
 
@@ -223,6 +226,13 @@ struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
 	skb = alloc_skb_fclone(MAX_TCP_HEADER, gfp);
 	if (!skb)
 		return NULL;
+	if (!toytcp_wmem_schedule(sk, skb->truesize, force)) {
+		__kfree_skb(skb);
+		toytcp_enter_memory_pressure(sk);
+		sk_stream_moderate_sndbuf(sk);
+		return NULL;
+	}
+	sk_mem_charge(sk, skb->truesize);
 	skb_reserve(skb, MAX_TCP_HEADER);
 	/* The checksum is the device's business (toytcp_xmit()): without
 	 * this, copying the user's data would also sum it, for nothing.
@@ -243,7 +253,10 @@ struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp)
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb)
 {
 	sock_owned_by_me(sk);
+	if (toytcp_sk(sk)->sack_hint == skb)
+		toytcp_sk(sk)->sack_hint = NULL;
 	sk_wmem_queued_add(sk, -skb->truesize);
+	sk_mem_uncharge(sk, skb->truesize);
 	__kfree_skb(skb);
 }
 
@@ -715,7 +728,7 @@ int toytcp_send_syn(struct sock *sk)
 	struct sk_buff *skb;
 
 	sock_owned_by_me(sk);
-	skb = toytcp_alloc_skb(sk, gfp_any());
+	skb = toytcp_alloc_skb(sk, gfp_any(), true);
 	if (!skb)
 		return -ENOBUFS;
 	TOYTCP_SKB_CB(skb)->seq = tsk->iss;
@@ -753,7 +766,7 @@ void toytcp_send_fin(struct sock *sk)
 		TOYTCP_SKB_CB(skb)->end_seq++;
 		WRITE_ONCE(tsk->write_seq, tsk->write_seq + 1);
 	} else {
-		skb = toytcp_alloc_skb(sk, GFP_KERNEL | __GFP_NOFAIL);
+		skb = toytcp_alloc_skb(sk, GFP_KERNEL | __GFP_NOFAIL, true);
 		TOYTCP_SKB_CB(skb)->seq = tsk->write_seq;
 		TOYTCP_SKB_CB(skb)->end_seq = tsk->write_seq + 1;
 		TOYTCP_SKB_CB(skb)->flags = TOYTCP_FIN;
@@ -765,18 +778,53 @@ void toytcp_send_fin(struct sock *sk)
 /*
  * Give a queued skb its own fragment array (a clone of it may be in
  * flight): as skb_unclone_keeptruesize(), which modules cannot call; the
- * change of truesize goes to sk_wmem_queued.
+ * change of truesize goes to sk_wmem_queued and the socket's memory.
  */
 static int toytcp_unclone(struct sock *sk, struct sk_buff *skb)
 {
 	unsigned int truesize = skb->truesize;
+	int delta;
 
 	if (!skb_cloned(skb))
 		return 0;
 	if (pskb_expand_head(skb, 0, 0, GFP_ATOMIC))
 		return -ENOMEM;
-	sk_wmem_queued_add(sk, (int)(skb->truesize - truesize));
+	delta = (int)(skb->truesize - truesize);
+	sk_wmem_queued_add(sk, delta);
+	if (delta > 0)
+		toytcp_wmem_schedule(sk, delta, true);
+	sk_mem_charge(sk, delta);
 	return 0;
+}
+
+/*
+ * As tcp_fragment()'s bound (the fix of CVE-2019-11478): a peer that SACKs
+ * every other byte would split the queue into skbs of one byte each, many
+ * times the memory of their data.  Once the queue holds more than twice
+ * the send buffer and two 64 KB skbs (sendmsg() may overshoot by one), no
+ * more splitting, except of the first and the last skb sent (which
+ * recovery and sending must be able to cut) and of data never sent.
+ * SKB_TRUESIZE(GSO_LEGACY_MAX_SIZE) as 6.12 (6.1's GSO_MAX_SIZE grew with
+ * BIG TCP; its tcp_fragment() says GSO_LEGACY_MAX_SIZE too, 64 KB).
+ */
+static bool toytcp_queue_too_big(struct sock *sk, const struct sk_buff *skb)
+{
+	long limit = (long)READ_ONCE(sk->sk_sndbuf) +
+		     2 * SKB_TRUESIZE(GSO_LEGACY_MAX_SIZE);
+	const struct sk_buff *tail;
+
+	if (likely((sk->sk_wmem_queued >> 1) <= limit))
+		return false;
+	if (skb == skb_peek(&sk->sk_write_queue) ||
+	    !toytcp_before(TOYTCP_SKB_CB(skb)->seq, toytcp_sk(sk)->snd_nxt))
+		return false;
+	/* The last skb sent: the one before send_head, or the tail. */
+	tail = toytcp_sk(sk)->send_head ? toytcp_sk(sk)->send_head->prev :
+	       skb_peek_tail(&sk->sk_write_queue);
+	if (skb == tail)
+		return false;
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_WQUEUETOOBIG);
+	return true;
 }
 
 /**
@@ -788,6 +836,8 @@ static int toytcp_unclone(struct sock *sk, struct sk_buff *skb)
  * The rest moves to a new skb queued right after it, which inherits what
  * is known about its transmissions (as tcp_fragment()).  A clone of @skb
  * still in flight shares its fragment array, so @skb gets its own first.
+ * Refused, as tcp_fragment() refuses, when the queue is already far
+ * above the send buffer (toytcp_queue_too_big(), WQueueTooBig).
  *
  * Context: sk lock held (or softirq owning the socket).
  * Return: 0 or -ENOMEM.
@@ -801,9 +851,11 @@ int toytcp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	sock_owned_by_me(sk);
 	if (WARN_ON_ONCE(!len || len >= skb->len))
 		return -EINVAL;
+	if (toytcp_queue_too_big(sk, skb))
+		return -ENOMEM;
 	if (toytcp_unclone(sk, skb))
 		return -ENOMEM;
-	nskb = toytcp_alloc_skb(sk, GFP_ATOMIC);
+	nskb = toytcp_alloc_skb(sk, GFP_ATOMIC, true);
 	if (!nskb)
 		return -ENOMEM;
 	skb_split(skb, nskb, len);
@@ -867,6 +919,7 @@ int toytcp_trim_head(struct sock *sk, struct sk_buff *skb, u32 len)
 	skb->data_len -= len;
 	skb->truesize -= len;
 	sk_wmem_queued_add(sk, -(int)len);
+	sk_mem_uncharge(sk, len);
 	TOYTCP_SKB_CB(skb)->seq += len;
 	return 0;
 }
@@ -1070,6 +1123,12 @@ void __toytcp_write_xmit(struct sock *sk, bool one)
 	struct sk_buff *skb;
 
 	sock_owned_by_me(sk);
+	/* Nothing leaves a closed socket, whatever its queue still holds (a
+	 * reset one, then TCP_NODELAY or uncorking): as
+	 * __tcp_push_pending_frames().
+	 */
+	if (unlikely(sk->sk_state == TCP_CLOSE))
+		return;
 	while ((skb = tsk->send_head)) {
 		struct toytcp_skb_cb *cb = TOYTCP_SKB_CB(skb);
 		bool resend = !toytcp_after(cb->end_seq, tsk->snd_nxt);

@@ -155,6 +155,8 @@ enum {
 	TOYTCP_GAUGE_MEMALLOC,
 	TOYTCP_GAUGE_MEMPEAK,
 	TOYTCP_GAUGE_MEMPRESSURE,
+	TOYTCP_GAUGE_ORPHANS,
+	TOYTCP_GAUGE_TIMEWAIT,
 	TOYTCP_GAUGE_LIVESOCKS,
 	TOYTCP_NGAUGES
 };
@@ -164,9 +166,12 @@ static const char * const toytcp_gauge_names[TOYTCP_NGAUGES] = {
 	[TOYTCP_GAUGE_MEMALLOC]		= "MemoryAllocated",
 	[TOYTCP_GAUGE_MEMPEAK]		= "MemoryAllocatedPeak",
 	[TOYTCP_GAUGE_MEMPRESSURE]	= "MemoryPressure",
+	[TOYTCP_GAUGE_ORPHANS]		= "Orphans",
+	[TOYTCP_GAUGE_TIMEWAIT]		= "TimeWait",
 	[TOYTCP_GAUGE_LIVESOCKS]	= "LiveSockets",
 };
 
+/* Socket memory is host-wide (mem.c): the same in every namespace. */
 static unsigned long toytcp_gauge(struct net *net, int i)
 {
 	struct toytcp_net *tn = toytcp_pernet(net);
@@ -175,11 +180,15 @@ static unsigned long toytcp_gauge(struct net *net, int i)
 	case TOYTCP_GAUGE_CURRESTAB:
 		return max(atomic_read(&tn->curr_estab), 0);
 	case TOYTCP_GAUGE_MEMALLOC:
-		return max(atomic_long_read(&tn->rmem_alloc), 0L);
+		return max(toytcp_mem_allocated(), 0L) << PAGE_SHIFT;
 	case TOYTCP_GAUGE_MEMPEAK:
-		return max(atomic_long_read(&tn->rmem_peak), 0L);
+		return max(toytcp_mem_peak(), 0L) << PAGE_SHIFT;
 	case TOYTCP_GAUGE_MEMPRESSURE:
-		return test_bit(TOYTCP_MEM_PRESSURE, &tn->mem_flags);
+		return !!READ_ONCE(toytcp_memory_pressure);
+	case TOYTCP_GAUGE_ORPHANS:
+		return max(atomic_read(&tn->orphans), 0);
+	case TOYTCP_GAUGE_TIMEWAIT:
+		return max(atomic_read(&tn->tw_count), 0);
 	default:
 		return max(atomic_read(&toytcp_live_socks), 0);
 	}

@@ -45,6 +45,7 @@
 #define __TOYTCP_PROTOCOL_H
 
 #include <linux/netfilter.h>
+#include <linux/percpu_counter.h>
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
 #include <linux/timer.h>
@@ -75,7 +76,8 @@
 #define TOYTCP_GSO_MAX_SEGS	44		/* segments per GSO skb (64 KB) */
 #define TOYTCP_XMIT_BATCH	44		/* sendmsg() sends every N segments */
 #define TOYTCP_SYNACK_RETRIES	5
-#define TOYTCP_ORPHAN_RETRIES	6U		/* closed sockets' FIN */
+#define TOYTCP_ORPHAN_RETRIES	8U		/* orphans, net.toytcp.orphan_retries 0 */
+#define TOYTCP_RETRIES_MAX	255U		/* the 8-bit counters' limit */
 #define TOYTCP_QUICKACKS	16		/* ACK at once, then delay */
 #define TOYTCP_MAX_SACKS	4		/* blocks in one option */
 #define TOYTCP_KEEPIDLE		(7200 * HZ)	/* RFC 1122 4.2.3.6 */
@@ -268,6 +270,9 @@ struct toytcp_port {
  * @high_sack:	highest sequence number the peer SACKed, RFC 6675 HighACK
  *		(sk lock)
  * @sacked_bytes: bytes in the send queue the peer SACKed (sk lock)
+ * @sack_hint:	an skb of the send queue where the last SACK walk ended,
+ *		or NULL: the next walk starts there when its blocks lie
+ *		above it (sack.c; cleared when that skb is freed, sk lock)
  * @sack_ok:	both ends offered SACK, RFC 2018 (sk lock)
  * @wscale_ok:	both ends offered window scaling, RFC 7323 (sk lock)
  * @dsack:	a duplicate segment arrived: the next ACK reports
@@ -318,6 +323,10 @@ struct toytcp_port {
  *		out-of-window segment or as a challenge, rate limit (sk lock)
  * @probes_out:	keepalive, window or send probes unanswered (a segment
  *		from the peer resets it) (sk lock)
+ * @probe_stamp: jiffies of the first window probe of the current
+ *		zero-window episode, 0 none; answers do not reset it
+ *		(TCP_USER_TIMEOUT on the probe path, persist.c; sk lock)
+ * @orphan_counted: counted in toytcp_net::orphans since close() (sk lock)
  * @deferred:	TOYTCP_*_DEFERRED bits, see enum toytcp_deferred (atomic
  *		bitops: set by the timers' softirq half, cleared by
  *		toytcp_release_cb())
@@ -420,6 +429,7 @@ struct toytcp_sock {
 	bool			reord_seen;
 	bool			reo_armed;
 	u32			sacked_bytes;
+	struct sk_buff		*sack_hint;
 	bool			sack_ok;
 	bool			wscale_ok;
 	bool			dsack;
@@ -458,6 +468,8 @@ struct toytcp_sock {
 	u8			keepcnt;
 	u8			probes_out;
 	unsigned long		last_oow_ack;
+	unsigned long		probe_stamp;
+	bool			orphan_counted;
 
 	struct toytcp_port	*port;
 	u32			mtu_info;
@@ -655,6 +667,9 @@ enum toytcp_mib_field {
 	TOYTCP_MIB_LOCKDROPPEDICMPS,
 	TOYTCP_MIB_ICMPERRORS,
 	TOYTCP_MIB_PMTUREDUCED,
+	TOYTCP_MIB_WQUEUETOOBIG,
+	TOYTCP_MIB_TWOVERFLOW,
+	TOYTCP_MIB_ABORTONMEMORY,
 	/* One counter per enum toytcp_drop_reason from here */
 	TOYTCP_MIB_DROP,
 	TOYTCP_MIB_MAX = TOYTCP_MIB_DROP + TOYTCP_DROP_MAX
@@ -677,13 +692,16 @@ struct toytcp_mib {
  * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.ipv4.tcp_rmem[2]
  * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.ipv4.tcp_wmem[2]
  * @syncookies: 0 no SYN cookies, 1 when a SYN queue is full, 2 always
- * @mem:	receive memory of the namespace, in pages, as tcp_mem: below
- *		[0] pressure ends, above [1] it starts, above [2] new data
- *		is dropped (mem.c)
  * @cong:	the congestion control algorithm of new sockets
  *		(congestion_control, cong.c)
+ * @orphan_retries: probes and retransmissions of an orphan, as
+ *		tcp_orphan_retries; 0: 8 while the RTO is below its maximum
+ * @max_orphans: orphans the namespace keeps; beyond it close() resets
+ * @max_tw_buckets: sockets in TIME-WAIT; beyond it a socket closes
+ *		instead of entering TIME-WAIT
  *
- * Read with READ_ONCE(), written by the sysctl handlers.
+ * Read with READ_ONCE(), written by the sysctl handlers.  The memory
+ * limit, net.toytcp.mem, is global (toytcp_sysctl_mem, mem.c).
  */
 struct toytcp_sysctl {
 	int	tw_timeout_ms;
@@ -697,8 +715,10 @@ struct toytcp_sysctl {
 	int	rmem_default;
 	int	wmem_default;
 	int	syncookies;
-	unsigned long	mem[3];
 	const struct toytcp_cong_ops *cong;
+	int	orphan_retries;
+	int	max_orphans;
+	int	max_tw_buckets;
 };
 
 /**
@@ -709,24 +729,18 @@ struct toytcp_sysctl {
  *		the lookup returns at once
  * @sysctl:	the tunables
  * @sysctl_hdr:	their registration under net/toytcp
- * @rmem_alloc:	bytes (skb truesize) in the receive and out-of-order
- *		queues of all the namespace's sockets, and the sockets in
- *		listeners' SYN and accept queues (atomic; mem.c)
- * @rmem_peak:	the highest @rmem_alloc any charge left (atomic)
- * @mem_flags:	TOYTCP_MEM_PRESSURE: under memory pressure (atomic bitops)
+ * @orphans:	sockets closed by their user and not yet gone (atomic)
+ * @tw_count:	sockets in TIME-WAIT (atomic; toytcp_set_state())
  */
 struct toytcp_net {
 	struct toytcp_mib __percpu	*mib;
 	atomic_t			curr_estab;
 	atomic_t			hashed;
-	atomic_long_t			rmem_alloc;
-	atomic_long_t			rmem_peak;
-	unsigned long			mem_flags;
+	atomic_t			orphans;
+	atomic_t			tw_count;
 	struct toytcp_sysctl		sysctl;
 	struct ctl_table_header		*sysctl_hdr;
 };
-
-#define TOYTCP_MEM_PRESSURE	0	/* toytcp_net::mem_flags */
 
 extern unsigned int toytcp_net_id;
 extern atomic_t toytcp_live_socks;
@@ -881,7 +895,7 @@ void toytcp_set_iss(struct sock *sk, u32 iss);
 u32 toytcp_secure_seq(const struct net *net, __be32 saddr, __be32 daddr,
 		      __be16 sport, __be16 dport, u32 *ts_off);
 void toytcp_init_seq(struct sock *sk);
-struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp);
+struct sk_buff *toytcp_alloc_skb(struct sock *sk, gfp_t gfp, bool force);
 void toytcp_free_skb(struct sock *sk, struct sk_buff *skb);
 u32 __toytcp_select_window(struct sock *sk);
 u32 toytcp_select_window(struct sock *sk);
@@ -922,7 +936,9 @@ void toytcp_send_loss_probe(struct sock *sk);
 /* rto.c: RTT estimation and the retransmission timeout */
 void toytcp_rtt_sample(struct sock *sk, long rtt_us);
 void toytcp_reset_retrans_timer(struct sock *sk);
+unsigned int toytcp_orphan_retries(const struct sock *sk);
 unsigned int toytcp_max_retries(const struct sock *sk);
+bool toytcp_out_of_resources(struct sock *sk);
 void toytcp_write_err(struct sock *sk);
 void toytcp_retrans_timer_handler(struct sock *sk);
 
@@ -1010,11 +1026,20 @@ void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb);
 u16 toytcp_cookie_check(struct sock *sk, struct sk_buff *skb);
 void toytcp_cookie_syn_options(struct sock *sk, struct sk_buff *skb, u16 mss);
 
-/* mem.c: receive memory, per namespace */
-void toytcp_mem_defaults(unsigned long *mem);
+/* mem.c: socket memory, host-wide, as tcp_mem */
+extern long toytcp_sysctl_mem[3];
+extern atomic_long_t toytcp_memory_allocated;
+DECLARE_PER_CPU(int, toytcp_memory_per_cpu_fw_alloc);
+extern struct percpu_counter toytcp_sockets_allocated;
+extern unsigned long toytcp_memory_pressure;
+void toytcp_mem_defaults(long *mem);
+long toytcp_mem_allocated(void);
+long toytcp_mem_peak(void);
+void toytcp_enter_memory_pressure(struct sock *sk);
+void toytcp_leave_memory_pressure(struct sock *sk);
 bool toytcp_under_memory_pressure(const struct sock *sk);
 int toytcp_rcv_budget(const struct sock *sk);
-/* How far toytcp_mem_schedule() may take the namespace's receive memory */
+/* How far toytcp_mem_schedule() may take socket memory */
 enum toytcp_mem_try {
 	TOYTCP_MEM_FIRST,	/* to "max"; beyond "pressure" it is under pressure */
 	TOYTCP_MEM_AGAIN,	/* to "max", after the caller freed some */
@@ -1024,10 +1049,12 @@ enum toytcp_mem_try {
 bool toytcp_mem_schedule(struct sock *sk, struct sk_buff *skb,
 			 enum toytcp_mem_try how);
 void toytcp_mem_grow(struct sock *sk, int delta);
+bool toytcp_wmem_schedule(struct sock *sk, int size, bool force);
 bool toytcp_mem_charge_child(struct sock *sk);
 void toytcp_mem_uncharge_child(struct sock *sk);
-void toytcp_mem_init_net(struct net *net);
-void toytcp_mem_exit_net(struct net *net);
+bool toytcp_check_oom(struct sock *sk, int shift);
+int toytcp_mem_init(void);
+void toytcp_mem_exit(void);
 
 /* hash.c: the lookup tables */
 int toytcp_hash_init(void);

@@ -71,31 +71,85 @@ void toytcp_reset_retrans_timer(struct sock *sk)
 }
 
 /**
+ * toytcp_orphan_retries() - the tries an orphan gets, as tcp_orphan_retries()
+ * @sk: a socket its user closed
+ *
+ * net.toytcp.orphan_retries; its default 0 means 8 (more than 100 s at
+ * the minimum RTO) while the RTO has not reached its maximum, and 0 once
+ * it has, or once an ICMP error told that the peer is unreachable.
+ *
+ * Context: sk lock held.
+ * Return: tries, at most TOYTCP_RETRIES_MAX.
+ */
+unsigned int toytcp_orphan_retries(const struct sock *sk)
+{
+	const struct toytcp_sock *tsk = toytcp_sk(sk);
+	int retries = READ_ONCE(toytcp_pernet(sock_net(sk))->sysctl.orphan_retries);
+	bool alive = ((unsigned long)tsk->rto << tsk->backoff) < TOYTCP_MAX_RTO;
+
+	sock_owned_by_me(sk);
+	if (READ_ONCE(sk->sk_err_soft) && !alive)
+		retries = 0;
+	if (retries == 0 && alive)
+		retries = TOYTCP_ORPHAN_RETRIES;
+	return min_t(unsigned int, retries, TOYTCP_RETRIES_MAX);
+}
+
+/**
  * toytcp_max_retries() - how many tries before the connection fails
  * @sk: the socket
  *
+ * The counters are 8 bits wide: a limit above TOYTCP_RETRIES_MAX (the
+ * module parameters refuse one, af_toytcp.c) would never be reached.
+ *
  * Context: sk lock held.
  * Return: syn_retries in SYN-SENT, TOYTCP_SYNACK_RETRIES in SYN-RECEIVED,
- * retries (at most TOYTCP_ORPHAN_RETRIES for an orphan) otherwise.
+ * retries (for an orphan at most toytcp_orphan_retries()) otherwise.
  */
 unsigned int toytcp_max_retries(const struct sock *sk)
 {
+	unsigned int max;
+
 	sock_owned_by_me(sk);
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
-		return toytcp_param(sk, syn_retries);
+		max = toytcp_param(sk, syn_retries);
+		break;
 	case TCP_SYN_RECV:
-		return TOYTCP_SYNACK_RETRIES;
+		max = TOYTCP_SYNACK_RETRIES;
+		break;
 	default:
 		/* An orphan has nobody waiting for it: give up sooner, as
-		 * Linux's tcp_orphan_retries does (about 25 s at the
-		 * minimum RTO, rather than minutes).
+		 * Linux's tcp_orphan_retries does.
 		 */
+		max = toytcp_param(sk, retries);
 		if (sock_flag(sk, SOCK_DEAD))
-			return min(toytcp_param(sk, retries),
-				   TOYTCP_ORPHAN_RETRIES);
-		return toytcp_param(sk, retries);
+			max = min(max, toytcp_orphan_retries(sk));
 	}
+	return min(max, TOYTCP_RETRIES_MAX);
+}
+
+/**
+ * toytcp_out_of_resources() - reset an orphan the host cannot afford
+ * @sk: an orphan whose retransmission or persist timer fired
+ *
+ * As tcp_out_of_resources(): too many orphans in the namespace, or the
+ * host's socket memory above "max" while this one holds a send queue
+ * (toytcp_check_oom(), judged harder after an ICMP error): the orphan
+ * is reset and goes (AbortOnMemory).
+ *
+ * Context: sk lock held.
+ * Return: true when @sk was reset (and may be gone).
+ */
+bool toytcp_out_of_resources(struct sock *sk)
+{
+	sock_owned_by_me(sk);
+	if (!toytcp_check_oom(sk, READ_ONCE(sk->sk_err_soft) ? 1 : 0))
+		return false;
+	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_ABORTONMEMORY);
+	toytcp_send_active_reset(sk, GFP_ATOMIC);
+	toytcp_done(sk);
+	return true;
 }
 
 /**
@@ -164,6 +218,8 @@ void toytcp_retrans_timer_handler(struct sock *sk)
 		return;
 	}
 
+	if (sock_flag(sk, SOCK_DEAD) && toytcp_out_of_resources(sk))
+		return;
 	if (tsk->retries >= toytcp_max_retries(sk) ||
 	    (tsk->user_timeout && tsk->retrans_stamp &&
 	     time_after_eq(jiffies, tsk->retrans_stamp +

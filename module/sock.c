@@ -19,7 +19,20 @@
 static void toytcp_sock_destruct(struct sock *sk)
 {
 	inet_sock_destruct(sk);
+	sk_sockets_allocated_dec(sk);
 	atomic_dec(&toytcp_live_socks);
+}
+
+/*
+ * A buffer default of net.toytcp: in a namespace other than the initial
+ * one, whose root may be any user (a user namespace), no more than
+ * net.core.rmem_max / wmem_max, which only the initial namespace sets.
+ */
+static int toytcp_buf_default(const struct sock *sk, int val, u32 max)
+{
+	if (net_eq(sock_net(sk), &init_net))
+		return val;
+	return min_t(u32, val, READ_ONCE(max));
 }
 
 /**
@@ -37,6 +50,7 @@ void toytcp_init_sock(struct sock *sk)
 	int buf;
 
 	atomic_inc(&toytcp_live_socks);
+	sk_sockets_allocated_inc(sk);
 	/* Not IPPROTO_TCP: the kernel takes a socket with that protocol for
 	 * a struct tcp_sock whatever its family (the BPF helpers
 	 * bpf_tcp_sock(), bpf_skc_to_tcp_sock() and the SYN cookie ones on a
@@ -81,10 +95,12 @@ void toytcp_init_sock(struct sock *sk)
 	 * it starts where Linux TCP may end, at tcp_rmem[2] and tcp_wmem[2]
 	 * (limits, not allocations), unless net.toytcp says otherwise.
 	 */
-	buf = READ_ONCE(tn->sysctl.rmem_default) ? :
+	buf = toytcp_buf_default(sk, READ_ONCE(tn->sysctl.rmem_default),
+				 sysctl_rmem_max) ? :
 	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
 	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, buf, SOCK_MIN_RCVBUF));
-	buf = READ_ONCE(tn->sysctl.wmem_default) ? :
+	buf = toytcp_buf_default(sk, READ_ONCE(tn->sysctl.wmem_default),
+				 sysctl_wmem_max) ? :
 	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]);
 	WRITE_ONCE(sk->sk_sndbuf, max_t(int, buf, SOCK_MIN_SNDBUF));
 }
@@ -143,6 +159,10 @@ void toytcp_set_state(struct sock *sk, int state)
 	trace_toytcp_state_change(sk, old, state);
 	if (state == TCP_CLOSE)
 		toytcp_unhash(sk);
+	if (state == TCP_TIME_WAIT)
+		atomic_inc(&tn->tw_count);
+	else if (old == TCP_TIME_WAIT)
+		atomic_dec(&tn->tw_count);
 	if (state == TCP_ESTABLISHED) {
 		struct toytcp_sock *tsk = toytcp_sk(sk);
 
@@ -436,6 +456,10 @@ void toytcp_destroy_sock(struct sock *sk)
 	sock_owned_by_me(sk);
 	toytcp_clear_timers(sk);
 	toytcp_unhash(sk);
+	if (tsk->orphan_counted) {
+		atomic_dec(&toytcp_pernet(sock_net(sk))->orphans);
+		tsk->orphan_counted = false;
+	}
 	toytcp_purge_write_queue(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
 	__skb_queue_purge(&tsk->ooo_queue);
@@ -526,6 +550,20 @@ adjudge:
 	 */
 	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
 		goto out;
+	if (sk->sk_state != TCP_CLOSE) {
+		/* An orphan now, counted against net.toytcp.max_orphans;
+		 * reset at once when the namespace has too many or the host
+		 * has no memory for its queue (as __tcp_close()).
+		 */
+		atomic_inc(&toytcp_pernet(sock_net(sk))->orphans);
+		tsk->orphan_counted = true;
+		if (toytcp_check_oom(sk, 0)) {
+			TOYTCP_INC_STATS(sock_net(sk),
+					 TOYTCP_MIB_ABORTONMEMORY);
+			toytcp_send_active_reset(sk, GFP_ATOMIC);
+			toytcp_set_state(sk, TCP_CLOSE);
+		}
+	}
 	if (sk->sk_state == TCP_FIN_WAIT2)
 		toytcp_fin_wait2_timeout(sk);
 	if (sk->sk_state == TCP_CLOSE) {
@@ -797,7 +835,7 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		if (!toytcp_can_append(tsk, skb, size_goal)) {
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
-			skb = toytcp_alloc_skb(sk, sk->sk_allocation);
+			skb = toytcp_alloc_skb(sk, sk->sk_allocation, false);
 			if (!skb)
 				goto wait_for_space;
 			TOYTCP_SKB_CB(skb)->seq = tsk->write_seq;
@@ -816,6 +854,10 @@ static int toytcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t size)
 		merge = skb_can_coalesce(skb, i, pfrag->page, pfrag->offset);
 		copy = min_t(int, size_goal - skb->len, msg_data_left(msg));
 		copy = min_t(int, copy, pfrag->size - pfrag->offset);
+		/* The host's socket memory (mem.c): wait while at "max". */
+		if (!toytcp_wmem_schedule(sk, copy, false))
+			goto wait_for_space;
+		/* Charges sk_wmem_queued and the socket's memory. */
 		err = skb_copy_to_page_nocache(sk, &msg->msg_iter, skb,
 					       pfrag->page, pfrag->offset, copy);
 		if (err)
@@ -1015,4 +1057,14 @@ struct proto toytcp_proto = {
 	.backlog_rcv	= toytcp_do_rcv,
 	.release_cb	= toytcp_release_cb,
 	.keepalive	= toytcp_keepalive,
+	/* Socket memory, host-wide, through the generic accounting (mem.c) */
+	.enter_memory_pressure	= toytcp_enter_memory_pressure,
+	.leave_memory_pressure	= toytcp_leave_memory_pressure,
+	.memory_allocated	= &toytcp_memory_allocated,
+	.per_cpu_fw_alloc	= &toytcp_memory_per_cpu_fw_alloc,
+	.memory_pressure	= &toytcp_memory_pressure,
+	.sockets_allocated	= &toytcp_sockets_allocated,
+	.sysctl_mem		= toytcp_sysctl_mem,
+	.sysctl_wmem_offset	= offsetof(struct net, ipv4.sysctl_tcp_wmem),
+	.sysctl_rmem_offset	= offsetof(struct net, ipv4.sysctl_tcp_rmem),
 };

@@ -6,7 +6,8 @@
  *
  * A connection closed on both sides waits 2*MSL (tw_timeout_ms) in
  * TIME-WAIT, in its own socket (Linux uses a smaller timewait socket),
- * and answers a retransmitted FIN meanwhile.  A new SYN from the peer may
+ * and answers a retransmitted FIN meanwhile; no more of them than
+ * net.toytcp.max_tw_buckets per namespace.  A new SYN from the peer may
  * end it early and open the next connection on the same 4-tuple
  * (toytcp_tw_reopen(), as tcp_timewait_state_process()).  An orphan in
  * FIN-WAIT-2, whose user closed it and whose peer never sends its FIN,
@@ -20,14 +21,33 @@
  * toytcp_time_wait() - enter TIME-WAIT for 2*MSL
  * @sk: the socket
  *
+ * As tcp_time_wait(): when the namespace holds net.toytcp.max_tw_buckets
+ * sockets in TIME-WAIT already, the socket closes at once instead
+ * (TWOverflow), as Linux's does when inet_twsk_alloc() refuses.  One that
+ * is in TIME-WAIT already (the peer's FIN came again) restarts its timer.
+ *
  * Context: sk lock held.
  */
 void toytcp_time_wait(struct sock *sk)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
+	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 
 	sock_owned_by_me(sk);
+	if (sk->sk_state != TCP_TIME_WAIT &&
+	    atomic_read(&tn->tw_count) >= READ_ONCE(tn->sysctl.max_tw_buckets)) {
+		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_TWOVERFLOW);
+		toytcp_done(sk);
+		return;
+	}
 	toytcp_set_state(sk, TCP_TIME_WAIT);
+	/* Counted as TIME-WAIT now, no longer as an orphan (as Linux's
+	 * timewait socket replaces the orphan).
+	 */
+	if (tsk->orphan_counted) {
+		atomic_dec(&tn->orphans);
+		tsk->orphan_counted = false;
+	}
 	sk_stop_timer(sk, &tsk->retrans_timer);
 	sk_reset_timer(sk, &tsk->tw_timer, jiffies +
 		       msecs_to_jiffies(toytcp_param(sk, tw_timeout_ms)));

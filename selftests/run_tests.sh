@@ -7,7 +7,7 @@
 #   TOYTCP_KO=/abs/path/toytcp.ko selftests/run_tests.sh [TEST...]
 # TEST is one of: states interop errors module reliability api memory firewall ports diag cong
 # wire_states wire_options wire_recovery wire_close wire_data wire_icmp
-# (default: all, in that order).
+# wire_peers (default: all, in that order).
 # Besides the C binaries, a TEST may be a script TEST.sh printing TAP
 # ("ok N TEST: ..."): preload (tools/preload with curl, python3 -m
 # http.server and iperf3) and toytcp-ss (tools/toytcp-ss), also run by
@@ -38,6 +38,7 @@ set -u
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ALL="states interop errors module reliability api memory firewall ports diag cong"
 ALL="$ALL wire_states wire_options wire_recovery wire_close wire_data wire_icmp"
+ALL="$ALL wire_peers"
 ALL="$ALL preload toytcp-ss"
 TESTS=${*:-$ALL}
 
@@ -48,6 +49,7 @@ TESTS=${*:-$ALL}
 declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600 [memory]=600 [firewall]=600 [ports]=900 [diag]=400 [cong]=400
 		  [wire_states]=300 [wire_options]=200 [wire_recovery]=200
 		  [wire_close]=200 [wire_data]=300 [wire_icmp]=120
+		  [wire_peers]=400
 		  [preload]=600 [toytcp-ss]=300)
 SCALE=${TOYTCP_TIME_SCALE:-1}
 
