@@ -250,6 +250,10 @@ struct toytcp_port {
  * @rcv_mss:	estimate of the peer's segment size, for "every second
  *		full-sized segment" (sk lock)
  * @rcv_tstamp:	jiffies when the last segment arrived, keepalive (sk lock)
+ * @rcvq_space:	bytes the reader took out in the last measured round trip,
+ *		0 before the connection is established (autotune.c; sk lock)
+ * @rcvq_seq:	@copied_seq when that measurement started (sk lock)
+ * @rcvq_time:	ktime_get_ns() when it started (sk lock)
  * @keepidle:	TCP_KEEPIDLE, jiffies (sk lock; WRITE_ONCE(): getsockopt())
  * @keepintvl:	TCP_KEEPINTVL, jiffies (sk lock; WRITE_ONCE(): getsockopt())
  * @keepcnt:	TCP_KEEPCNT (sk lock; WRITE_ONCE(): getsockopt())
@@ -359,6 +363,9 @@ struct toytcp_sock {
 	u32			rcv_ratio;
 
 	unsigned long		rcv_tstamp;
+	u32			rcvq_space;
+	u32			rcvq_seq;
+	u64			rcvq_time;
 	u32			keepidle;
 	u32			keepintvl;
 	u8			keepcnt;
@@ -552,8 +559,9 @@ struct toytcp_mib {
  * @keepalive_time: default TCP_KEEPIDLE, seconds
  * @keepalive_intvl: default TCP_KEEPINTVL, seconds
  * @keepalive_probes: default TCP_KEEPCNT
- * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.ipv4.tcp_rmem[2]
- * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.ipv4.tcp_wmem[2]
+ * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.ipv4.tcp_rmem[1]
+ *		(they grow from there, autotune.c)
+ * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.ipv4.tcp_wmem[1]
  * @syncookies: 0 no SYN cookies, 1 when a SYN queue is full, 2 always
  * @mem:	receive memory of the namespace, in pages, as tcp_mem: below
  *		[0] pressure ends, above [1] it starts, above [2] new data
@@ -777,6 +785,13 @@ void toytcp_tw_timer_handler(struct sock *sk);
 void toytcp_init_timers(struct sock *sk);
 void toytcp_clear_timers(struct sock *sk);
 void toytcp_release_cb(struct sock *sk);
+
+/* autotune.c: buffers that grow as Linux TCP's */
+void toytcp_init_buffers(struct sock *sk);
+u8 toytcp_select_wscale(const struct sock *sk);
+void toytcp_init_buffer_space(struct sock *sk);
+void toytcp_rcv_space_adjust(struct sock *sk);
+void toytcp_new_space(struct sock *sk);
 
 /* cong.c: congestion control */
 /**

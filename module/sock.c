@@ -34,7 +34,6 @@ void toytcp_init_sock(struct sock *sk)
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct inet_sock *inet = inet_sk(sk);
-	int buf;
 
 	atomic_inc(&toytcp_live_socks);
 	sk->sk_protocol = IPPROTO_TCP;
@@ -69,16 +68,7 @@ void toytcp_init_sock(struct sock *sk)
 	WRITE_ONCE(tsk->keepcnt, READ_ONCE(tn->sysctl.keepalive_probes));
 	tsk->rcv_ratio = 128;
 
-	/* toytcp does not grow its buffers as Linux TCP's autotuning does:
-	 * it starts where Linux TCP may end, at tcp_rmem[2] and tcp_wmem[2]
-	 * (limits, not allocations), unless net.toytcp says otherwise.
-	 */
-	buf = READ_ONCE(tn->sysctl.rmem_default) ? :
-	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
-	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, buf, SOCK_MIN_RCVBUF));
-	buf = READ_ONCE(tn->sysctl.wmem_default) ? :
-	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]);
-	WRITE_ONCE(sk->sk_sndbuf, max_t(int, buf, SOCK_MIN_SNDBUF));
+	toytcp_init_buffers(sk);
 }
 
 /**
@@ -141,6 +131,7 @@ void toytcp_set_state(struct sock *sk, int state)
 		atomic_inc(&tn->curr_estab);
 		tsk->quickack = TOYTCP_QUICKACKS;
 		tsk->rcv_tstamp = jiffies;
+		toytcp_init_buffer_space(sk);
 		if (sock_flag(sk, SOCK_KEEPOPEN))
 			toytcp_reset_keepalive_timer(sk, tsk->keepidle);
 	} else if ((old == TCP_ESTABLISHED && state != TCP_CLOSE_WAIT) ||
