@@ -32,8 +32,13 @@
  *             round-trip time mean and 99th percentile in microseconds
  *   rr        --req SIZE --resp SIZE --duration S --count N:
  *             request/response transactions per second
- *   crr       --duration S --count N: connect, 1-byte request, 1-byte
- *             response, close; connections per second
+ *   crr       --duration S --count N --server-closes: connect, 1-byte
+ *             request, 1-byte response, close; connections per second.
+ *             The client closes first, unless --server-closes: then the
+ *             server closes after its response (HTTP/1.0, many RPC
+ *             servers), the client after the server's FIN, and TIME-WAIT
+ *             is the server's, which a client that reuses a port meets
+ *             with its next SYN; also the slowest connect(), in ms
  *   scale     --conns N --rounds R: open N connections and keep them open;
  *             at N/10 connections 10 R rounds, at N connections R rounds of
  *             a 1-byte ping-pong on every connection (epoll on both sides,
@@ -103,6 +108,8 @@ static struct {
 	/* rr, crr */
 	double duration;
 	long count;
+	/* crr */
+	bool server_closes;
 	/* scale */
 	long conns;
 	long scale_rounds;
@@ -550,7 +557,8 @@ static void serve_crr(int fd)
 	if (!read_full(fd, &c, 1))
 		fail("crr: EOF before the request");
 	write_full(fd, &c, 1);
-	drain_eof(fd);
+	if (!cfg.server_closes)
+		drain_eof(fd);
 }
 
 /* Thread-per-connection accept loop, until killed. */
@@ -840,24 +848,37 @@ static void client_rr(void)
 
 static void client_crr(void)
 {
-	double t0, secs;
+	double t0, secs, worst = 0;
 	long n = 0;
 
 	metric("", "conn/s", "higher");
+	if (cfg.server_closes)
+		metric("_worst", "ms", "lower");
 	t0 = now();
 	while (keep_going(n, t0)) {
+		double c0 = now();
 		int fd = connect_server(true);
 		char c = 'c';
 
+		if (now() - c0 > worst)
+			worst = now() - c0;
 		write_full(fd, &c, 1);
 		if (!read_full(fd, &c, 1))
 			fail("crr: EOF instead of the response (connection %ld)", n);
+		/* The server closes first: its FIN, then ours. */
+		if (cfg.server_closes && read_full(fd, &c, 1))
+			fail("crr: data instead of the server's FIN (connection %ld)",
+			     n);
 		close(fd);
 		n++;
 	}
 	secs = now() - t0;
-	info("%ld connections in %.3f s", n, secs);
+	info("%ld connections in %.3f s, %s closing first; slowest connect() %.1f ms",
+	     n, secs, cfg.server_closes ? "the server" : "the client",
+	     worst * 1000);
 	result("", n / secs, "conn/s", "higher");
+	if (cfg.server_closes)
+		result("_worst", worst * 1000, "ms", "lower");
 }
 
 /* One round: a byte on each of @n connections, then collect @n replies. */
@@ -983,7 +1004,7 @@ static void usage(int status)
 "  bulk      [--bytes SIZE] [--write SIZE] [--streams N]\n"
 "  pingpong  [--rounds N] [--warmup N]\n"
 "  rr        [--req SIZE] [--resp SIZE] [--duration S] [--count N]\n"
-"  crr       [--duration S] [--count N]\n"
+"  crr       [--duration S] [--count N] [--server-closes]\n"
 "  scale     [--conns N] [--rounds N]\n");
 	exit(status);
 }
@@ -1000,7 +1021,8 @@ int main(int argc, char **argv)
 		{ "warmup", 1, NULL, 'W' }, { "req", 1, NULL, 'q' },
 		{ "resp", 1, NULL, 'R' }, { "duration", 1, NULL, 'd' },
 		{ "count", 1, NULL, 'n' }, { "conns", 1, NULL, 'c' },
-		{ "buf", 1, NULL, 'B' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "buf", 1, NULL, 'B' }, { "server-closes", 0, NULL, 'X' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int pipefd[2], opt;
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -1078,6 +1100,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			cfg.buf = (int)parse_size(optarg);
+			break;
+		case 'X':
+			cfg.server_closes = true;
 			break;
 		case 'h':
 			usage(0);
