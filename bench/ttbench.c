@@ -549,6 +549,38 @@ static void serve_rr(int fd)
 	free(resp);
 }
 
+/*
+ * crr --server-closes: the server closes right after its response, before
+ * the client's FIN (HTTP/1.0, many RPC servers), so TIME-WAIT is the
+ * server's; without it the server waits for the client's FIN.
+ */
+static void crr_server_close(int fd)
+{
+	if (!cfg.server_closes)
+		drain_eof(fd);
+}
+
+/* The client's side of it: the server's FIN first, then close(). */
+static void crr_client_close(int fd, long n)
+{
+	char c;
+
+	if (cfg.server_closes && read_full(fd, &c, 1))
+		fail("crr: data instead of the server's FIN (connection %ld)", n);
+	close(fd);
+}
+
+/* connect() for crr, keeping the slowest in @worst (seconds). */
+static int crr_connect(double *worst)
+{
+	double t0 = now();
+	int fd = connect_server(true);
+
+	if (now() - t0 > *worst)
+		*worst = now() - t0;
+	return fd;
+}
+
 static void serve_crr(int fd)
 {
 	char c;
@@ -557,8 +589,7 @@ static void serve_crr(int fd)
 	if (!read_full(fd, &c, 1))
 		fail("crr: EOF before the request");
 	write_full(fd, &c, 1);
-	if (!cfg.server_closes)
-		drain_eof(fd);
+	crr_server_close(fd);
 }
 
 /* Thread-per-connection accept loop, until killed. */
@@ -856,20 +887,13 @@ static void client_crr(void)
 		metric("_worst", "ms", "lower");
 	t0 = now();
 	while (keep_going(n, t0)) {
-		double c0 = now();
-		int fd = connect_server(true);
+		int fd = crr_connect(&worst);
 		char c = 'c';
 
-		if (now() - c0 > worst)
-			worst = now() - c0;
 		write_full(fd, &c, 1);
 		if (!read_full(fd, &c, 1))
 			fail("crr: EOF instead of the response (connection %ld)", n);
-		/* The server closes first: its FIN, then ours. */
-		if (cfg.server_closes && read_full(fd, &c, 1))
-			fail("crr: data instead of the server's FIN (connection %ld)",
-			     n);
-		close(fd);
+		crr_client_close(fd, n);
 		n++;
 	}
 	secs = now() - t0;
