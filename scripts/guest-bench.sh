@@ -30,7 +30,7 @@
 # BENCH_PIN (the vCPU both ends of ping-pong, rr and crr run on, 0; empty:
 # not pinned), BENCH_REPEAT (runs of each workload per stack, alternating
 # between the stacks, 3; the report takes the median),
-# BENCH_MEM_CONNS (connections of the memory rows, 500),
+# BENCH_MEM_CONNS (connections of the memory rows, 200),
 # BENCH_HOLD (toytcp sockets held open for the host-cost rows, 10000),
 # BENCH_ONLY (space-separated keys of the workloads to run: host scale
 # mem bulk_lo bulk_veth bulk_lo_x4 pingpong rr crr crr_sc loss; default
@@ -60,7 +60,7 @@ LOSS5_BYTES=${BENCH_LOSS5_BYTES:-8M}
 TMO=${BENCH_TIMEOUT:-300}
 LOSS_TMO=${BENCH_LOSS_TIMEOUT:-120}
 REPEAT=${BENCH_REPEAT:-3}
-MEM_CONNS=${BENCH_MEM_CONNS:-500}
+MEM_CONNS=${BENCH_MEM_CONNS:-200}
 HOLD=${BENCH_HOLD:-10000}
 ONLY=${BENCH_ONLY:-host scale mem bulk_lo bulk_veth bulk_lo_x4 pingpong rr crr crr_sc loss}
 
