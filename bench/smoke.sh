@@ -112,6 +112,29 @@ smoke() {
 	fi
 }
 
+# The host-cost rows' holder: sockets open until killed, ended by resets.
+smoke_hold() {
+	local fam=$1 log=$tmp/hold.log pid i
+
+	port=$((port + 200))
+	ip netns exec "$NS-lo" "$bin" --family "$fam" --port "$port" \
+		--timeout "$TMO" hold --conns 300 > "$log" 2>&1 &
+	pid=$!
+	for i in $(seq $((TMO * 2))); do
+		grep -q '^HOLDING' "$log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	if grep -q '^HOLDING 300$' "$log"; then
+		emit ok "hold $fam" "$(grep '^INFO' "$log" | tail -n 1)"
+	else
+		emit "not ok" "hold $fam" "no HOLDING 300 line:"
+		sed 's/^/#   /' "$log" | tail -n 20
+	fi
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 for fam in $FAMILIES; do
 	smoke bulk "$fam" bulk --bytes 2M --verify
 	smoke bulk-4streams "$fam" bulk --bytes 512K --streams 4 --verify
@@ -119,7 +142,20 @@ for fam in $FAMILIES; do
 	smoke pingpong "$fam" pingpong --rounds 50 --warmup 5
 	smoke rr "$fam" rr --req 4K --resp 64K --duration 0 --count 20
 	smoke crr "$fam" crr --duration 0 --count 20
+	smoke crr-server-closes "$fam" crr --duration 0 --count 20 --server-closes
 	smoke scale "$fam" scale --conns 200 --rounds 2
+	smoke mem "$fam" mem --conns 20 --bytes 256K --verify
+	# The loss rows: bulk over the veth pair with netem dropping 5%.
+	modprobe sch_netem 2>/dev/null || true
+	if tc -n "$NS-c" qdisc replace dev tt-bsm-c root netem loss 5% 2>/dev/null &&
+	   tc -n "$NS-s" qdisc replace dev tt-bsm-s root netem loss 5% 2>/dev/null; then
+		smoke bulk-veth-loss5 "$fam" "${veth[@]}" bulk --bytes 512K --verify
+		tc -n "$NS-c" qdisc del dev tt-bsm-c root 2>/dev/null
+		tc -n "$NS-s" qdisc del dev tt-bsm-s root 2>/dev/null
+	else
+		emit "not ok" "bulk-veth-loss5 $fam" "tc netem failed (sch_netem?)"
+	fi
+	smoke_hold "$fam"
 done
 
 echo "1..$n"

@@ -48,6 +48,16 @@
  *             /proc/meminfo) per connection (both ends, sockets, files and
  *             epoll entries) at N, measured from before the first connect
  *
+ *   mem       --conns N --bytes SIZE: open N connections and measure the
+ *             kernel memory (Slab) per connection, both ends, idle; then
+ *             on each connection in turn the client sends SIZE bytes, the
+ *             server reads them all and sends SIZE bytes back; measured
+ *             again once every byte is read (the buffers have grown)
+ *   hold      --conns N: no server; open N sockets of the family in the
+ *             client's namespace (100 listeners, the rest connections, both
+ *             ends), print "HOLDING", and keep them until killed (SIGTERM);
+ *             they end with resets (SO_LINGER 0), leaving no TIME-WAIT
+ *
  * TCP_NODELAY is set on both ends for pingpong, rr, crr and scale.
  * --verify checks the bulk data byte by byte at the server; --buf SIZE sets
  * SO_SNDBUF and SO_RCVBUF on every socket (default: the system's).
@@ -678,6 +688,105 @@ static void server_epoll(int lfd)
 	}
 }
 
+/*
+ * mem: one thread, epoll; per connection, read cfg.bytes (checked with
+ * --verify), then send cfg.bytes back, then wait for the client's EOF.
+ */
+struct mem_conn {
+	size_t got, sent;
+};
+
+static void server_mem(int lfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, evs[64];
+	long maxfd = cfg.conns + 1024;
+	struct mem_conn *mc = calloc(maxfd, sizeof(*mc));
+	unsigned char *buf = malloc(64 * KiB);
+	int ep = epoll_create1(0);
+
+	if (!mc || !buf || ep < 0)
+		fail("mem server: out of memory or epoll_create1");
+	set_nonblock(lfd);
+	ev.data.fd = lfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev))
+		fail("epoll_ctl(listener): %s", strerror(errno));
+	for (;;) {
+		int n = epoll_wait(ep, evs, 64, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fail("epoll_wait: %s", strerror(errno));
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd, c;
+			struct mem_conn *m;
+			ssize_t r;
+
+			if (fd == lfd) {
+				while ((c = accept4(lfd, NULL, NULL,
+						    SOCK_NONBLOCK)) >= 0) {
+					if (c >= maxfd)
+						fail("mem: fd %d out of range", c);
+					mc[c] = (struct mem_conn){ 0 };
+					ev.events = EPOLLIN;
+					ev.data.fd = c;
+					if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev))
+						fail("epoll_ctl: %s", strerror(errno));
+				}
+				continue;
+			}
+			m = &mc[fd];
+			if (m->got < cfg.bytes || m->sent == cfg.bytes) {
+				r = read(fd, buf, 64 * KiB);
+				if (r < 0 && (errno == EAGAIN || errno == EINTR))
+					continue;
+				if (r <= 0) {
+					if (m->got && m->got < cfg.bytes)
+						fail("mem: EOF after %zu of %zu bytes",
+						     m->got, cfg.bytes);
+					close(fd);
+					continue;
+				}
+				if (m->got + r > cfg.bytes)
+					fail("mem: more than %zu bytes", cfg.bytes);
+				if (cfg.verify)
+					for (ssize_t j = 0; j < r; j++)
+						if (buf[j] != pattern(m->got + j))
+							fail("mem: data corrupted at offset %zu",
+							     m->got + j);
+				m->got += r;
+				if (m->got < cfg.bytes)
+					continue;
+				ev.events = EPOLLOUT;
+				ev.data.fd = fd;
+				if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev))
+					fail("epoll_ctl: %s", strerror(errno));
+			}
+			while (m->sent < cfg.bytes) {
+				size_t off = m->sent % (64 * KiB);
+				size_t want = 64 * KiB - off;
+
+				if (want > cfg.bytes - m->sent)
+					want = cfg.bytes - m->sent;
+				for (size_t j = 0; j < want; j++)
+					buf[j] = pattern(m->sent + j);
+				r = write(fd, buf, want);
+				if (r < 0 && (errno == EAGAIN || errno == EINTR))
+					break;
+				if (r < 0)
+					fail("mem: write: %s", strerror(errno));
+				m->sent += r;
+			}
+			if (m->sent == cfg.bytes) {
+				ev.events = EPOLLIN;
+				ev.data.fd = fd;
+				if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev))
+					fail("epoll_ctl: %s", strerror(errno));
+			}
+		}
+	}
+}
+
 static int make_listener(void)
 {
 	struct sockaddr_in sin = server_sin();
@@ -720,6 +829,8 @@ static void run_server(int ready_fd)
 		server_serial(lfd);
 	} else if (!strcmp(cfg.workload, "scale")) {
 		server_epoll(lfd);
+	} else if (!strcmp(cfg.workload, "mem")) {
+		server_mem(lfd);
 	}
 	exit(0);
 }
@@ -1018,6 +1129,144 @@ static void client_scale(void)
 	free(fds);
 }
 
+/* Kernel memory in use, kB: Slab, and MemTotal - MemAvailable. */
+static void mem_kb(long *slab, long *used)
+{
+	char line[256];
+	long total = 0, avail = 0, v;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	*slab = *used = 0;
+	if (!f)
+		fail("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Slab: %ld", &v) == 1)
+			*slab = v;
+		else if (sscanf(line, "MemTotal: %ld", &v) == 1)
+			total = v;
+		else if (sscanf(line, "MemAvailable: %ld", &v) == 1)
+			avail = v;
+	}
+	fclose(f);
+	*used = total - avail;
+}
+
+/* mem: memory per connection, idle and after a cfg.bytes exchange. */
+static void client_mem(void)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int *fds = calloc(cfg.conns, sizeof(int));
+	unsigned char *buf = malloc(64 * KiB);
+	long slab0, slab1, slab2, used0, used1, used2;
+	static struct slab_cache c0[512], c1[512], c2[512];
+	int n0, n1, n2;
+
+	metric("_idle", "KB/conn", "lower");
+	metric("_1m", "KB/conn", "lower");
+	if (!fds || !buf)
+		fail("out of memory");
+	sleep(1);
+	n0 = slabinfo(c0, 512);
+	mem_kb(&slab0, &used0);
+	for (long i = 0; i < cfg.conns; i++)
+		fds[i] = connect_server(false);
+	sleep(1);	/* the server has accepted them all */
+	mem_kb(&slab1, &used1);
+	n1 = slabinfo(c1, 512);
+	info("idle: Slab %ld -> %ld kB, MemTotal-MemAvailable %ld -> %ld kB, %ld connections",
+	     slab0, slab1, used0, used1, cfg.conns);
+	slab_growth(c0, n0, c1, n1, cfg.conns);
+	result("_idle", (double)(slab1 - slab0) / cfg.conns, "KB/conn",
+	       "lower");
+	for (long i = 0; i < cfg.conns; i++) {
+		size_t sent = 0, got = 0;
+
+		while (sent < cfg.bytes) {
+			size_t want = cfg.bytes - sent < 64 * KiB ?
+				      cfg.bytes - sent : 64 * KiB;
+
+			for (size_t j = 0; j < want; j++)
+				buf[j] = pattern(sent + j);
+			write_full(fds[i], buf, want);
+			sent += want;
+		}
+		while (got < cfg.bytes) {
+			size_t want = cfg.bytes - got < 64 * KiB ?
+				      cfg.bytes - got : 64 * KiB;
+			ssize_t r = read(fds[i], buf, want);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				fail("mem: connection %ld: %s after %zu bytes", i,
+				     r ? strerror(errno) : "EOF", got);
+			for (ssize_t j = 0; j < r; j++)
+				if (buf[j] != pattern(got + j))
+					fail("mem: connection %ld: data corrupted at offset %zu",
+					     i, got + j);
+			got += r;
+		}
+	}
+	sleep(1);	/* the last ACKs, and the server's reads */
+	mem_kb(&slab2, &used2);
+	n2 = slabinfo(c2, 512);
+	info("after %zu bytes each way: Slab %ld kB, MemTotal-MemAvailable %ld kB (%.1f KB/conn over idle)",
+	     cfg.bytes, slab2, used2, (double)(used2 - used0) / cfg.conns);
+	slab_growth(c0, n0, c2, n2, cfg.conns);
+	result("_1m", (double)(slab2 - slab0) / cfg.conns, "KB/conn", "lower");
+	for (long i = 0; i < cfg.conns; i++) {
+		setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fds[i]);
+	}
+	free(fds);
+	free(buf);
+}
+
+/*
+ * hold: cfg.conns sockets of the family held open (the host-cost rows):
+ * 100 listeners on cfg.port and up, and connections to them, both ends
+ * counted, until SIGTERM.  No fork: everything in this process.
+ */
+#define HOLD_LISTENERS	100
+
+static void hold_sockets(void)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	long nl = cfg.conns < 2 * HOLD_LISTENERS ? 1 : HOLD_LISTENERS;
+	long nc = (cfg.conns - nl) / 2, held = 0;
+	int *lfd = calloc(nl, sizeof(int));
+	int base = cfg.port;
+
+	if (!lfd)
+		fail("out of memory");
+	enter_netns(cfg.client_ns);
+	for (long i = 0; i < nl; i++) {
+		cfg.port = base + i;
+		lfd[i] = make_listener();
+		setsockopt(lfd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		held++;
+	}
+	for (long i = 0; i < nc; i++) {
+		int c, a;
+
+		cfg.port = base + i % nl;
+		c = connect_server(false);
+		a = accept(lfd[i % nl], NULL, NULL);
+		if (a < 0)
+			fail("hold: accept: %s", strerror(errno));
+		setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		held += 2;
+	}
+	info("holding %ld sockets: %ld listeners, %ld connections", held, nl,
+	     nc);
+	printf("HOLDING %ld\n", held);
+	fflush(stdout);
+	alarm(0);
+	for (;;)
+		pause();
+}
+
 static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
@@ -1029,7 +1278,9 @@ static void usage(int status)
 "  pingpong  [--rounds N] [--warmup N]\n"
 "  rr        [--req SIZE] [--resp SIZE] [--duration S] [--count N]\n"
 "  crr       [--duration S] [--count N] [--server-closes]\n"
-"  scale     [--conns N] [--rounds N]\n");
+"  scale     [--conns N] [--rounds N]\n"
+"  mem       [--conns N] [--bytes SIZE]\n"
+"  hold      [--conns N]\n");
 	exit(status);
 }
 
@@ -1140,7 +1391,8 @@ int main(int argc, char **argv)
 	cfg.workload = argv[optind];
 	if (strcmp(cfg.workload, "bulk") && strcmp(cfg.workload, "pingpong") &&
 	    strcmp(cfg.workload, "rr") && strcmp(cfg.workload, "crr") &&
-	    strcmp(cfg.workload, "scale"))
+	    strcmp(cfg.workload, "scale") && strcmp(cfg.workload, "mem") &&
+	    strcmp(cfg.workload, "hold"))
 		usage(2);
 	if (!cfg.label)
 		cfg.label = cfg.workload;
@@ -1152,6 +1404,8 @@ int main(int argc, char **argv)
 	raise_nofile(cfg.conns + 1024);
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(cfg.timeout);
+	if (!strcmp(cfg.workload, "hold"))
+		hold_sockets();
 
 	if (pipe(pipefd))
 		fail("pipe: %s", strerror(errno));
@@ -1184,6 +1438,8 @@ int main(int argc, char **argv)
 		client_rr();
 	else if (!strcmp(cfg.workload, "crr"))
 		client_crr();
+	else if (!strcmp(cfg.workload, "mem"))
+		client_mem();
 	else
 		client_scale();
 

@@ -39,31 +39,10 @@ static bool toytcp_seq_acceptable(const struct toytcp_sock *tsk,
 }
 
 /**
- * toytcp_choose_wscale() - the window scale a SYN or SYN-ACK offers
- * @sk: the socket (or the listener of a SYN cookie)
- *
- * The shift that makes sk_rcvbuf fit into the 16-bit window field.
- *
- * Context: any; reads sk_rcvbuf once.
- * Return: the shift, at most TOYTCP_MAX_WSCALE.
- */
-u8 toytcp_choose_wscale(const struct sock *sk)
-{
-	u32 space = max_t(u32, READ_ONCE(sk->sk_rcvbuf), 65535);
-	u8 ws = 0;
-
-	while (space > 65535 && ws < TOYTCP_MAX_WSCALE) {
-		space >>= 1;
-		ws++;
-	}
-	return ws;
-}
-
-/**
  * toytcp_init_rcv_wnd() - choose the window scale and the first window
  * @sk: a socket about to send its SYN or SYN-ACK
  *
- * The scale follows sk_rcvbuf; the window, half of it, or under memory
+ * The scale follows the largest buffer (autotune.c); the window, half of it, or under memory
  * pressure half of the socket's share (toytcp_rcv_budget()).
  *
  * Context: sk lock held (a new child's too: toytcp_create_child() takes it).
@@ -73,7 +52,7 @@ void toytcp_init_rcv_wnd(struct sock *sk)
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
 	sock_owned_by_me(sk);
-	tsk->rcv_wscale = toytcp_choose_wscale(sk);
+	tsk->rcv_wscale = toytcp_select_wscale(sk);
 	tsk->rcv_wnd = min_t(u32, toytcp_rcv_budget(sk) / 2,
 			     65535U << tsk->rcv_wscale);
 	tsk->rcv_wup = tsk->rcv_nxt;
@@ -287,7 +266,7 @@ static enum toytcp_drop_reason toytcp_ack(struct sock *sk,
 			sk_stop_timer(sk, &tsk->retrans_timer);
 		else
 			toytcp_rearm_timer(sk);
-		sk->sk_write_space(sk);
+		toytcp_new_space(sk);
 	} else if (sack_news && tsk->snd_una != tsk->snd_nxt) {
 		toytcp_rearm_timer(sk);
 	}
@@ -665,6 +644,7 @@ void toytcp_rcv_space_update(struct sock *sk)
 	u32 win;
 
 	sock_owned_by_me(sk);
+	toytcp_rcv_space_adjust(sk);	/* the buffer may grow first */
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 				     TCPF_FIN_WAIT2)) ||
 	    (sk->sk_shutdown & RCV_SHUTDOWN))

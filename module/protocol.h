@@ -316,6 +316,10 @@ struct toytcp_port {
  * @rcv_mss:	estimate of the peer's segment size, for "every second
  *		full-sized segment" (sk lock)
  * @rcv_tstamp:	jiffies when the last segment arrived, keepalive (sk lock)
+ * @rcvq_space:	bytes the reader took out in the last measured round trip,
+ *		0 before the connection is established (autotune.c; sk lock)
+ * @rcvq_seq:	@copied_seq when that measurement started (sk lock)
+ * @rcvq_time:	ktime_get_ns() when it started (sk lock)
  * @keepidle:	TCP_KEEPIDLE, jiffies (sk lock; WRITE_ONCE(): getsockopt())
  * @keepintvl:	TCP_KEEPINTVL, jiffies (sk lock; WRITE_ONCE(): getsockopt())
  * @keepcnt:	TCP_KEEPCNT (sk lock; WRITE_ONCE(): getsockopt())
@@ -463,6 +467,9 @@ struct toytcp_sock {
 	u32			rcv_ratio;
 
 	unsigned long		rcv_tstamp;
+	u32			rcvq_space;
+	u32			rcvq_seq;
+	u64			rcvq_time;
 	u32			keepidle;
 	u32			keepintvl;
 	u8			keepcnt;
@@ -689,8 +696,9 @@ struct toytcp_mib {
  * @keepalive_time: default TCP_KEEPIDLE, seconds
  * @keepalive_intvl: default TCP_KEEPINTVL, seconds
  * @keepalive_probes: default TCP_KEEPCNT
- * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.ipv4.tcp_rmem[2]
- * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.ipv4.tcp_wmem[2]
+ * @rmem_default: initial SO_RCVBUF of new sockets; 0: net.ipv4.tcp_rmem[1]
+ *		(they grow from there, autotune.c)
+ * @wmem_default: initial SO_SNDBUF of new sockets; 0: net.ipv4.tcp_wmem[1]
  * @syncookies: 0 no SYN cookies, 1 when a SYN queue is full, 2 always
  * @cong:	the congestion control algorithm of new sockets
  *		(congestion_control, cong.c)
@@ -880,7 +888,6 @@ unsigned int toytcp_sack_option(struct sock *sk, u8 *opt, unsigned int room);
 
 /* input.c: the state machine and the receive queues */
 int toytcp_do_rcv(struct sock *sk, struct sk_buff *skb);
-u8 toytcp_choose_wscale(const struct sock *sk);
 void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb);
 void toytcp_init_rcv_wnd(struct sock *sk);
 void toytcp_rcv_space_update(struct sock *sk);
@@ -968,6 +975,13 @@ void toytcp_tw_timer_handler(struct sock *sk);
 void toytcp_init_timers(struct sock *sk);
 void toytcp_clear_timers(struct sock *sk);
 void toytcp_release_cb(struct sock *sk);
+
+/* autotune.c: buffers that grow as Linux TCP's */
+void toytcp_init_buffers(struct sock *sk);
+u8 toytcp_select_wscale(const struct sock *sk);
+void toytcp_init_buffer_space(struct sock *sk);
+void toytcp_rcv_space_adjust(struct sock *sk);
+void toytcp_new_space(struct sock *sk);
 
 /* cong.c: congestion control */
 /**

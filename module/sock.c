@@ -23,18 +23,6 @@ static void toytcp_sock_destruct(struct sock *sk)
 	atomic_dec(&toytcp_live_socks);
 }
 
-/*
- * A buffer default of net.toytcp: in a namespace other than the initial
- * one, whose root may be any user (a user namespace), no more than
- * net.core.rmem_max / wmem_max, which only the initial namespace sets.
- */
-static int toytcp_buf_default(const struct sock *sk, int val, u32 max)
-{
-	if (net_eq(sock_net(sk), &init_net))
-		return val;
-	return min_t(u32, val, READ_ONCE(max));
-}
-
 /**
  * toytcp_init_sock() - set up a new control block
  * @sk: a socket fresh from sk_alloc() and sock_init_data()
@@ -47,7 +35,6 @@ void toytcp_init_sock(struct sock *sk)
 	struct toytcp_net *tn = toytcp_pernet(sock_net(sk));
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 	struct inet_sock *inet = inet_sk(sk);
-	int buf;
 
 	atomic_inc(&toytcp_live_socks);
 	sk_sockets_allocated_inc(sk);
@@ -91,18 +78,7 @@ void toytcp_init_sock(struct sock *sk)
 	WRITE_ONCE(tsk->keepcnt, READ_ONCE(tn->sysctl.keepalive_probes));
 	tsk->rcv_ratio = 128;
 
-	/* toytcp does not grow its buffers as Linux TCP's autotuning does:
-	 * it starts where Linux TCP may end, at tcp_rmem[2] and tcp_wmem[2]
-	 * (limits, not allocations), unless net.toytcp says otherwise.
-	 */
-	buf = toytcp_buf_default(sk, READ_ONCE(tn->sysctl.rmem_default),
-				 sysctl_rmem_max) ? :
-	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
-	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, buf, SOCK_MIN_RCVBUF));
-	buf = toytcp_buf_default(sk, READ_ONCE(tn->sysctl.wmem_default),
-				 sysctl_wmem_max) ? :
-	      READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]);
-	WRITE_ONCE(sk->sk_sndbuf, max_t(int, buf, SOCK_MIN_SNDBUF));
+	toytcp_init_buffers(sk);
 }
 
 /**
@@ -169,6 +145,7 @@ void toytcp_set_state(struct sock *sk, int state)
 		atomic_inc(&tn->curr_estab);
 		tsk->quickack = TOYTCP_QUICKACKS;
 		tsk->rcv_tstamp = jiffies;
+		toytcp_init_buffer_space(sk);
 		if (sock_flag(sk, SOCK_KEEPOPEN))
 			toytcp_reset_keepalive_timer(sk, tsk->keepidle);
 	} else if ((old == TCP_ESTABLISHED && state != TCP_CLOSE_WAIT) ||

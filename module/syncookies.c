@@ -148,7 +148,7 @@ void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb)
 
 		if (cb->wscale != 0xff) {
 			options = cb->wscale;
-			o.wscale = toytcp_choose_wscale(sk);
+			o.wscale = toytcp_select_wscale(sk);
 		}
 		if (cb->sacked)
 			options |= TOYTCP_TS_OPT_SACK;

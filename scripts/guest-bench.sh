@@ -30,8 +30,16 @@
 # BENCH_PIN (the vCPU both ends of ping-pong, rr and crr run on, 0; empty:
 # not pinned), BENCH_REPEAT (runs of each workload per stack, alternating
 # between the stacks, 3; the report takes the median),
-# BENCH_ONLY (space-separated keys of the workloads to run: scale bulk_lo
-# bulk_veth bulk_lo_x4 pingpong rr crr loss; default all).
+# BENCH_MEM_CONNS (connections of the memory rows, 200),
+# BENCH_HOLD (toytcp sockets held open for the host-cost rows, 10000),
+# BENCH_ONLY (space-separated keys of the workloads to run: host scale
+# mem bulk_lo bulk_veth bulk_lo_x4 pingpong rr crr crr_sc loss; default
+# all).
+#
+# rows.tsv: key, title, and optionally the two "stacks" compared (default
+# toytcp and linux); the host-cost rows compare Linux TCP's figures with
+# toytcp loaded ("idle", "held": BENCH_HOLD sockets open) against the
+# same with toytcp not loaded ("unloaded").
 set -uo pipefail
 exec 2>&1
 
@@ -52,7 +60,9 @@ LOSS5_BYTES=${BENCH_LOSS5_BYTES:-8M}
 TMO=${BENCH_TIMEOUT:-300}
 LOSS_TMO=${BENCH_LOSS_TIMEOUT:-120}
 REPEAT=${BENCH_REPEAT:-3}
-ONLY=${BENCH_ONLY:-scale bulk_lo bulk_veth bulk_lo_x4 pingpong rr crr loss}
+MEM_CONNS=${BENCH_MEM_CONNS:-200}
+HOLD=${BENCH_HOLD:-10000}
+ONLY=${BENCH_ONLY:-host scale mem bulk_lo bulk_veth bulk_lo_x4 pingpong rr crr crr_sc loss}
 
 rm -rf "$out/logs" "$out/done" "$out/results.tsv" "$out/dmesg.txt"
 mkdir -p "$out/logs"
@@ -77,12 +87,24 @@ rows=$out/rows.tsv
 on_cpu=
 [ -z "${BENCH_PIN-0}" ] || on_cpu=", 1 vCPU"
 : > "$rows"
-row() { printf '%s\t%s\n' "$1" "$2" >> "$rows"; }
+row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "${3:-toytcp}" "${4:-linux}" >> "$rows"; }
+want host && {
+	row host_bulk "host cost: Linux TCP bulk $BULK loopback, toytcp loaded idle / not loaded" idle unloaded
+	row host_bulk "host cost: Linux TCP bulk $BULK loopback, $HOLD toytcp sockets open / not loaded" held unloaded
+	row host_pingpong_mean "host cost: Linux TCP ping-pong mean, toytcp loaded idle / not loaded" idle unloaded
+	row host_pingpong_mean "host cost: Linux TCP ping-pong mean, $HOLD toytcp sockets open / not loaded" held unloaded
+	row host_crr "host cost: Linux TCP CRR, toytcp loaded idle / not loaded" idle unloaded
+	row host_crr "host cost: Linux TCP CRR, $HOLD toytcp sockets open / not loaded" held unloaded
+}
 want scale && {
 	row scale_us_n10 "scale: 1-byte ping-pong per connection, $((N / 10)) conns (epoll)"
 	row scale_us_n "scale: 1-byte ping-pong per connection, $N conns (epoll)"
 	row scale_mem "scale: kernel memory (Slab) per connection, both ends, $N conns"
 	row scale_connect "scale: connection setup while opening $N conns"
+}
+want mem && {
+	row mem_idle "memory (Slab) per connection, both ends, idle, $MEM_CONNS conns"
+	row mem_1m "memory (Slab) per connection, both ends, after 1 MB each way, $MEM_CONNS conns"
 }
 want bulk_lo && row bulk_lo "bulk: 1 stream, $BULK, $WRITE writes, loopback"
 want bulk_veth && row bulk_veth "bulk: 1 stream, $BULK, $WRITE writes, veth MTU 1500"
@@ -92,7 +114,8 @@ want pingpong && {
 	row pingpong_p99 "ping-pong 1 byte, p99 of $ROUNDS round trips, loopback$on_cpu"
 }
 want rr && row rr "request/response 4 KB / 64 KB, ${DURATION}s, loopback$on_cpu"
-want crr && row crr "connect + 1-byte req/resp + close (CRR), ${DURATION}s, loopback$on_cpu"
+want crr && row crr "connect + 1-byte req/resp + close (CRR), client closes first, ${DURATION}s, loopback$on_cpu"
+want crr_sc && row crr_sc "connect + 1-byte req/resp + close (CRR), server closes first, ${DURATION}s, loopback$on_cpu"
 want loss && {
 	row loss_0 "goodput, veth, 0% loss, $LOSS_BYTES (netem, no offloads)"
 	row loss_1 "goodput, veth, 1% loss each way, $LOSS_BYTES"
@@ -183,7 +206,7 @@ netem_drops() {
 	echo "cpus: $(nproc)"
 	echo "accel: ${BENCH_ACCEL:-unknown}"
 	echo "memory: $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
-	echo "settings: BENCH_REPEAT=$REPEAT BENCH_PIN=${BENCH_PIN-0} BENCH_N=$N BENCH_BULK=$BULK BENCH_STREAMS=$STREAMS BENCH_WRITE=$WRITE BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_LOSS_BYTES=$LOSS_BYTES BENCH_LOSS5_BYTES=$LOSS5_BYTES BENCH_TIMEOUT=$TMO BENCH_LOSS_TIMEOUT=$LOSS_TMO"
+	echo "settings: BENCH_MEM_CONNS=$MEM_CONNS BENCH_HOLD=$HOLD BENCH_REPEAT=$REPEAT BENCH_PIN=${BENCH_PIN-0} BENCH_N=$N BENCH_BULK=$BULK BENCH_STREAMS=$STREAMS BENCH_WRITE=$WRITE BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_LOSS_BYTES=$LOSS_BYTES BENCH_LOSS5_BYTES=$LOSS5_BYTES BENCH_TIMEOUT=$TMO BENCH_LOSS_TIMEOUT=$LOSS_TMO"
 	echo "nofile: $(ulimit -n)"
 	echo "slub_debug: $(cat /sys/kernel/slab/kmalloc-64/sanity_checks 2>/dev/null || echo ?) (1: SLUB debugging on)"
 } > "$out/env.txt"
@@ -192,11 +215,17 @@ sed 's/^/# /' "$out/env.txt"
 dmesg -C
 dmesg -W > "$out/dmesg-live.txt" 2>&1 &
 live=$!
-say "loading $ko"
-if ! msg=$(insmod "$ko" 2>&1) || [ ! -d /sys/module/toytcp ]; then
-	say "insmod failed: $msg; toytcp runs will fail"
-	failed=1
-fi
+load_toytcp() {
+	local msg
+
+	[ -d /sys/module/toytcp ] && return 0
+	say "loading $ko"
+	if ! msg=$(insmod "$ko" 2>&1) || [ ! -d /sys/module/toytcp ]; then
+		say "insmod failed: $msg; toytcp runs will fail"
+		failed=1
+		return 1
+	fi
+}
 
 # ---- one run --------------------------------------------------------------------
 # Where a run's two ends are: NET is lo (both in ttb-lo, 127.0.0.1), veth
@@ -243,7 +272,7 @@ run() {
 	[ "$stack" != toytcp ] || snmp0=$(snmp $(net_ns "$net"))
 	[ "$net" != lossy ] || drops0=$(netem_drops)
 	t0=$(date +%s.%N)
-	timeout -k 5 $((tmo + 30)) "${pin[@]}" "$TTBENCH" --family "$stack" --label "$key" \
+	timeout -k 5 $((tmo + 30)) "${pin[@]}" "$TTBENCH" --family "${RUN_FAMILY:-$stack}" --label "$key" \
 		--port "$port" --timeout "$tmo" "${nsargs[@]}" "$@" > "$log" 2>&1 || rc=$?
 	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	reason=
@@ -307,18 +336,99 @@ run() {
 			head -n 20 | sed "s/^/    kernel ($key $stack): /"
 		klog_mark=$n
 	fi
-	[ -d /sys/module/toytcp ] || say "toytcp is no longer loaded!"
+	[ -n "${RUN_FAMILY:-}" ] || [ -d /sys/module/toytcp ] || say "toytcp is no longer loaded!"
 }
 
-# pair KEY NET [ARGS...]: toytcp, then Linux TCP, BENCH_REPEAT times.
+# order R: the stacks in the order of repetition R: toytcp first in odd
+# repetitions, Linux TCP first in even ones, so that neither always runs
+# on the warmer (or the more loaded) machine.
+order() {
+	if [ $(($1 % 2)) = 1 ]; then echo toytcp linux; else echo linux toytcp; fi
+}
+
+# pair KEY NET [ARGS...]: both stacks, BENCH_REPEAT times, alternating.
 pair() {
-	local r
+	local r s
 
 	for r in $(seq "$REPEAT"); do
-		run "$1" toytcp "$2" "$r" "${@:3}"
-		run "$1" linux "$2" "$r" "${@:3}"
+		for s in $(order "$r"); do
+			run "$1" "$s" "$2" "$r" "${@:3}"
+		done
 	done
 }
+
+# ---- what toytcp costs Linux TCP's own traffic ----------------------------------
+# Linux TCP's bulk, ping-pong and CRR with toytcp not loaded ("unloaded"),
+# loaded and idle ("idle"), and loaded with BENCH_HOLD toytcp sockets open
+# in the same namespace ("held": ttbench hold), in this one boot; the
+# order of the three alternates between repetitions.
+hold_pid=
+hold_start() {
+	local i
+
+	[ -n "$hold_pid" ] && return 0
+	load_toytcp || return 1
+	"$TTBENCH" --family toytcp --client-ns ttb-lo --addr 127.0.0.1 \
+		--port 40001 --timeout 100000 hold --conns "$HOLD" \
+		> "$out/logs/hold-$1.log" 2>&1 &
+	hold_pid=$!
+	for i in $(seq 600); do
+		grep -q '^HOLDING' "$out/logs/hold-$1.log" && break
+		kill -0 "$hold_pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	if ! grep -q '^HOLDING' "$out/logs/hold-$1.log"; then
+		say "hold: toytcp sockets not open: $(tail -n 2 "$out/logs/hold-$1.log")"
+		return 1
+	fi
+	say "hold: $(grep '^HOLDING' "$out/logs/hold-$1.log"), toytcp sockets in ttb-lo: $(ip netns exec ttb-lo awk 'END { print NR - 1 }' /proc/net/toytcp)"
+}
+hold_stop() {
+	[ -n "$hold_pid" ] || return 0
+	kill "$hold_pid" 2>/dev/null
+	wait "$hold_pid" 2>/dev/null
+	hold_pid=
+	sleep 2		# resets sent, sockets and port reservations freed
+}
+host_state() { # unloaded|idle|held REP
+	local i
+
+	case "$1" in
+	unloaded)
+		hold_stop
+		for i in $(seq 30); do
+			[ -d /sys/module/toytcp ] || break
+			rmmod toytcp 2>/dev/null || sleep 1
+		done
+		[ ! -d /sys/module/toytcp ] || { say "rmmod toytcp failed"; return 1; }
+		;;
+	idle) hold_stop; load_toytcp ;;
+	held) hold_start "$2" ;;
+	esac
+}
+if want host; then
+	for r in $(seq "$REPEAT"); do
+		conds="unloaded idle held"
+		[ $((r % 2)) = 1 ] || conds="held idle unloaded"
+		for c in $conds; do
+			if ! host_state "$c" "$r"; then
+				for k in host_bulk host_pingpong_mean host_pingpong_p99 host_crr; do
+					printf '%s\t%s\tfail\t\t\t\t%s\n' "$k" "$c" \
+						"could not reach the state $c" >> "$out/results.tsv"
+				done
+				continue
+			fi
+			say "host cost, $c (toytcp $([ -d /sys/module/toytcp ] && echo loaded || echo not loaded))"
+			RUN_FAMILY=linux run host_bulk "$c" lo "$r" bulk --bytes "$BULK" --write "$WRITE"
+			RUN_FAMILY=linux RUN_PIN=${BENCH_PIN-0} run host_pingpong "$c" lo "$r" \
+				pingpong --rounds "$ROUNDS"
+			RUN_FAMILY=linux RUN_PIN=${BENCH_PIN-0} run host_crr "$c" lo "$r" \
+				crr --duration "$DURATION"
+		done
+	done
+	hold_stop
+fi
+load_toytcp
 
 # The scale runs first: their memory figure (Slab before/after) is
 # cleanest before other runs leave connections in TIME-WAIT behind (they
@@ -326,12 +436,13 @@ pair() {
 # sockets of the last one to be freed (RCU, work items).
 if want scale; then
 	for r in $(seq "$REPEAT"); do
-		for s in toytcp linux; do
+		for s in $(order "$r"); do
 			sleep 2
 			RUN_TMO=$((TMO * 3)) run scale "$s" lo "$r" scale --conns "$N"
 		done
 	done
 fi
+want mem && pair mem lo mem --conns "$MEM_CONNS" --bytes 1M --verify
 want bulk_lo && pair bulk_lo lo bulk --bytes "$BULK" --write "$WRITE"
 want bulk_veth && pair bulk_veth veth bulk --bytes "$BULK" --write "$WRITE"
 want bulk_lo_x4 && pair bulk_lo_x4 lo bulk --bytes "$per_stream" \
@@ -344,6 +455,7 @@ export RUN_PIN=${BENCH_PIN-0}
 want pingpong && pair pingpong lo pingpong --rounds "$ROUNDS"
 want rr && pair rr lo rr --req 4K --resp 64K --duration "$DURATION"
 want crr && pair crr lo crr --duration "$DURATION"
+want crr_sc && pair crr_sc lo crr --duration "$DURATION" --server-closes
 RUN_PIN=
 # loss_pairs SETUP SUFFIX LOSS...: per loss (in %), SETUP it (netem or
 # netem_ingress) and run the pair of bulk runs "loss_LOSS$SUFFIX".

@@ -831,4 +831,234 @@ TEST_F_TIMEOUT(nslimits, max_orphans_holds_beyond_it_reset, 60)
 	}
 }
 
+/*
+ * Buffers that grow as Linux TCP's do (issue 15; module/autotune.c).  A
+ * socket starts with tcp_rmem[1] and tcp_wmem[1]; a receiver that keeps
+ * up with a bulk transfer sees its receive buffer grow (dynamic
+ * right-sizing, tcp_rcv_space_adjust()), a sender whose congestion window
+ * grows sees its send buffer follow (tcp_sndbuf_expand()), up to
+ * tcp_rmem[2] and tcp_wmem[2]; an idle connection's buffers stay where
+ * they started; SO_RCVBUF and SO_SNDBUF fix them.  The window scale is
+ * chosen from the largest buffer, so that growth can be announced.  Both
+ * stacks, read back with SO_RCVBUF/SO_SNDBUF (and TCP_INFO for the scale).
+ */
+#define AT_PORT		5400
+#define AT_BULK		(64u << 20)
+#define AT_MSS		1400	/* TCP_MAXSEG: many segments per window */
+
+FIXTURE(autotune) {
+	int rmem[3], wmem[3];
+};
+
+FIXTURE_VARIANT(autotune) {
+	enum tt_stack stack;
+};
+
+TT_VARIANTS_BOTH_STACKS(autotune);
+
+static int at_read3(const char *path, int v[3])
+{
+	FILE *f = fopen(path, "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%d %d %d", &v[0], &v[1], &v[2]);
+	fclose(f);
+	return n == 3 ? 0 : -1;
+}
+
+FIXTURE_SETUP(autotune)
+{
+	ASSERT_EQ(0, tt_fresh_netns());
+	TT_REQUIRE_STACK(variant->stack);
+	if (variant->stack == TT_TOYTCP)
+		TT_SET_TW(TT_TW_MS);
+	signal(SIGPIPE, SIG_IGN);
+	ASSERT_EQ(0, at_read3("/proc/sys/net/ipv4/tcp_rmem", self->rmem));
+	ASSERT_EQ(0, at_read3("/proc/sys/net/ipv4/tcp_wmem", self->wmem));
+	/* The defaults, so that "grown" means something. */
+	ASSERT_LT(self->rmem[1], self->rmem[2]);
+	ASSERT_LT(self->wmem[1], self->wmem[2]);
+}
+
+FIXTURE_TEARDOWN(autotune)
+{
+}
+
+/*
+ * A connected pair on loopback; before listen() and connect(), the
+ * listener gets SO_RCVBUF = lrcvbuf and the client SO_SNDBUF = csndbuf
+ * and TCP_MAXSEG = mss (each when non-zero).
+ */
+static void at_pair(struct __test_metadata *_metadata, enum tt_stack s,
+		    int port, int lrcvbuf, int csndbuf, int mss,
+		    struct tt_conn *k)
+{
+	struct sockaddr_in a = tt_sin(tt_family(s), TT_LO, port);
+	int one = 1;
+
+	k->l = tt_socket(s);
+	ASSERT_LE(0, k->l);
+	setsockopt(k->l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (lrcvbuf)
+		ASSERT_EQ(0, tt_setint(k->l, SOL_SOCKET, SO_RCVBUF, lrcvbuf));
+	ASSERT_EQ(0, bind(k->l, TT_SA(&a), sizeof(a)));
+	ASSERT_EQ(0, listen(k->l, 4));
+	k->c = tt_socket(s);
+	ASSERT_LE(0, k->c);
+	if (csndbuf)
+		ASSERT_EQ(0, tt_setint(k->c, SOL_SOCKET, SO_SNDBUF, csndbuf));
+	if (mss)
+		ASSERT_EQ(0, tt_setint(k->c, IPPROTO_TCP, TCP_MAXSEG, mss));
+	ASSERT_EQ(0, tt_connect_to(k->c, tt_family(s), TT_LO, port, 10000));
+	k->s = tt_accept_to(k->l, 10000, NULL);
+	ASSERT_LE(0, k->s);
+}
+
+/* A byte-checked transfer of AT_BULK bytes from the client to the server,
+ * the receiver reading as fast as it can.
+ */
+static void at_bulk(struct __test_metadata *_metadata, struct tt_conn *k)
+{
+	struct tt_xfer x;
+
+	tt_xfer_init(&x, k->c, k->s, AT_BULK, 15, 30000);
+	tt_xfer_run(&x);
+	TT_EXPECT_XFER(&x, AT_BULK);
+}
+
+TEST_F_TIMEOUT(autotune, rcvbuf_grows_with_bulk, 300)
+{
+	struct tt_conn k;
+	int before, after;
+
+	at_pair(_metadata, variant->stack, AT_PORT, 0, 0, 0, &k);
+	before = tt_getint(k.s, SOL_SOCKET, SO_RCVBUF);
+	EXPECT_EQ(self->rmem[1], before);
+	at_bulk(_metadata, &k);
+	after = tt_getint(k.s, SOL_SOCKET, SO_RCVBUF);
+	TH_LOG("%s: receiver's SO_RCVBUF %d before, %d after %u MB (tcp_rmem %d %d %d)",
+	       tt_stack_name(variant->stack), before, after, AT_BULK >> 20,
+	       self->rmem[0], self->rmem[1], self->rmem[2]);
+	EXPECT_GT(after, self->rmem[1]);
+	EXPECT_LE(after, self->rmem[2]);
+	tt_conn_close(&k);
+}
+
+TEST_F(autotune, rcvbuf_idle_stays_default)
+{
+	struct tt_conn k;
+	char c = 'x';
+
+	at_pair(_metadata, variant->stack, AT_PORT + 1, 0, 0, 0, &k);
+	/* A few bytes each way, then nothing. */
+	for (int i = 0; i < 10; i++) {
+		ASSERT_EQ(1, tt_send_all(k.c, &c, 1, 5000));
+		ASSERT_EQ(1, tt_recv_all(k.s, &c, 1, 5000));
+		ASSERT_EQ(1, tt_send_all(k.s, &c, 1, 5000));
+		ASSERT_EQ(1, tt_recv_all(k.c, &c, 1, 5000));
+	}
+	tt_msleep(300);
+	EXPECT_EQ(self->rmem[1], tt_getint(k.s, SOL_SOCKET, SO_RCVBUF));
+	EXPECT_EQ(self->rmem[1], tt_getint(k.c, SOL_SOCKET, SO_RCVBUF));
+	tt_conn_close(&k);
+}
+
+TEST_F_TIMEOUT(autotune, rcvbuf_set_stays_fixed, 300)
+{
+	struct tt_conn k;
+	int set = 65536;
+
+	/* The child takes its listener's buffer and its lock. */
+	at_pair(_metadata, variant->stack, AT_PORT + 2, set, 0, 0, &k);
+	EXPECT_EQ(2 * set, tt_getint(k.s, SOL_SOCKET, SO_RCVBUF));
+	at_bulk(_metadata, &k);
+	EXPECT_EQ(2 * set, tt_getint(k.s, SOL_SOCKET, SO_RCVBUF));
+	tt_conn_close(&k);
+}
+
+/*
+ * The send side, with an MSS of AT_MSS so that a grown congestion window
+ * needs more than the initial buffer (on loopback's 64 KB MSS the initial
+ * ten segments are already most of tcp_wmem[2]).
+ */
+TEST_F_TIMEOUT(autotune, sndbuf_grows_with_bulk, 300)
+{
+	struct tt_conn k;
+	int before, after;
+
+	at_pair(_metadata, variant->stack, AT_PORT + 3, 0, 0, AT_MSS, &k);
+	before = tt_getint(k.c, SOL_SOCKET, SO_SNDBUF);
+	EXPECT_GE(before, self->wmem[1]);
+	EXPECT_LT(before, self->wmem[2]);
+	at_bulk(_metadata, &k);
+	after = tt_getint(k.c, SOL_SOCKET, SO_SNDBUF);
+	TH_LOG("%s: sender's SO_SNDBUF %d established, %d after %u MB (tcp_wmem %d %d %d)",
+	       tt_stack_name(variant->stack), before, after, AT_BULK >> 20,
+	       self->wmem[0], self->wmem[1], self->wmem[2]);
+	EXPECT_GT(after, before);
+	EXPECT_LE(after, self->wmem[2]);
+	tt_conn_close(&k);
+}
+
+TEST_F(autotune, sndbuf_idle_stays)
+{
+	struct tt_conn k;
+	int before;
+	char c = 'x';
+
+	at_pair(_metadata, variant->stack, AT_PORT + 4, 0, 0, AT_MSS, &k);
+	before = tt_getint(k.c, SOL_SOCKET, SO_SNDBUF);
+	EXPECT_LT(before, self->wmem[2]);
+	for (int i = 0; i < 10; i++) {
+		ASSERT_EQ(1, tt_send_all(k.c, &c, 1, 5000));
+		ASSERT_EQ(1, tt_recv_all(k.s, &c, 1, 5000));
+	}
+	tt_msleep(300);
+	EXPECT_EQ(before, tt_getint(k.c, SOL_SOCKET, SO_SNDBUF));
+	EXPECT_LT(tt_getint(k.s, SOL_SOCKET, SO_SNDBUF), self->wmem[2]);
+	tt_conn_close(&k);
+}
+
+TEST_F_TIMEOUT(autotune, sndbuf_set_stays_fixed, 300)
+{
+	struct tt_conn k;
+	int set = 65536;
+
+	at_pair(_metadata, variant->stack, AT_PORT + 5, 0, set, AT_MSS, &k);
+	EXPECT_EQ(2 * set, tt_getint(k.c, SOL_SOCKET, SO_SNDBUF));
+	at_bulk(_metadata, &k);
+	EXPECT_EQ(2 * set, tt_getint(k.c, SOL_SOCKET, SO_SNDBUF));
+	tt_conn_close(&k);
+}
+
+/* As tcp_select_initial_window(): the scale fits tcp_rmem[2] (or
+ * rmem_max), not the buffer the socket starts with.
+ */
+TEST_F(autotune, wscale_from_rmem_max)
+{
+	long rmem_max = tt_sysctl_get("core/rmem_max");
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	long space = self->rmem[2];
+	struct tt_conn k;
+	int want = 0;
+
+	ASSERT_LT(0, rmem_max);
+	if (rmem_max > space)
+		space = rmem_max;
+	while (want < 14 && (space >> want) > 65535)
+		want++;
+	at_pair(_metadata, variant->stack, AT_PORT + 6, 0, 0, 0, &k);
+	memset(&ti, 0, sizeof(ti));
+	ASSERT_EQ(0, getsockopt(k.c, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	EXPECT_EQ(want, (int)ti.tcpi_rcv_wscale);
+	memset(&ti, 0, sizeof(ti));
+	len = sizeof(ti);
+	ASSERT_EQ(0, getsockopt(k.s, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	EXPECT_EQ(want, (int)ti.tcpi_rcv_wscale);
+	tt_conn_close(&k);
+}
+
 TEST_HARNESS_MAIN
