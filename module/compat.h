@@ -104,6 +104,8 @@ static inline u32 toytcp_secure_seq_ts_off(const struct net *net,
 				       (__force u32)dport, &ts_secret);
 	return secure_tcp_seq(saddr, daddr, sport, dport);
 }
+#endif
+
 /* 6.6 turned inet_sock's bit-fields into inet_flags bits. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 #define toytcp_inet_recverr(sk)	inet_test_bit(RECVERR, sk)
@@ -116,6 +118,8 @@ static inline u32 toytcp_secure_seq_ts_off(const struct net *net,
 #define TOYTCP_SKB_DROP_MINTTL	SKB_DROP_REASON_TCP_MINTTL
 #else
 #define TOYTCP_SKB_DROP_MINTTL	SKB_DROP_REASON_NOT_SPECIFIED
+#endif
+
 /* 6.10 moved the socket memory helpers (sk_under_memory_pressure(),
  * sk_memory_allocated()) from sock.h to their own header.
  */

@@ -1152,6 +1152,8 @@ static inline bool toytcp_paws_ok(const struct toytcp_sock *tsk, u32 tsval,
 			   tsk->ts_recent_stamp + TOYTCP_PAWS_IDLE))
 		return true;
 	return !tsk->ts_recent;
+}
+
 /*
  * The AF_INET socket of @sk's port reservation (a child's is its
  * listener's), or NULL: the socket Linux's cgroup-BPF and the LSM judge
