@@ -142,6 +142,13 @@ static u32 toytcp_backlog_limit(const struct sock *sk)
 	return min_t(u64, limit, UINT_MAX);
 }
 
+/* Queued, the skb may outlive its route and its device: let go of both. */
+static void toytcp_skb_detach(struct sk_buff *skb)
+{
+	skb_dst_drop(skb);
+	skb->dev = NULL;
+}
+
 /*
  * A segment for toytcp socket @sk (a reference held): tcp_v4_rcv()'s
  * checks, then the socket, or its backlog while the user owns it.  One skb
@@ -152,7 +159,10 @@ static u32 toytcp_backlog_limit(const struct sock *sk)
 static int toytcp_rcv(struct net *net, struct sock *sk, struct sk_buff *skb)
 {
 	enum toytcp_drop_reason reason;
+	struct inet_skb_parm ipcb;
+	bool tw_syn = false;
 	struct sock *lsk;
+	u32 tw_isn = 0;
 
 	TOYTCP_INC_STATS(net, TOYTCP_MIB_INSEGS);
 	reason = toytcp_check_segment(net, skb);
@@ -173,32 +183,46 @@ process:
 	reason = toytcp_filter(sk, skb);
 	if (reason)
 		goto drop;
+	/* toytcp's control block takes the place of IP's: keep IP's for a
+	 * second pass (below), as tcp_v4_fill_cb()/tcp_v4_restore_cb().
+	 */
+	ipcb = *IPCB(skb);
 	toytcp_fill_cb(skb);
-	skb_dst_drop(skb);
-	/* Queued, the skb may outlive its device. */
-	skb->dev = NULL;
+	if (tw_syn) {
+		TOYTCP_SKB_CB(skb)->flags |= TOYTCP_TW_SYN;
+		TOYTCP_SKB_CB(skb)->tw_isn = tw_isn;
+	}
 
-	if (READ_ONCE(sk->sk_state) == TCP_LISTEN &&
-	    toytcp_listen_nolock(sk, skb)) {
-		sock_put(sk);
-		return 0;
+	if (READ_ONCE(sk->sk_state) == TCP_LISTEN) {
+		toytcp_skb_detach(skb);
+		if (toytcp_listen_nolock(sk, skb)) {
+			sock_put(sk);
+			return 0;
+		}
 	}
 	bh_lock_sock_nested(sk);
 
 	/* A connection in TIME-WAIT that a new SYN reopens: the TIME-WAIT
 	 * socket says which listener takes the SYN instead (timewait.c).
 	 */
-	lsk = sock_owned_by_user(sk) ? NULL : toytcp_tw_reopen(sk, skb);
+	lsk = tw_syn || sock_owned_by_user(sk) ? NULL :
+	      toytcp_tw_reopen(sk, skb);
 	if (unlikely(lsk)) {
 		bh_unlock_sock(sk);
 		sock_put(sk);
 		sk = lsk;
 		/* The listener's own checks, as tcp_v4_rcv() goes back to
-		 * "process" with it: its IP_MINTTL, policy and filters.
+		 * "process" with it: its IP_MINTTL, policy and filters, on
+		 * the segment as IP delivered it; the ISN toytcp_tw_reopen()
+		 * chose survives the second toytcp_fill_cb().
 		 */
+		tw_syn = true;
+		tw_isn = TOYTCP_SKB_CB(skb)->tw_isn;
+		*IPCB(skb) = ipcb;
 		__skb_push(skb, tcp_hdrlen(skb));
 		goto process;
 	}
+	toytcp_skb_detach(skb);
 
 	if (!sock_owned_by_user(sk)) {
 		toytcp_do_rcv(sk, skb);

@@ -266,14 +266,20 @@ static void server_time_wait(struct tw *w)
 TEST_F(server_closes_first, syn_above_old_seq_opens_new_connection)
 {
 	struct tw *w = &self->w;
+	uint32_t old_snd_nxt;
 	struct tw_conn *c;
 	int fd;
 
 	server_time_wait(w);
+	old_snd_nxt = w->conn[0].iss + w->conn[0].rcv;
 	/* conn 1: the same ports, an ISN 16 M above the old one. */
 	tw_syn_received(w, NULL);
 	c = w->c;
 	tw_eq(w, 1, c - w->conn);
+	/* The new ISN lies above everything the old connection sent
+	 * (RFC 1122 4.2.2.13): SND.NXT + 65537, as tcp_timewait_state_process().
+	 */
+	tw_eq(w, old_snd_nxt + 65537, c->iss);
 	tw_in(w, ". 1:1(0) ack 1");
 	tw_true(w, tw_poll(w->lfd, POLLIN, 1000) & POLLIN);
 	fd = accept(w->lfd, NULL, NULL);
