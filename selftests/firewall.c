@@ -211,13 +211,16 @@ static int fw_reload(struct __test_metadata *_metadata)
 {
 	const char *ko = getenv("TOYTCP_KO");
 	long saved[TT_ARRAY_SIZE(fw_params)];
-	long long end = tt_now_ms() + 30000;
+	long long end = tt_now_ms() + 150000;
 	size_t i;
 	int fd, r;
 
 	for (i = 0; i < TT_ARRAY_SIZE(fw_params); i++)
 		saved[i] = tt_param_get(fw_params[i]);
-	/* Earlier tests' TIME-WAIT sockets pin the module for a while. */
+	/* Earlier tests' TIME-WAIT sockets and orphans (whose FINs a dead
+	 * peer never acknowledges: net.toytcp.orphan_retries, 8 backed-off
+	 * retransmissions by default, as Linux) pin the module for a while.
+	 */
 	while ((r = syscall(__NR_delete_module, "toytcp", O_NONBLOCK)) &&
 	       (errno == EWOULDBLOCK || errno == EBUSY) && tt_now_ms() < end)
 		tt_msleep(200);
@@ -245,7 +248,7 @@ static int fw_reload(struct __test_metadata *_metadata)
  * registered at load at the same priority would run before it (as
  * firewalld's zone chains, loaded at boot, are).
  */
-TEST_F_TIMEOUT(nf, nft_chain_before_module_load_blocks_listener, 120)
+TEST_F_TIMEOUT(nf, nft_chain_before_module_load_blocks_listener, 240)
 {
 	char script[512];
 

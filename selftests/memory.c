@@ -1045,7 +1045,8 @@ TEST_F(autotune, wscale_from_rmem_max)
 	struct tt_conn k;
 	int want = 0;
 
-	ASSERT_LT(0, rmem_max);
+	if (rmem_max < 0)	/* 6.1: net.core is the initial namespace's only */
+		SKIP(return, "net.core.rmem_max is not readable in this namespace");
 	if (rmem_max > space)
 		space = rmem_max;
 	while (want < 14 && (space >> want) > 65535)
