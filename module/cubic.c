@@ -113,7 +113,7 @@ static u64 toytcp_cubic_term(u32 dt_ms)
  */
 static void toytcp_cubic_epoch(struct toytcp_cubic_ca *ca, u32 cwnd)
 {
-	ca->epoch = jiffies ? : 1;
+	ca->epoch = (u32)jiffies ? : 1;
 	ca->ack_cnt = 0;
 	ca->w_est = cwnd;
 	if (ca->w_max <= cwnd) {
@@ -141,7 +141,7 @@ static void toytcp_cubic_update(struct sock *sk, u32 segs)
 		toytcp_cubic_epoch(ca, cwnd);
 	ca->ack_cnt += segs;
 
-	t_ms = jiffies_to_msecs(jiffies - ca->epoch) + ca->rtt_us / 1000;
+	t_ms = jiffies_to_msecs((u32)jiffies - ca->epoch) + ca->rtt_us / 1000;
 	if (t_ms < ca->k_ms) {
 		delta = toytcp_cubic_term(ca->k_ms - t_ms);
 		target = delta < ca->origin ? ca->origin - (u32)delta : 0;
