@@ -135,7 +135,7 @@ void toytcp_apply_syn_options(struct sock *sk, const struct toytcp_skb_cb *cb)
 
 	sock_owned_by_me(sk);
 	mss = clamp_t(u16, mss, 64, tsk->advmss);
-	tsk->ts_ok = cb->saw_ts;
+	tsk->ts_ok = cb->saw_ts && toytcp_ts_enabled(sock_net(sk));
 	if (tsk->ts_ok) {
 		tsk->ts_recent = cb->tsval;
 		tsk->ts_recent_stamp = (u32)ktime_get_seconds();
@@ -207,8 +207,9 @@ unsigned int toytcp_write_syn_options(u8 *opt, const struct toytcp_syn_opts *o)
  * @sk: the socket
  * @opt: room for TOYTCP_MAX_OPT_LEN bytes
  *
- * A SYN offers MSS, SACK, timestamps and window scaling; a SYN-ACK answers
- * only what the peer's SYN offered (RFC 7323 1.3, 3.2, RFC 2018 2).
+ * A SYN offers MSS, SACK, timestamps (unless net.ipv4.tcp_timestamps is 0,
+ * as for Linux TCP) and window scaling; a SYN-ACK answers only what the
+ * peer's SYN offered (RFC 7323 1.3, 3.2, RFC 2018 2).
  *
  * Context: sk lock held.
  * Return: the length written, a multiple of 4.
@@ -221,7 +222,7 @@ unsigned int toytcp_syn_options(struct sock *sk, u8 *opt)
 		.mss = tsk->advmss,
 		.wscale = offer || tsk->wscale_ok ? tsk->rcv_wscale : -1,
 		.sack = offer || tsk->sack_ok,
-		.ts = offer || tsk->ts_ok,
+		.ts = offer ? toytcp_ts_enabled(sock_net(sk)) : tsk->ts_ok,
 		.tsval = toytcp_ts_now(tsk),
 		.tsecr = offer ? 0 : tsk->ts_recent,
 	};

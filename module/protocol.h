@@ -1129,6 +1129,14 @@ static inline bool toytcp_retrans_timer_armed(const struct toytcp_sock *tsk)
 	       test_bit(TOYTCP_RETRANS_DEFERRED, &tsk->deferred);
 }
 
+/* Timestamps are offered and answered unless net.ipv4.tcp_timestamps is 0,
+ * as Linux TCP's (tcp_syn_options(), tcp_openreq_init()).
+ */
+static inline bool toytcp_ts_enabled(const struct net *net)
+{
+	return READ_ONCE(net->ipv4.sysctl_tcp_timestamps);
+}
+
 /* RFC 7323 4: the TSval toytcp sends now, a millisecond clock plus the
  * connection's offset (as tcp_clock_ms() + tsoffset).
  */

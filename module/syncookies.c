@@ -143,7 +143,7 @@ void toytcp_cookie_send(struct sock *sk, struct sk_buff *skb)
 		advmss = min_t(unsigned int, advmss, READ_ONCE(tsk->user_mss));
 	o.mss = advmss;
 	toytcp_parse_options(th, &synopts);
-	if (synopts.ts) {
+	if (synopts.ts && toytcp_ts_enabled(net)) {
 		u32 options = TOYTCP_TS_OPT_WSCALE_MASK;
 
 		if (cb->wscale != 0xff) {
