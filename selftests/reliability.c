@@ -1002,7 +1002,8 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
  * OUTPUT DROP: ip_queue_xmit() fails with EPERM).  Each try must count
  * against the retry limit whether or not the segment left the host, or
  * the socket lives forever (and the module cannot unload).  toytcp is in
- * A, its peer Linux TCP in B; retry limit 3.
+ * A, its peer Linux TCP in B; retry limit 3, for orphans too
+ * (net.toytcp.orphan_retries in A).
  */
 FIXTURE(silence) {
 	struct tt_net t;
@@ -1017,6 +1018,14 @@ FIXTURE_SETUP(silence)
 	rl_net(_metadata, &self->t, NULL, false);
 	ASSERT_EQ(0, tt_knob_set(&self->knob, TT_TOYTCP, self->t.a.fd,
 				 TT_RETRIES, RL_RETRIES));
+	/* An orphan has its own limit, as in Linux (tcp_orphan_retries;
+	 * 0, the default, means 8): set it in A's namespace, which goes
+	 * with the test.
+	 */
+	ASSERT_EQ(0, TT_IN_NS(self->t.a.fd,
+			      tt_sysctl_set("toytcp/orphan_retries",
+					    RL_RETRIES)))
+		TH_LOG("cannot set net.toytcp.orphan_retries");
 	tt_net_pair(_metadata, &self->t, TT_TOYTCP, 0, TT_LINUX, PORT,
 		    &self->k);
 	ASSERT_EQ(0, rl_ping(self->k.c, self->k.s));
