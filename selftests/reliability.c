@@ -309,10 +309,14 @@ FIXTURE_TEARDOWN(path)
 	tt_net_down(&self->t);
 }
 
-/* As tt_net_pair(), with SO_RCVBUF set on the listener before listen(). */
-static void rl_path_pair(struct __test_metadata *_metadata, struct tt_conn *k,
-			 struct tt_net *t, enum tt_stack snd,
-			 enum tt_stack rcv, int rcvbuf)
+/*
+ * As tt_net_pair(), with SO_RCVBUF set on the listener before listen()
+ * (SO_RCVBUFFORCE when @force: beyond net.core.rmem_max).
+ */
+static void rl_path_pair_opt(struct __test_metadata *_metadata,
+			     struct tt_conn *k, struct tt_net *t,
+			     enum tt_stack snd, enum tt_stack rcv, int rcvbuf,
+			     bool force)
 {
 	struct sockaddr_in a = tt_sin(tt_family(rcv), IP_B, PORT);
 	int one = 1;
@@ -324,7 +328,8 @@ static void rl_path_pair(struct __test_metadata *_metadata, struct tt_conn *k,
 	k->l = tt_socket_in(t->b.fd, rcv);
 	ASSERT_LE(0, k->l);
 	setsockopt(k->l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ASSERT_EQ(0, setsockopt(k->l, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	ASSERT_EQ(0, setsockopt(k->l, SOL_SOCKET,
+				force ? SO_RCVBUFFORCE : SO_RCVBUF, &rcvbuf,
 				sizeof(rcvbuf)));
 	ASSERT_EQ(0, bind(k->l, TT_SA(&a), sizeof(a)));
 	ASSERT_EQ(0, listen(k->l, 8));
@@ -333,6 +338,13 @@ static void rl_path_pair(struct __test_metadata *_metadata, struct tt_conn *k,
 	ASSERT_EQ(0, tt_connect_to(k->c, tt_family(snd), IP_B, PORT, 10000));
 	k->s = tt_accept_to(k->l, 10000, NULL);
 	ASSERT_LE(0, k->s) TH_LOG("accept: %s", strerror(errno));
+}
+
+static void rl_path_pair(struct __test_metadata *_metadata, struct tt_conn *k,
+			 struct tt_net *t, enum tt_stack snd,
+			 enum tt_stack rcv, int rcvbuf)
+{
+	rl_path_pair_opt(_metadata, k, t, snd, rcv, rcvbuf, false);
 }
 
 /*
@@ -623,7 +635,15 @@ TEST_F_TIMEOUT(gso, duplicated_acks_do_not_start_recoveries, 120)
  * truesize for 1460 of data.  Queued in sequence, each is merged into
  * the skb before it (skb_try_coalesce()), so unread data costs little
  * more than its bytes.  The receiver in B is toytcp, the sender either.
+ *
+ * A socket starts with tcp_rmem[1] (128 KB) and grows only as its reader
+ * copies data out (autotune.c, as tcp_rcv_space_adjust()): a receiver
+ * nobody reads stays there, in Linux TCP too, and 1 MiB would never be
+ * sent.  So the listener sets a receive buffer that holds 1 MiB with its
+ * overhead (SO_RCVBUFFORCE: 2 MiB, 4 MiB in effect, beyond rmem_max).
  */
+#define RL_RCVQ_RCVBUF	(2 * 1024 * 1024)
+
 FIXTURE(rcvq) {
 	struct tt_net t;
 	struct tt_conn k;
@@ -640,8 +660,8 @@ FIXTURE_SETUP(rcvq)
 {
 	self->k.c = self->k.s = self->k.l = -1;
 	rl_net(_metadata, &self->t, NULL, false);
-	tt_net_pair(_metadata, &self->t, variant->snd, 0, TT_TOYTCP, PORT,
-		    &self->k);
+	rl_path_pair_opt(_metadata, &self->k, &self->t, variant->snd,
+			 TT_TOYTCP, RL_RCVQ_RCVBUF, true);
 }
 
 FIXTURE_TEARDOWN(rcvq)
@@ -982,7 +1002,8 @@ TEST_F_TIMEOUT(rtt, outage_during_recovery_not_taken_as_rtt, 60)
  * OUTPUT DROP: ip_queue_xmit() fails with EPERM).  Each try must count
  * against the retry limit whether or not the segment left the host, or
  * the socket lives forever (and the module cannot unload).  toytcp is in
- * A, its peer Linux TCP in B; retry limit 3.
+ * A, its peer Linux TCP in B; retry limit 3, for orphans too
+ * (net.toytcp.orphan_retries in A).
  */
 FIXTURE(silence) {
 	struct tt_net t;
@@ -997,6 +1018,14 @@ FIXTURE_SETUP(silence)
 	rl_net(_metadata, &self->t, NULL, false);
 	ASSERT_EQ(0, tt_knob_set(&self->knob, TT_TOYTCP, self->t.a.fd,
 				 TT_RETRIES, RL_RETRIES));
+	/* An orphan has its own limit, as in Linux (tcp_orphan_retries;
+	 * 0, the default, means 8): set it in A's namespace, which goes
+	 * with the test.
+	 */
+	ASSERT_EQ(0, TT_IN_NS(self->t.a.fd,
+			      tt_sysctl_set("toytcp/orphan_retries",
+					    RL_RETRIES)))
+		TH_LOG("cannot set net.toytcp.orphan_retries");
 	tt_net_pair(_metadata, &self->t, TT_TOYTCP, 0, TT_LINUX, PORT,
 		    &self->k);
 	ASSERT_EQ(0, rl_ping(self->k.c, self->k.s));
