@@ -666,7 +666,11 @@ TEST_F(autotune, wscale_from_rmem_max)
 	struct tt_conn k;
 	int want = 0;
 
-	ASSERT_LT(0, rmem_max);
+	/* 6.1 shows net.core in the initial namespace only: its default
+	 * (212992) is below tcp_rmem[2]'s.
+	 */
+	if (rmem_max < 0)
+		TH_LOG("net.core.rmem_max not visible here: tcp_rmem[2] alone");
 	if (rmem_max > space)
 		space = rmem_max;
 	while (want < 14 && (space >> want) > 65535)
