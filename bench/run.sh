@@ -88,7 +88,7 @@ fi
 
 # The command, as it was given.
 cmd="make bench"
-for v in KERNEL $(compgen -v BENCH_); do
+for v in KERNEL $(compgen -v BENCH_ | grep -vx BENCH_COMMIT); do
 	[ -n "${!v:-}" ] && cmd+=" $v=${!v}"
 done
 printf '\n==== results (%s, %s)\n' "$k" "$out/results.json"

@@ -1045,8 +1045,11 @@ TEST_F(autotune, wscale_from_rmem_max)
 	struct tt_conn k;
 	int want = 0;
 
-	if (rmem_max < 0)	/* 6.1: net.core is the initial namespace's only */
-		SKIP(return, "net.core.rmem_max is not readable in this namespace");
+	/* 6.1 shows net.core in the initial namespace only: its default
+	 * (212992) is below tcp_rmem[2]'s.
+	 */
+	if (rmem_max < 0)
+		TH_LOG("net.core.rmem_max not visible here: tcp_rmem[2] alone");
 	if (rmem_max > space)
 		space = rmem_max;
 	while (want < 14 && (space >> want) > 65535)
