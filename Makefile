@@ -13,6 +13,8 @@
 #   make examples     build examples/echo
 #   make bench        toytcp against Linux TCP in one 6.12 VM (doc/benchmark.md)
 #   make bench-smoke  the benchmark at tiny sizes, in a VM (bench/smoke.sh)
+#   make plot         cwnd, ssthresh and bytes in flight of CUBIC and reno over
+#                     a lossy netem path, in a 6.12 VM: build/plot/cwnd.png
 #   make tools        build tools/preload/libtoytcp-preload.so (LD_PRELOAD)
 #   make fuzz         the fuzzers in a 6.12 VM, 10 minutes each (fuzz/)
 #   make install      install toytcp.ko (modules_install) and linux/toytcp.h
@@ -33,7 +35,7 @@ KDIR_612	= /usr/src/linux-headers-$(KVER_612)
 .DEFAULT_GOAL	:= module
 .NOTPARALLEL:
 .PHONY: all module modules setup run check check-debug checkpatch sparse examples \
-	clean help bench bench-smoke tools fuzz install dkms-src
+	clean help bench bench-smoke plot tools fuzz install dkms-src
 
 # make install: the module under /lib/modules/KVER/updates (INSTALL_MOD_PATH
 # prefixes it, as for the kernel's own modules_install) and the uapi header
@@ -95,6 +97,12 @@ bench: setup
 bench-smoke: setup
 	@BENCH_SMOKE=1 bench/run.sh
 
+# scripts/plot.sh: build, boot one VM, one transfer per congestion control
+# algorithm with toytcp:toytcp_probe recorded (scripts/guest-plot.sh), and
+# gnuplot draws build/plot/cwnd.png (doc/cwnd.png is one such picture).
+plot: setup
+	@scripts/plot.sh
+
 # scripts/fuzz.sh: build, boot one VM (KERNEL=6.12), run fuzz/segfuzz and
 # fuzz/sysfuzz for FUZZ_DURATION seconds each (600; SEGFUZZ_DURATION,
 # SYSFUZZ_DURATION, FUZZ_SEED), unload, judge the kernel log.
@@ -139,4 +147,4 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,23s/^# \{0,1\}//p' Makefile
+	@sed -n '3,25s/^# \{0,1\}//p' Makefile

@@ -184,7 +184,15 @@ static void toytcp_cubic_cong_avoid(struct sock *sk, u32 segs)
 		return;
 	}
 	toytcp_cubic_update(sk, segs);
-	/* One segment per @cnt acknowledged, as tcp_cong_avoid_ai(). */
+	/*
+	 * One segment per @cnt acknowledged, as tcp_cong_avoid_ai().  Credit
+	 * counted while @cnt was larger (the plateau near W_max) is worth
+	 * one segment now, not cwnd_cnt / cnt of them at once.
+	 */
+	if (tsk->cwnd_cnt >= ca->cnt) {
+		tsk->cwnd_cnt = 0;
+		tsk->cwnd++;
+	}
 	tsk->cwnd_cnt += segs;
 	if (tsk->cwnd_cnt >= ca->cnt) {
 		tsk->cwnd += tsk->cwnd_cnt / ca->cnt;

@@ -10,7 +10,8 @@
 # wire_peers (default: all, in that order).
 # Besides the C binaries, a TEST may be a script TEST.sh printing TAP
 # ("ok N TEST: ..."): preload (tools/preload with curl, python3 -m
-# http.server and iperf3) and toytcp-ss (tools/toytcp-ss), also run by
+# http.server and iperf3), toytcp-ss (tools/toytcp-ss) and nstat (nstat(8)
+# reads /proc/net/toytcp_netstat), also run by
 # default, after the others.
 # The module is expected to be loaded already (it is loaded from $TOYTCP_KO
 # if not) and is loaded when this script ends, with its parameters as found.
@@ -39,18 +40,18 @@ SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ALL="states interop errors module reliability api memory firewall ports diag cong"
 ALL="$ALL wire_states wire_options wire_recovery wire_close wire_data wire_icmp"
 ALL="$ALL wire_peers"
-ALL="$ALL preload toytcp-ss"
+ALL="$ALL preload toytcp-ss nstat"
 TESTS=${*:-$ALL}
 
 # Per-binary time limits in seconds (TCG is slow; the harness also bounds
 # each test case).
 # TOYTCP_TIME_SCALE (an integer, default 1) multiplies them, for slow
 # kernels (make check-debug: KASAN and lockdep under TCG).
-declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600 [memory]=600 [firewall]=600 [ports]=900 [diag]=400 [cong]=400
+declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600 [memory]=600 [firewall]=600 [ports]=900 [diag]=400 [cong]=600
 		  [wire_states]=300 [wire_options]=200 [wire_recovery]=200
 		  [wire_close]=200 [wire_data]=300 [wire_icmp]=120
 		  [wire_peers]=400
-		  [preload]=600 [toytcp-ss]=300)
+		  [preload]=600 [toytcp-ss]=300 [nstat]=120)
 SCALE=${TOYTCP_TIME_SCALE:-1}
 
 n=0
