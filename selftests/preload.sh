@@ -338,19 +338,33 @@ cat "$TMP"/iperf-*.dbg 2>/dev/null | grep -v -E 'socket\(AF_INET|accept' |
 
 # ------------------------------- 4. IPv4-only mode and tools/toytcp-run
 # python3 -m http.server without --bind listens on :: (AF_INET6, its
-# DualStackServer): under toytcp-run --ipv4-only that socket is toytcp's,
-# bound to 0.0.0.0, and the server sees IPv6 names (it logs the client as
-# ::ffff:127.0.0.1).
-ip netns exec "$NS" env PYTHONUNBUFFERED=1 timeout -k 5 300 "$RUN" --ipv4-only --debug --log "$TMP/http6.dbg" \
+# DualStackServer) on a host with a global IPv6 address, the first answer
+# of getaddrinfo(NULL, AI_PASSIVE) there.  This namespace has loopback
+# addresses only, where glibc's RFC 6724 sort puts 0.0.0.0 first (rule 5,
+# matching labels); a gai.conf with one label for all (bind-mounted in a
+# mount namespace of the server's own) makes the order that host's.  Under
+# toytcp-run --ipv4-only the :: socket is toytcp's, bound to 0.0.0.0, and
+# the server sees IPv6 names (it logs the client as ::ffff:127.0.0.1).
+printf 'label ::/0 0\n' > "$TMP/gai.conf"
+# shellcheck disable=SC2016 # "$@" is the inner shell's
+ip netns exec "$NS" unshare -m sh -c 'mount --bind "$0" /etc/gai.conf && exec "$@"' "$TMP/gai.conf" \
+	env PYTHONUNBUFFERED=1 timeout -k 5 300 "$RUN" --ipv4-only --debug --log "$TMP/http6.dbg" \
 	"$PY" -m http.server --directory "$TMP/www" "$HTTP6_PORT" > "$TMP/http6.log" 2>&1 &
 hpid=$!
 PIDS+=("$hpid")
-if wait_listening "$HTTP6_PORT" 90 "$hpid" && ! linux_listening "$HTTP6_PORT"; then
+# linux6_listening PORT: /proc/net/tcp6 lists a LISTEN socket on PORT.
+linux6_listening() {
+	inns awk -v p=":$(printf '%04X' "$1")" \
+		'NR > 1 && substr($2, length($2) - 4) == p && $4 == "0A" { f = 1 } END { exit !f }' \
+		/proc/net/tcp6
+}
+if wait_listening "$HTTP6_PORT" 90 "$hpid" && ! linux6_listening "$HTTP6_PORT"; then
 	ok "toytcp-run --ipv4-only: http.server (no --bind) listens on toytcp (port $HTTP6_PORT in /proc/net/toytcp, not in /proc/net/tcp6)"
 else
 	fail "toytcp-run --ipv4-only: http.server (no --bind) listens on toytcp (port $HTTP6_PORT in /proc/net/toytcp, not in /proc/net/tcp6)"
 	diag < "$TMP/http6.log"
 	diag < "$TMP/http6.dbg" 2>/dev/null
+	inns awk 'NR == 1 || $2 ~ /:1F91$/' /proc/net/tcp6 | diag
 fi
 inns awk 'NR == 1 || $2 ~ /:1F91$/' /proc/net/toytcp | diag
 before=$(opens)
