@@ -32,7 +32,12 @@ fi
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SELF_DIR/.." && pwd)
-LIB=$REPO/tools/preload/libtoytcp-preload.so
+# TOYTCP_PRELOAD_LIB: another build of the library (to run these tests
+# against an older one); tools/toytcp-run uses the same variable.
+LIB=${TOYTCP_PRELOAD_LIB:-$REPO/tools/preload/libtoytcp-preload.so}
+export TOYTCP_PRELOAD_LIB=$LIB
+RUN=$REPO/tools/toytcp-run
+HTTP6_PORT=8081
 PY=${PYTHON:-/usr/bin/python3}
 NS=tt-preload-$$
 TMP=$(mktemp -d /tmp/toytcp-preload.XXXXXX)
@@ -330,6 +335,120 @@ inns awk '$2 != 0 { printf "  %s %s\n", $1, $2 }' /proc/net/toytcp_snmp | diag
 # What the preload library saw fail: options toytcp does not have.
 cat "$TMP"/iperf-*.dbg 2>/dev/null | grep -v -E 'socket\(AF_INET|accept' |
 	sed 's/^toytcp-preload\[[0-9]*\]: //' | sort | uniq -c | diag
+
+# ------------------------------- 4. IPv4-only mode and tools/toytcp-run
+# python3 -m http.server without --bind listens on :: (AF_INET6, its
+# DualStackServer) on a host with a global IPv6 address, the first answer
+# of getaddrinfo(NULL, AI_PASSIVE) there.  This namespace has loopback
+# addresses only, where glibc's RFC 6724 sort puts 0.0.0.0 first (rule 5,
+# matching labels); a gai.conf with one label for all (bind-mounted in a
+# mount namespace of the server's own) makes the order that host's.  Under
+# toytcp-run --ipv4-only the :: socket is toytcp's, bound to 0.0.0.0, and
+# the server sees IPv6 names (it logs the client as ::ffff:127.0.0.1).
+printf 'label ::/0 0\n' > "$TMP/gai.conf"
+# shellcheck disable=SC2016 # "$@" is the inner shell's
+ip netns exec "$NS" unshare -m sh -c 'mount --bind "$0" /etc/gai.conf && exec "$@"' "$TMP/gai.conf" \
+	env PYTHONUNBUFFERED=1 timeout -k 5 300 "$RUN" --ipv4-only --debug --log "$TMP/http6.dbg" \
+	"$PY" -m http.server --directory "$TMP/www" "$HTTP6_PORT" > "$TMP/http6.log" 2>&1 &
+hpid=$!
+PIDS+=("$hpid")
+# linux6_listening PORT: /proc/net/tcp6 lists a LISTEN socket on PORT.
+linux6_listening() {
+	inns awk -v p=":$(printf '%04X' "$1")" \
+		'NR > 1 && substr($2, length($2) - 4) == p && $4 == "0A" { f = 1 } END { exit !f }' \
+		/proc/net/tcp6
+}
+if wait_listening "$HTTP6_PORT" 90 "$hpid" && ! linux6_listening "$HTTP6_PORT"; then
+	ok "toytcp-run --ipv4-only: http.server (no --bind) listens on toytcp (port $HTTP6_PORT in /proc/net/toytcp, not in /proc/net/tcp6)"
+else
+	fail "toytcp-run --ipv4-only: http.server (no --bind) listens on toytcp (port $HTTP6_PORT in /proc/net/toytcp, not in /proc/net/tcp6)"
+	diag < "$TMP/http6.log"
+	diag < "$TMP/http6.dbg" 2>/dev/null
+	inns awk 'NR == 1 || $2 ~ /:1F91$/' /proc/net/tcp6 | diag
+fi
+inns awk 'NR == 1 || $2 ~ /:1F91$/' /proc/net/toytcp | diag
+before=$(opens)
+rm -f "$TMP/got6.bin"
+w=$(ip netns exec "$NS" timeout -k 5 120 "$RUN" curl -sS --max-time 100 -o "$TMP/got6.bin" \
+	-w '%{http_code} %{size_download}' "http://127.0.0.1:$HTTP6_PORT/blob.bin" 2>&1)
+rc=$?
+after=$(opens)
+echo "curl: exit $rc, $w" | diag
+got=$(sha256sum < "$TMP/got6.bin" 2>/dev/null)
+check "toytcp-run --ipv4-only: curl gets the file from http.server on :: byte-exact (exit $rc, HTTP ${w%% *}, sha256)" \
+	test "$rc" = 0 -a "${w%% *}" = 200 -a "$want" = "$got"
+check "toytcp-run --ipv4-only: toytcp counted the connection (ActiveOpens, PassiveOpens +1), Linux TCP did not" \
+	opens_moved "$before" "$after" 1 1
+check "toytcp-run --ipv4-only: http.server served on :: and logged its client as ::ffff:127.0.0.1" \
+	eval 'grep -q "^Serving HTTP on :: port $HTTP6_PORT" "$TMP/http6.log" &&
+		grep -q "^::ffff:127\.0\.0\.1 - - .*\"GET /blob.bin HTTP/1.1\" 200" "$TMP/http6.log"'
+diag < "$TMP/http6.log"
+diag < "$TMP/http6.dbg" 2>/dev/null
+kill "$hpid" 2>/dev/null
+wait "$hpid" 2>/dev/null
+
+# The socket API of the mode, from Python: names, options, addresses
+# that toytcp cannot have.
+cat > "$TMP/v6.py" <<'EOF'
+import errno, socket
+def t(name, cond, detail=""):
+    print(("ok " if cond else "not ok ") + name + ("" if cond else ": " + repr(detail)))
+def err(f):
+    try:
+        f()
+        return 0
+    except OSError as x:
+        return x.errno
+L = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+L.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+L.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+t("IPV6_V6ONLY set, reads 0", L.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 0)
+t("SO_DOMAIN says AF_INET6", L.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) == socket.AF_INET6)
+t("bind to ::1 is EADDRNOTAVAIL", err(lambda: L.bind(("::1", 0))) == errno.EADDRNOTAVAIL, err(lambda: L.bind(("::1", 0))))
+L.bind(("::ffff:127.0.0.1", 0))
+n = L.getsockname()
+t("getsockname is a v4-mapped sockaddr_in6", n[0] == "::ffff:127.0.0.1" and n[1] > 0 and len(n) == 4, n)
+L.listen(1)
+ports = [int(l.split()[1].split(":")[1], 16) for l in open("/proc/net/toytcp").read().splitlines()[1:]]
+t("the listener is in /proc/net/toytcp", n[1] in ports, ports)
+C = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+t("connect to ::1 is EADDRNOTAVAIL", err(lambda: C.connect(("::1", n[1]))) == errno.EADDRNOTAVAIL)
+C.connect(("::ffff:127.0.0.1", n[1]))
+S, peer = L.accept()
+t("accept and getpeername give v4-mapped names", peer == C.getsockname() and C.getpeername()[:2] == n[:2] and peer[0] == "::ffff:127.0.0.1", (peer, C.getsockname(), C.getpeername()))
+C.sendall(b"x" * 70000)
+got = b""
+while len(got) < 70000:
+    b = S.recv(65536)
+    if not b:
+        break
+    got += b
+t("70000 bytes across", got == b"x" * 70000, len(got))
+EOF
+before=$(opens)
+out=$(ip netns exec "$NS" timeout -k 5 60 "$RUN" --ipv4-only "$PY" "$TMP/v6.py" 2>&1)
+rc=$?
+after=$(opens)
+check "toytcp-run --ipv4-only: AF_INET6 socket API over toytcp (8 checks, exit $rc)" \
+	eval '[ "$rc" = 0 ] && ! grep -q "^not ok" <<<"$out" && [ "$(grep -c "^ok" <<<"$out")" = 8 ]'
+diag <<<"$out"
+check "toytcp-run --ipv4-only: the AF_INET6 connection was toytcp's, not Linux TCP's" \
+	opens_moved "$before" "$after" 1 1
+
+# --debug without --ipv4-only: an AF_INET6 stream socket stays Linux's,
+# and the log says which and why.
+out=$(ip netns exec "$NS" timeout -k 5 60 "$RUN" --debug "$PY" -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+print("fd", s.fileno(), s.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN))' 2>&1)
+rc=$?
+diag <<<"$out"
+fd=$(awk '$1 == "fd" { print $2 }' <<<"$out")
+check "toytcp-run --debug: an AF_INET6 socket left to Linux (fd ${fd:-?}) is logged with its reason" \
+	eval '[ "$rc" = 0 ] && grep -q "^fd $fd 10\$" <<<"$out" &&
+		grep -q "socket(AF_INET6, SOCK_STREAM, 0) = $fd: left to Linux: IPv6" <<<"$out"'
+check "toytcp-run --help prints the usage" \
+	eval '"$RUN" --help | grep -q "^Usage: toytcp-run \[OPTIONS\] COMMAND"'
 
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -11,7 +11,21 @@
  * getpeername, accept, accept4, recvfrom, recvmsg, recvmmsg) is given back
  * to the program as AF_INET, and getsockopt(SOL_SOCKET, SO_DOMAIN) says
  * AF_INET, so the program never sees the difference.  AF_INET6, UDP, raw
- * and every other socket are left alone.
+ * and every other socket are left alone (TOYTCP_PRELOAD_DEBUG=1 says
+ * which, and why).
+ *
+ * IPv4-only mode (TOYTCP_PRELOAD_IPV4_ONLY=1), for programs that listen on
+ * :: (python3 -m http.server, many servers) or try AF_INET6 first:
+ * socket(AF_INET6, SOCK_STREAM, ...) makes an AF_TOYTCP socket too, and
+ * the library remembers that the program thinks it is IPv6 (a bitmap
+ * indexed by fd, set by socket(), accept() and accept4(), copied by dup(),
+ * dup2() and dup3()).  On such a socket bind() and connect() take :: (as
+ * 0.0.0.0) and ::ffff:a.b.c.d (as a.b.c.d); any other IPv6 address is
+ * EADDRNOTAVAIL, toytcp being IPv4 only.  The names handed back are
+ * sockaddr_in6: v4-mapped, 0.0.0.0 as ::.  SO_DOMAIN says AF_INET6;
+ * IPV6_V6ONLY and the IPPROTO_IPV6 options that change nothing for a
+ * stream socket (traffic class, hop limits, ancillary-data requests) are
+ * accepted and ignored, getsockopt(IPV6_V6ONLY) is 0.
  *
  * Options go to the kernel unchanged: the module answers TCP_INFO and
  * TCP_CONGESTION itself, and ENOPROTOOPT for IPPROTO_TCP options it does
@@ -24,10 +38,13 @@
  * (dlsym(RTLD_NEXT)) under pthread_once.
  *
  * Environment:
- *   TOYTCP_PRELOAD_DEBUG=1   log each socket turned into toytcp, and every
- *                            failed option call on a toytcp socket (what
- *                            the program wanted that toytcp lacks);
- *                            2 also logs every translated address
+ *   TOYTCP_PRELOAD_DEBUG=1   log each socket turned into toytcp, each
+ *                            stream socket left to Linux (with the reason),
+ *                            and every failed option call on a toytcp
+ *                            socket (what the program wanted that toytcp
+ *                            lacks); 2 also logs every translated address
+ *   TOYTCP_PRELOAD_IPV4_ONLY=1  AF_INET6 stream sockets become toytcp
+ *                            sockets (above)
  *   TOYTCP_PRELOAD_LOG=FILE  log there (appended) instead of stderr
  *   TOYTCP_PRELOAD_FALLBACK=1  when AF_TOYTCP sockets cannot be created
  *                            (module not loaded), use Linux TCP; by default
@@ -75,10 +92,16 @@ static int (*real_recvmmsg)(int, struct mmsghdr *, unsigned int, int,
 			    struct timespec *);
 static int (*real_getsockopt)(int, int, int, void *, socklen_t *);
 static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
+static int (*real_bind)(int, const struct sockaddr *, socklen_t);
+static int (*real_connect)(int, const struct sockaddr *, socklen_t);
+static int (*real_dup)(int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
 
 static int opt_debug;
 static int opt_fallback;
 static int opt_disable;
+static int opt_ipv4_only;
 static int log_fd = 2;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -123,10 +146,16 @@ static void do_init(void)
 	real_recvmmsg = next_sym("recvmmsg");
 	real_getsockopt = next_sym("getsockopt");
 	real_setsockopt = next_sym("setsockopt");
+	real_bind = next_sym("bind");
+	real_connect = next_sym("connect");
+	real_dup = next_sym("dup");
+	real_dup2 = next_sym("dup2");
+	real_dup3 = next_sym("dup3");
 
 	opt_debug = env_int("TOYTCP_PRELOAD_DEBUG", 0);
 	opt_fallback = env_int("TOYTCP_PRELOAD_FALLBACK", 0);
 	opt_disable = env_int("TOYTCP_PRELOAD_DISABLE", 0);
+	opt_ipv4_only = env_int("TOYTCP_PRELOAD_IPV4_ONLY", 0);
 	f = getenv("TOYTCP_PRELOAD_LOG");
 	if (opt_debug && f && *f) {
 		int fd = open(f, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -199,19 +228,68 @@ static const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 /*
- * The kernel wrote a name of *len bytes into a buffer of cap bytes; if it
- * is toytcp's, make it AF_INET.
+ * The toytcp sockets the program made as AF_INET6 (IPv4-only mode): one
+ * bit per fd, for fds below V6_FDS (the default hard limit of open files);
+ * a socket on a higher fd is given AF_INET names.  Atomic, no lock.
+ */
+#define V6_FDS (1 << 20)
+#define LONG_BITS (8 * sizeof(unsigned long))
+static unsigned long v6_fds[V6_FDS / LONG_BITS];
+
+static void v6_mark(int fd, int on)
+{
+	unsigned long bit;
+
+	if (fd < 0 || fd >= V6_FDS)
+		return;
+	bit = 1UL << (fd % LONG_BITS);
+	if (on)
+		__atomic_fetch_or(&v6_fds[fd / LONG_BITS], bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&v6_fds[fd / LONG_BITS], ~bit, __ATOMIC_RELAXED);
+}
+
+static int v6_marked(int fd)
+{
+	if (fd < 0 || fd >= V6_FDS)
+		return 0;
+	return (__atomic_load_n(&v6_fds[fd / LONG_BITS], __ATOMIC_RELAXED) >>
+		(fd % LONG_BITS)) & 1;
+}
+
+/*
+ * The kernel wrote a name into a buffer of cap bytes and set *len (len may
+ * be NULL); if it is toytcp's, make it AF_INET, or for a socket the
+ * program made as AF_INET6 a v4-mapped sockaddr_in6 (0.0.0.0 as ::),
+ * truncated to cap and with *len its full size, as the kernel does.
  */
 static void fix_name(const char *what, int fd, struct sockaddr *sa,
-		     socklen_t cap)
+		     socklen_t cap, socklen_t *len)
 {
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
 	char b[32];
 
 	if (!sa || cap < sizeof(sa_family_t) || sa->sa_family != AF_TOYTCP)
 		return;
 	sa->sa_family = AF_INET;
 	if (opt_debug >= 2 && cap >= sizeof(struct sockaddr_in))
-		dbg("%s(%d): %s", what, fd, addr_str(sa, b, sizeof(b)));
+		dbg("%s(%d): %s%s", what, fd, addr_str(sa, b, sizeof(b)),
+		    v6_marked(fd) ? " as AF_INET6" : "");
+	if (!v6_marked(fd) || cap < sizeof(struct sockaddr_in))
+		return;
+	memcpy(&sin, sa, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = sin.sin_port;
+	if (sin.sin_addr.s_addr != htonl(INADDR_ANY)) {
+		sin6.sin6_addr.s6_addr[10] = 0xff;
+		sin6.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sin6.sin6_addr.s6_addr[12], &sin.sin_addr, 4);
+	}
+	memcpy(sa, &sin6, cap < sizeof(sin6) ? cap : sizeof(sin6));
+	if (len)
+		*len = sizeof(sin6);
 }
 
 static int is_toytcp(int fd)
@@ -239,9 +317,46 @@ static const char *level_name(int level)
 /* ------------------------------------------------------------------ */
 /* socket()                                                            */
 
+static const char *family_name(int domain, char *buf, size_t len)
+{
+	switch (domain) {
+	case AF_UNIX: return "AF_UNIX";
+	case AF_INET: return "AF_INET";
+	case AF_INET6: return "AF_INET6";
+	case AF_NETLINK: return "AF_NETLINK";
+	case AF_PACKET: return "AF_PACKET";
+	case AF_TOYTCP: return "AF_TOYTCP";
+	default:
+		snprintf(buf, len, "family %d", domain);
+		return buf;
+	}
+}
+
+/*
+ * Why a stream socket stays Linux's, or NULL if it becomes toytcp's.
+ * Only stream sockets are asked about (and logged): datagram, raw and
+ * sequenced-packet sockets have nothing to do with TCP.
+ */
+static const char *left_to_linux(int domain, int protocol)
+{
+	if (opt_disable)
+		return "TOYTCP_PRELOAD_DISABLE=1";
+	if (domain == AF_INET6 && !opt_ipv4_only)
+		return "IPv6 (toytcp is IPv4 only; TOYTCP_PRELOAD_IPV4_ONLY=1 would make it toytcp's)";
+	if (domain != AF_INET && domain != AF_INET6)
+		return "not an IP socket";
+	if (protocol == IPPROTO_MPTCP)
+		return "IPPROTO_MPTCP (toytcp does plain TCP)";
+	if (protocol != 0 && protocol != IPPROTO_TCP)
+		return "protocol is not TCP";
+	return NULL;
+}
+
 EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	const char *why;
+	char fb[24];
 	int fd, err;
 
 	init();
@@ -249,22 +364,33 @@ EXPORT int socket(int domain, int type, int protocol)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (opt_disable || domain != AF_INET || base != SOCK_STREAM ||
-	    (protocol != 0 && protocol != IPPROTO_TCP))
+	if (base != SOCK_STREAM)
 		return real_socket(domain, type, protocol);
+	why = left_to_linux(domain, protocol);
+	if (why) {
+		fd = real_socket(domain, type, protocol);
+		DBG(1, "socket(%s, SOCK_STREAM, %d) = %d: left to Linux: %s",
+		    family_name(domain, fb, sizeof(fb)), protocol, fd, why);
+		return fd;
+	}
 
 	fd = real_socket(AF_TOYTCP, type, protocol);
 	if (fd >= 0) {
-		DBG(1, "socket(AF_INET, SOCK_STREAM%s%s, %d) = %d: AF_TOYTCP",
+		v6_mark(fd, domain == AF_INET6);
+		DBG(1, "socket(%s, SOCK_STREAM%s%s, %d) = %d: AF_TOYTCP%s",
+		    family_name(domain, fb, sizeof(fb)),
 		    type & SOCK_NONBLOCK ? "|SOCK_NONBLOCK" : "",
-		    type & SOCK_CLOEXEC ? "|SOCK_CLOEXEC" : "", protocol, fd);
+		    type & SOCK_CLOEXEC ? "|SOCK_CLOEXEC" : "", protocol, fd,
+		    domain == AF_INET6 ? " (IPv4-only mode)" : "");
 		return fd;
 	}
 	err = errno;
 	if (opt_fallback) {
-		DBG(1, "socket(AF_TOYTCP): %s; using Linux TCP (TOYTCP_PRELOAD_FALLBACK)",
+		fd = real_socket(domain, type, protocol);
+		DBG(1, "socket(%s, SOCK_STREAM, %d) = %d: left to Linux: AF_TOYTCP failed: %s (TOYTCP_PRELOAD_FALLBACK)",
+		    family_name(domain, fb, sizeof(fb)), protocol, fd,
 		    strerror(err));
-		return real_socket(domain, type, protocol);
+		return fd;
 	}
 	{
 		static int warned;
@@ -276,6 +402,117 @@ EXPORT int socket(int domain, int type, int protocol)
 	}
 	errno = err;
 	return -1;
+}
+
+/* fcntl(F_DUPFD) is not followed: a copy made so says AF_INET. */
+EXPORT int dup(int oldfd)
+{
+	int r;
+
+	init();
+	r = real_dup(oldfd);
+	if (r >= 0)
+		v6_mark(r, v6_marked(oldfd));
+	return r;
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	int r;
+
+	init();
+	r = real_dup2(oldfd, newfd);
+	if (r >= 0 && r != oldfd)
+		v6_mark(r, v6_marked(oldfd));
+	return r;
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	int r;
+
+	init();
+	r = real_dup3(oldfd, newfd, flags);
+	if (r >= 0)
+		v6_mark(r, v6_marked(oldfd));
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Addresses the program gives (IPv4-only mode)                        */
+
+/*
+ * An AF_INET6 address for a toytcp socket the program made as AF_INET6:
+ * :: and ::ffff:a.b.c.d become 0.0.0.0 and a.b.c.d in *sin; 0 or -1 with
+ * errno as the kernel would set it.
+ */
+static int v6_to_v4(const struct sockaddr *sa, socklen_t len,
+		    struct sockaddr_in *sin)
+{
+	struct sockaddr_in6 sin6;
+
+	/* SIN6_LEN_RFC2133: the one without sin6_scope_id. */
+	if (len < 24) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&sin6, 0, sizeof(sin6));
+	memcpy(&sin6, sa, len < sizeof(sin6) ? len : sizeof(sin6));
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6.sin6_port;
+	if (IN6_IS_ADDR_UNSPECIFIED(&sin6.sin6_addr))
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
+		memcpy(&sin->sin_addr, &sin6.sin6_addr.s6_addr[12], 4);
+		return 0;
+	}
+	errno = EADDRNOTAVAIL;
+	return -1;
+}
+
+/* The socket is one the program made as AF_INET6 and toytcp's. */
+static int v6_toytcp(int fd)
+{
+	return !opt_disable && v6_marked(fd) && is_toytcp(fd);
+}
+
+EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct sockaddr_in sin;
+	char b[32];
+
+	init();
+	if (!addr || len < sizeof(sa_family_t) || addr->sa_family != AF_INET6 ||
+	    !v6_toytcp(fd))
+		return real_bind(fd, addr, len);
+	if (v6_to_v4(addr, len, &sin)) {
+		DBG(1, "bind(%d): AF_INET6 address not :: nor v4-mapped: %s",
+		    fd, strerror(errno));
+		return -1;
+	}
+	DBG(2, "bind(%d): AF_INET6 as %s", fd,
+	    addr_str((struct sockaddr *)&sin, b, sizeof(b)));
+	return real_bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct sockaddr_in sin;
+	char b[32];
+
+	init();
+	if (!addr || len < sizeof(sa_family_t) || addr->sa_family != AF_INET6 ||
+	    !v6_toytcp(fd))
+		return real_connect(fd, addr, len);
+	if (v6_to_v4(addr, len, &sin)) {
+		DBG(1, "connect(%d): AF_INET6 address not :: nor v4-mapped: %s",
+		    fd, strerror(errno));
+		return -1;
+	}
+	DBG(2, "connect(%d): AF_INET6 as %s", fd,
+	    addr_str((struct sockaddr *)&sin, b, sizeof(b)));
+	return real_connect(fd, (struct sockaddr *)&sin, sizeof(sin));
 }
 
 /* ------------------------------------------------------------------ */
@@ -296,7 +533,11 @@ EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 			dbg("accept(%d) = %d from %s", fd, r,
 			    addr_str(addr, b, sizeof(b)));
 		}
-		fix_name("accept", fd, addr, cap);
+	}
+	if (r >= 0) {
+		v6_mark(r, v6_marked(fd));
+		if (cap >= sizeof(sa_family_t))
+			fix_name("accept", r, addr, cap, len);
 	}
 	return r;
 }
@@ -316,7 +557,11 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 			dbg("accept4(%d) = %d from %s", fd, r,
 			    addr_str(addr, b, sizeof(b)));
 		}
-		fix_name("accept4", fd, addr, cap);
+	}
+	if (r >= 0) {
+		v6_mark(r, v6_marked(fd));
+		if (cap >= sizeof(sa_family_t))
+			fix_name("accept4", r, addr, cap, len);
 	}
 	return r;
 }
@@ -330,7 +575,7 @@ EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 	cap = addr && len ? *len : 0;
 	r = real_getsockname(fd, addr, len);
 	if (r == 0)
-		fix_name("getsockname", fd, addr, cap);
+		fix_name("getsockname", fd, addr, cap, len);
 	return r;
 }
 
@@ -343,7 +588,7 @@ EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	cap = addr && len ? *len : 0;
 	r = real_getpeername(fd, addr, len);
 	if (r == 0)
-		fix_name("getpeername", fd, addr, cap);
+		fix_name("getpeername", fd, addr, cap, len);
 	return r;
 }
 
@@ -357,7 +602,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 	cap = addr && len ? *len : 0;
 	r = real_recvfrom(fd, buf, n, flags, addr, len);
 	if (r >= 0 && cap && *len >= sizeof(sa_family_t))
-		fix_name("recvfrom", fd, addr, cap);
+		fix_name("recvfrom", fd, addr, cap, len);
 	return r;
 }
 
@@ -377,7 +622,7 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 	cap = addr && len ? *len : 0;
 	r = real_recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
 	if (r >= 0 && cap && *len >= sizeof(sa_family_t))
-		fix_name("recvfrom", fd, addr, cap);
+		fix_name("recvfrom", fd, addr, cap, len);
 	return r;
 }
 
@@ -390,7 +635,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	cap = msg && msg->msg_name ? msg->msg_namelen : 0;
 	r = real_recvmsg(fd, msg, flags);
 	if (r >= 0 && cap && msg->msg_namelen >= sizeof(sa_family_t))
-		fix_name("recvmsg", fd, msg->msg_name, cap);
+		fix_name("recvmsg", fd, msg->msg_name, cap, &msg->msg_namelen);
 	return r;
 }
 
@@ -408,12 +653,36 @@ EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 	r = real_recvmmsg(fd, vec, vlen, flags, timeout);
 	for (i = 0; r > 0 && i < (unsigned int)r && i < k; i++)
 		if (caps[i] && vec[i].msg_hdr.msg_namelen >= sizeof(sa_family_t))
-			fix_name("recvmmsg", fd, vec[i].msg_hdr.msg_name, caps[i]);
+			fix_name("recvmmsg", fd, vec[i].msg_hdr.msg_name, caps[i],
+				 &vec[i].msg_hdr.msg_namelen);
 	return r;
 }
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
+
+/*
+ * IPPROTO_IPV6 options that change nothing for a TCP socket over IPv4
+ * (IPV6_V6ONLY: such a socket takes IPv4 peers whatever it says), set
+ * without asking toytcp, which has no IPPROTO_IPV6 level.
+ */
+static int ipv6_opt_harmless(int name)
+{
+	switch (name) {
+	case IPV6_V6ONLY:
+	case IPV6_TCLASS:
+	case IPV6_UNICAST_HOPS:
+	case IPV6_MULTICAST_HOPS:
+	case IPV6_MULTICAST_LOOP:
+	case IPV6_RECVPKTINFO:
+	case IPV6_RECVHOPLIMIT:
+	case IPV6_RECVTCLASS:
+	case IPV6_ADDR_PREFERENCES:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
@@ -422,11 +691,20 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 	init();
 	cap = val && len ? *len : 0;
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && v6_toytcp(fd)) {
+		if (cap < sizeof(int)) {
+			errno = EINVAL;
+			return -1;
+		}
+		*(int *)val = 0;
+		*len = sizeof(int);
+		return 0;
+	}
 	r = real_getsockopt(fd, level, name, val, len);
 	if (r == 0) {
 		if (level == SOL_SOCKET && name == SO_DOMAIN && !opt_disable &&
 		    cap >= sizeof(int) && *(int *)val == AF_TOYTCP)
-			*(int *)val = AF_INET;
+			*(int *)val = v6_marked(fd) ? AF_INET6 : AF_INET;
 		return r;
 	}
 	err = errno;
@@ -444,6 +722,15 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val,
 	int r;
 
 	init();
+	if (level == IPPROTO_IPV6 && ipv6_opt_harmless(name) && v6_toytcp(fd)) {
+		if (!val || len < sizeof(int)) {
+			errno = EINVAL;
+			return -1;
+		}
+		DBG(2, "setsockopt(%d, IPPROTO_IPV6, %d, %d): accepted, ignored",
+		    fd, name, *(const int *)val);
+		return 0;
+	}
 	r = real_setsockopt(fd, level, name, val, len);
 	if (r && opt_debug && is_toytcp(fd)) {
 		int v = val && len >= sizeof(int) ? *(const int *)val : 0;
