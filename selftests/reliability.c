@@ -1039,16 +1039,40 @@ FIXTURE_TEARDOWN(silence)
 	tt_net_down(&self->t);
 }
 
+/*
+ * Log /proc/net/toytcp as namespace @nsfd sees it: for an orphan that
+ * outlived its retries, whether its retransmission timer is still armed
+ * ("tr" 01 and "tm->when") and how often it fired ("retrnsmt"), which
+ * tells a timer that stopped from one backed off far into the future.
+ */
+static int rl_log_proc(struct __test_metadata *_metadata, int nsfd)
+{
+	char line[256];
+	FILE *f = TT_IN_NS(nsfd, fopen("/proc/net/toytcp", "r"));
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		TH_LOG("%s", strtok(line, "\n") ? : "");
+	fclose(f);
+	return 0;
+}
+
 /* Close A's socket; wait (up to 30 s) until A no longer lists it. */
 static long long rl_orphan_life(struct __test_metadata *_metadata,
 				FIXTURE_DATA(silence) *self)
 {
 	struct sockaddr_in l, r;
+	long srtt, rto;
 	long long t0;
 	int st;
 
 	if (tt_sockname(self->k.c, &l) || tt_peername(self->k.c, &r))
 		return -1;
+	/* The orphan's timeouts are this RTO doubled each time. */
+	if (!tt_rtt_rto(TT_TOYTCP, self->k.c, &srtt, &rto))
+		TH_LOG("before close: SRTT %ld us, RTO %ld ms", srtt,
+		       rto / 1000);
 	t0 = tt_now_ms();
 	close(self->k.c);
 	self->k.c = -1;
@@ -1056,6 +1080,7 @@ static long long rl_orphan_life(struct __test_metadata *_metadata,
 						  30000));
 	if (st != TT_GONE) {
 		TH_LOG("the orphan is still %s after 30 s", tt_state_name(st));
+		rl_log_proc(_metadata, self->t.a.fd);
 		return -1;
 	}
 	return tt_now_ms() - t0;
