@@ -846,6 +846,16 @@ void toytcp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 		}
 		if (sk->sk_state == TCP_TIME_WAIT && (cb->flags & TOYTCP_FIN))
 			toytcp_time_wait(sk);	/* the peer lost our ACK */
+		/* Data that all came before: a retransmission the peer
+		 * need not have sent (a lost ACK, or reordering taken for
+		 * loss), not a segment outside the window: counted apart, as
+		 * Linux's TCP_OLD_SEQUENCE, so that DropNotAcceptable means
+		 * what it says.
+		 */
+		if (cb->end_seq != cb->seq &&
+		    !toytcp_after(cb->end_seq, tsk->rcv_nxt))
+			return toytcp_drop(sock_net(sk), skb,
+					   TOYTCP_DROP_DUPLICATE);
 		return toytcp_drop(sock_net(sk), skb, TOYTCP_DROP_NOT_ACCEPTABLE);
 	}
 	tsk->rcv_tstamp = jiffies;	/* the peer is alive */

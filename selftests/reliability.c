@@ -1797,4 +1797,69 @@ TEST_F_TIMEOUT(delack, bulk_stream_acked_every_second_segment, 60)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The receive window, no loss                                          */
+
+/*
+ * RFC 9293 3.8.6.2.2, RFC 7323 2.4: the receiver never moves the right
+ * edge of its window back and the sender never sends past it, so over a
+ * path that loses nothing a bulk transfer into a toytcp receiver whose
+ * buffer starts small and grows (autotune.c) has no segment refused as
+ * outside the window (DropNotAcceptable, counted in B).
+ */
+FIXTURE(inwnd) {
+	struct tt_net t;
+	struct tt_conn k;
+};
+
+FIXTURE_VARIANT(inwnd) {
+	enum tt_stack snd;	/* the sender, in A; the receiver is toytcp */
+};
+
+FIXTURE_VARIANT_ADD(inwnd, toytcp) { .snd = TT_TOYTCP };
+FIXTURE_VARIANT_ADD(inwnd, linux_sender) { .snd = TT_LINUX };
+
+FIXTURE_SETUP(inwnd)
+{
+	self->k.c = -1;
+	self->k.s = -1;
+	self->k.l = -1;
+	rl_net(_metadata, &self->t, NULL, false);
+}
+
+FIXTURE_TEARDOWN(inwnd)
+{
+	tt_conn_close(&self->k);
+	tt_net_down(&self->t);
+}
+
+TEST_F_TIMEOUT(inwnd, veth_bulk_never_out_of_window, 240)
+{
+	struct tt_snap sb, rb, sa, ra;
+	struct tt_xfer x;
+	size_t len = 16 * MB;
+
+	tt_net_pair(_metadata, &self->t, variant->snd, 0, TT_TOYTCP, PORT,
+		    &self->k);
+	tt_snap_in(self->t.a.fd, variant->snd, &sb);
+	tt_snap_in(self->t.b.fd, TT_TOYTCP, &rb);
+	sb.who = "sender";
+	rb.who = "receiver";
+	tt_xfer_init(&x, self->k.c, self->k.s, len, 0x3d, 60000);
+	tt_xfer_run(&x);
+	TT_EXPECT_XFER(&x, len);
+	tt_snap_in(self->t.a.fd, variant->snd, &sa);
+	tt_snap_in(self->t.b.fd, TT_TOYTCP, &ra);
+	sa.who = "sender";
+	ra.who = "receiver";
+	tt_log_delta(_metadata, &sb, &sa);
+	tt_log_delta(_metadata, &rb, &ra);
+	/* Retransmissions of data that arrived (reordering taken for loss)
+	 * are duplicates, not segments beyond the window.
+	 */
+	TH_LOG("receiver: DropDuplicate %ld",
+	       tt_cnt_in(self->t.b.fd, TT_TOYTCP, "DropDuplicate"));
+	EXPECT_EQ(0, tt_cnt_in(self->t.b.fd, TT_TOYTCP, "DropNotAcceptable"));
+}
+
 TEST_HARNESS_MAIN
