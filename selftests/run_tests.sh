@@ -47,7 +47,7 @@ TESTS=${*:-$ALL}
 # each test case).
 # TOYTCP_TIME_SCALE (an integer, default 1) multiplies them, for slow
 # kernels (make check-debug: KASAN and lockdep under TCG).
-declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=900 [api]=600 [memory]=600 [firewall]=600 [ports]=900 [diag]=400 [cong]=600
+declare -A LIMIT=([states]=900 [interop]=1200 [errors]=300 [module]=900 [reliability]=1200 [api]=600 [memory]=600 [firewall]=600 [ports]=900 [diag]=400 [cong]=600
 		  [wire_states]=300 [wire_options]=200 [wire_recovery]=200
 		  [wire_close]=200 [wire_data]=300 [wire_icmp]=120
 		  [wire_peers]=400
