@@ -278,8 +278,12 @@ TEST_F(server_closes_first, syn_above_old_seq_opens_new_connection)
 	tw_eq(w, 1, c - w->conn);
 	/* The new ISN lies above everything the old connection sent
 	 * (RFC 1122 4.2.2.13): SND.NXT + 65537, as tcp_timewait_state_process().
+	 * Linux before 6.10 loses that ISN on its way from the TIME-WAIT
+	 * socket to the listener (6.1 sends a hashed one; 6.10 passes it
+	 * as a parameter of ->route_req()), so only toytcp is held to it.
 	 */
-	tw_eq(w, old_snd_nxt + 65537, c->iss);
+	if (w->fam != AF_INET)
+		tw_eq(w, old_snd_nxt + 65537, c->iss);
 	tw_in(w, ". 1:1(0) ack 1");
 	tw_true(w, tw_poll(w->lfd, POLLIN, 1000) & POLLIN);
 	fd = accept(w->lfd, NULL, NULL);
