@@ -278,9 +278,9 @@ TEST_F(server_closes_first, syn_above_old_seq_opens_new_connection)
 	tw_eq(w, 1, c - w->conn);
 	/* The new ISN lies above everything the old connection sent
 	 * (RFC 1122 4.2.2.13): SND.NXT + 65537, as tcp_timewait_state_process().
-	 * Linux before 6.10 loses that ISN on its way from the TIME-WAIT
-	 * socket to the listener (6.1 sends a hashed one; 6.10 passes it
-	 * as a parameter of ->route_req()), so only toytcp is held to it.
+	 * Linux 6.1 loses that ISN on its way from the TIME-WAIT socket to
+	 * the listener and sends a hashed one (seen here; 6.12 keeps it),
+	 * so only toytcp is held to it.
 	 */
 	if (w->fam != AF_INET)
 		tw_eq(w, old_snd_nxt + 65537, c->iss);
