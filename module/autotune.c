@@ -152,6 +152,13 @@ void toytcp_rcv_space_adjust(struct sock *sk)
 	int copied, inq;
 
 	sock_owned_by_me(sk);
+	/* A receiver whose handshake gave no RTT sample (its SYN-ACK was
+	 * sent again: Karn) has none until it sends data; Linux measures
+	 * the receiver's RTT apart (rcv_rtt_est).  Measure per minimum RTO
+	 * then, rather than never grow.
+	 */
+	if (!rtt_us)
+		rtt_us = toytcp_param(sk, min_rto_ms) * USEC_PER_MSEC;
 	if (!tsk->rcvq_space || !rtt_us ||
 	    now - tsk->rcvq_time < (u64)rtt_us * NSEC_PER_USEC)
 		return;
