@@ -416,6 +416,56 @@ TEST_F(recovery, reordering_seen_hole_resent_after_reordering_window)
 	tw_none(w, 300);
 }
 
+static const struct tw_peer rtt200 = {
+	.mss = 1460, .wscale = 7, .sack = true, .win = 65535, .rtt_ms = 200,
+};
+
+/*
+ * RFC 8985 6.2 step 4: a D-SACK says a retransmission was needless, and
+ * the reordering window grows by a quarter RTT.  With an RTT of 200 ms
+ * and reordering seen, segment 3 is resent after a window of about 50 ms;
+ * the peer then reports the original and the retransmission both (the
+ * D-SACK on the ACK of everything).  The next hole, with three segments
+ * SACKed above it, is resent after about 100 ms: more than 80 ms after
+ * the third duplicate ACK.
+ */
+TEST_F(recovery, dsack_widens_reordering_window)
+{
+	struct tw *w = &self->w;
+	long long sacked, dt;
+	struct tw_seg *s;
+
+	tw_established(w, &rtt200);
+	send_segments(w, 10, 10);
+	tw_msleep(200);
+	tw_in(w, ". 1:1(0) ack 1 <nop,nop,sack 1461:2921>");
+	tw_in(w, ". 1:1(0) ack 2921");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:5841>");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:7301>");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:8761>");
+	tw_out_wait(w, 250, "p. 2921:4381(1460) ack 1");
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 2921:4381>");
+	tw_none(w, 20);
+
+	/* Five more segments; the first is late. */
+	tw_write(w, 5 * MSS);
+	for (int i = 0; i < 5; i++)
+		tw_out(w, "%s %d:%d(%d) ack 1", i == 4 ? "P." : "p.",
+		       14601 + i * MSS, 14601 + (i + 1) * MSS, MSS);
+	tw_msleep(200);
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:17521>");
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:18981>");
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:20441>");
+	sacked = w->t_mark;
+	s = tw_out_wait(w, 400, "p. 14601:16061(1460) ack 1");
+	dt = s->t_us - sacked;
+	tw_check(w, dt >= 80000,
+		 "resent %.1f ms after the third duplicate ACK: the window did not grow",
+		 dt / 1e3);
+	tw_in(w, ". 1:1(0) ack 21901");
+	tw_none(w, 300);
+}
+
 /*
  * RFC 6582: without SACK, segments 1 and 5 lost.  Three duplicate ACKs
  * resend 1; its ACK is partial (it stops at the second hole, below the
