@@ -26,7 +26,7 @@
  * it in the list is held:
  *  1. a listener's sk lock: lock_sock() in listen(), accept(), close()
  *     and shutdown(); bh_lock_sock_nested() in the receive hook
- *     (toytcp_nf_hook()); or its owner running the backlog;
+ *     (toytcp_v4_rcv()); or its owner running the backlog;
  *  2. a child's sk lock, bh_lock_sock(): toytcp_rcv_listen() takes it
  *     (and toytcp_create_child() for the set-up) with the listener's
  *     held.  toytcp_listen_stop() takes each child's with the listener's
