@@ -37,6 +37,7 @@ void toytcp_slow_start(struct sock *sk, u32 segs)
 {
 	struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	tsk->cwnd += min_t(u32, segs, 2);
 }
 
@@ -228,6 +229,7 @@ void toytcp_probe_start(const struct sock *sk, struct toytcp_probe_snap *snap)
 {
 	const struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (!trace_toytcp_probe_enabled())
 		return;
 	snap->snd_una = tsk->snd_una;
@@ -253,6 +255,7 @@ void toytcp_probe(const struct sock *sk, const struct sk_buff *skb,
 {
 	const struct toytcp_sock *tsk = toytcp_sk(sk);
 
+	sock_owned_by_me(sk);
 	if (!trace_toytcp_probe_enabled())
 		return;
 	if (snap->snd_una == tsk->snd_una && snap->snd_wnd == tsk->snd_wnd &&

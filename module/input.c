@@ -3,7 +3,7 @@
  * toytcp: the state machine and the receive queues (the model:
  * net/ipv4/tcp_input.c).  Phase 1 of the receive diagram: a segment
  * arrives from the device through IPv4 (defragmented, routed to this
- * host), toytcp_nf_hook() (hook.c) takes it if it belongs to a toytcp
+ * host), toytcp_v4_rcv() (hook.c) takes it if it belongs to a toytcp
  * socket, and the state machine (RFC 9293 3.10.7, "SEGMENT ARRIVES")
  * puts its payload into the socket's receive buffer, sk->sk_receive_queue.
  * Phase 2, the copy to user space, is toytcp_recvmsg() in sock.c.

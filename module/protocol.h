@@ -26,7 +26,7 @@
  * it in the list is held:
  *  1. a listener's sk lock: lock_sock() in listen(), accept(), close()
  *     and shutdown(); bh_lock_sock_nested() in the receive hook
- *     (toytcp_nf_hook()); or its owner running the backlog;
+ *     (toytcp_v4_rcv()); or its owner running the backlog;
  *  2. a child's sk lock, bh_lock_sock(): toytcp_rcv_listen() takes it
  *     (and toytcp_create_child() for the set-up) with the listener's
  *     held.  toytcp_listen_stop() takes each child's with the listener's
@@ -264,7 +264,16 @@ struct toytcp_port {
  *		time, RFC 8985 RACK.end_seq (sk lock)
  * @rack_rtt_us: its round-trip time, RFC 8985 RACK.rtt (sk lock)
  * @reord_seen:	the peer received a segment out of order, RFC 8985
- *		RACK.reordering_seen (sk lock)
+ *		RACK.reordering_seen: from then on RACK alone finds losses
+ *		(sk lock)
+ * @reo_wnd_mult: RACK's reordering window in quarters of the RTT, RFC
+ *		8985 RACK.reo_wnd_mult: one more per round trip with a
+ *		D-SACK (sk lock)
+ * @reo_wnd_persist: recoveries left before @reo_wnd_mult falls back to
+ *		1, RFC 8985 RACK.reo_wnd_persist (sk lock)
+ * @dsack_round: SND.NXT when @reo_wnd_mult last grew: no more growth
+ *		until SND.UNA passes it, RFC 8985 RACK.dsack_round (sk lock)
+ * @dsack_round_on: @dsack_round is set (sk lock)
  * @reo_armed:	@retrans_timer runs as RACK's reordering timer (RFC 8985
  *		6.3), not as the RTO (sk lock)
  * @high_sack:	highest sequence number the peer SACKed, RFC 6675 HighACK
@@ -432,6 +441,10 @@ struct toytcp_sock {
 	u32			rack_rtt_us;
 	bool			reord_seen;
 	bool			reo_armed;
+	bool			dsack_round_on;
+	u8			reo_wnd_mult;
+	u8			reo_wnd_persist;
+	u32			dsack_round;
 	u32			sacked_bytes;
 	struct sk_buff		*sack_hint;
 	bool			sack_ok;

@@ -14,6 +14,14 @@
  * received twice (D-SACK, RFC 2883) was needless: its window reduction
  * is undone, as Linux's tcp_try_undo_dsack().  The RTO itself is rto.c;
  * how much the window shrinks, cong.c.
+ *
+ * Reordering: once the peer is seen to receive a segment out of order,
+ * RACK alone decides what is lost, as Linux's tcp_time_to_recover() asks
+ * only RACK: three duplicate ACKs, or three segments SACKed above a hole,
+ * are no longer a loss by themselves.  On a path that reorders deeper
+ * than that (veth, between two CPUs' backlog queues) they resent, and
+ * halved the window for, segments that were only late.  A D-SACK widens
+ * the reordering window (RFC 8985 6.2 step 4).
  */
 #include "protocol.h"
 
@@ -25,9 +33,11 @@ static u32 toytcp_now_us(void)
 }
 
 /*
- * RACK's reordering window (RFC 8985 6.2 step 4): a quarter of the RTT;
- * none in recovery or with DupThresh segments SACKed, until the peer is
- * seen to receive out of order.
+ * RACK's reordering window (RFC 8985 6.2 step 4): a quarter of the RTT
+ * times @reo_wnd_mult, at most the RTT; none in recovery or with DupThresh
+ * segments SACKed, until the peer is seen to receive out of order.
+ * (RFC 8985 starts from the minimum RTT; toytcp keeps no minimum and
+ * starts from the smoothed one.)
  */
 static u32 toytcp_reo_wnd(const struct toytcp_sock *tsk)
 {
@@ -35,7 +45,45 @@ static u32 toytcp_reo_wnd(const struct toytcp_sock *tsk)
 	    (tsk->in_recovery ||
 	     tsk->sacked_bytes >= TOYTCP_DUPTHRESH * tsk->mss_cache))
 		return 0;
-	return max_t(u32, tsk->srtt_us / 4, 250);
+	return max_t(u32, min_t(u32, tsk->srtt_us / 4 * tsk->reo_wnd_mult,
+				tsk->srtt_us), 250);
+}
+
+/*
+ * Do DupThresh's rules (RFC 5681's third duplicate ACK, RFC 6675's
+ * IsLost()) still find losses?  Not with SACK once the peer was seen to
+ * receive out of order: then RACK alone does, with its reordering window.
+ */
+static bool toytcp_dupthresh_rules(const struct toytcp_sock *tsk)
+{
+	return !tsk->sack_ok || !tsk->reord_seen;
+}
+
+/*
+ * RFC 8985 6.2 step 4: a D-SACK says a retransmission was needless, so the
+ * reordering window was too short: a quarter RTT more, once per round
+ * trip, kept for the next 16 recoveries.
+ */
+static void toytcp_rack_dsack_seen(struct toytcp_sock *tsk)
+{
+	if (tsk->dsack_round_on &&
+	    !toytcp_before(tsk->snd_una, tsk->dsack_round))
+		tsk->dsack_round_on = false;
+	if (tsk->dsack_round_on)
+		return;
+	tsk->dsack_round_on = true;
+	tsk->dsack_round = tsk->snd_nxt;
+	if (tsk->reo_wnd_mult < 4)	/* 4 quarters: the whole RTT */
+		tsk->reo_wnd_mult++;
+	tsk->reo_wnd_persist = 16;
+}
+
+/* RFC 8985 6.2 step 4: a recovery ended; 16 without a D-SACK reset it. */
+static void toytcp_rack_recovery_done(struct toytcp_sock *tsk)
+{
+	if (tsk->reo_wnd_persist && --tsk->reo_wnd_persist)
+		return;
+	tsk->reo_wnd_mult = 1;
 }
 
 /* RFC 8985 6.2 RACK_sent_after(): was (t1, seq1) sent after (t2, seq2)? */
@@ -148,7 +196,8 @@ static u32 toytcp_rack_reo_timeout(struct sock *sk)
  * says a segment left the network, and recovery must also make up for
  * the retransmissions that were lost).  Lost is what RACK finds lost, or,
  * not resent yet in this recovery (at or above @high_rxt), what RFC 6675
- * IsLost() finds: more than (DupThresh - 1) * SMSS bytes SACKed above it.
+ * IsLost() finds: more than (DupThresh - 1) * SMSS bytes SACKed above it
+ * (until the peer is seen to reorder: toytcp_dupthresh_rules()).
  * A hole is so resent once, in order; again only if RACK finds the
  * retransmission lost.  Without SACK (NewReno): the oldest
  * unacknowledged segment, once per partial ACK.
@@ -183,7 +232,8 @@ void toytcp_retransmit_next(struct sock *sk)
 			continue;
 		}
 		lost = !toytcp_rack_wait(tsk, cb, now, reo) ||
-		       (!toytcp_before(cb->seq, tsk->high_rxt) &&
+		       (toytcp_dupthresh_rules(tsk) &&
+			!toytcp_before(cb->seq, tsk->high_rxt) &&
 			tsk->sacked_bytes - sacked_below >
 			(TOYTCP_DUPTHRESH - 1) * tsk->mss_cache);
 		if (lost && !toytcp_transmit_skb(sk, skb)) {
@@ -225,7 +275,7 @@ void toytcp_enter_recovery(struct sock *sk)
 	TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_FASTRETRANS);
 	if (tsk->sack_ok)
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_SACKRECOVERY);
-	/* Three duplicate ACKs say the oldest segment is lost. */
+	/* Three duplicate ACKs, or RACK, say the oldest segment is lost. */
 	head = skb_peek(&sk->sk_write_queue);
 	if (tsk->sack_ok && head && head != tsk->send_head &&
 	    !TOYTCP_SKB_CB(head)->sacked && !toytcp_transmit_skb(sk, head))
@@ -253,8 +303,9 @@ static bool toytcp_may_recover(const struct toytcp_sock *tsk)
  * @sk: the socket
  *
  * The third one, or (with SACK) three segments' worth of SACKed data above
- * the hole (RFC 6675 5), starts fast recovery; later ones inflate the
- * window (NewReno) or release the next hole (SACK).
+ * the hole (RFC 6675 5), starts fast recovery; once the peer was seen to
+ * reorder, only a loss RACK finds does.  Later ones inflate the window
+ * (NewReno) or release the next hole (SACK).
  *
  * Context: sk lock held.
  */
@@ -273,10 +324,12 @@ void toytcp_on_dupack(struct sock *sk)
 		}
 		return;
 	}
-	if ((tsk->dupacks >= TOYTCP_DUPTHRESH ||
+	if ((toytcp_dupthresh_rules(tsk) ?
+	     tsk->dupacks >= TOYTCP_DUPTHRESH ||
 	     (tsk->sack_ok &&
 	      (tsk->sacked_bytes >= TOYTCP_DUPTHRESH * tsk->mss_cache ||
-	       toytcp_rack_lost_any(sk)))) &&
+	       toytcp_rack_lost_any(sk))) :
+	     toytcp_rack_lost_any(sk)) &&
 	    toytcp_may_recover(tsk))
 		toytcp_enter_recovery(sk);
 	else if (tsk->dupacks < TOYTCP_DUPTHRESH)
@@ -304,6 +357,7 @@ void toytcp_recovery_ack(struct sock *sk, u32 segs)
 		/* Full ACK: recovery is over, deflate. */
 		tsk->in_recovery = false;
 		tsk->cwnd = tsk->ssthresh;
+		toytcp_rack_recovery_done(tsk);
 		return;
 	}
 	/* Partial ACK: the next hole was lost too. */
@@ -517,6 +571,8 @@ void toytcp_dsack_rcvd(struct sock *sk, u32 start, u32 end)
 	struct sk_buff *skb;
 
 	sock_owned_by_me(sk);
+	if (tsk->sack_ok && toytcp_after(end, start))
+		toytcp_rack_dsack_seen(tsk);
 	if (!tsk->undo_ok || tsk->undo_retrans <= 0 ||
 	    !toytcp_after(end, start) || !toytcp_after(end, tsk->undo_marker))
 		return;
@@ -543,6 +599,8 @@ void toytcp_dsack_rcvd(struct sock *sk, u32 start, u32 end)
 	tsk->ssthresh = max(tsk->ssthresh, tsk->prior_ssthresh);
 	tsk->cwnd_cnt = 0;
 	tsk->undo_ok = false;
+	/* Late, not lost: the peer receives out of order. */
+	tsk->reord_seen = true;
 	if (tsk->in_recovery) {
 		tsk->in_recovery = false;
 		tsk->dupacks = 0;

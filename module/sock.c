@@ -69,6 +69,7 @@ void toytcp_init_sock(struct sock *sk)
 	tsk->rto = TOYTCP_INIT_RTO;
 	tsk->cwnd = TOYTCP_INIT_CWND;
 	tsk->ssthresh = U32_MAX >> 1;
+	tsk->reo_wnd_mult = 1;
 	toytcp_cong_init(sk, NULL);
 	WRITE_ONCE(tsk->mss_cache, TOYTCP_DEFAULT_MSS);
 	tsk->advmss = TOYTCP_DEFAULT_MSS;

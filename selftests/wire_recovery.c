@@ -4,7 +4,8 @@
  * retransmit (RFC 5681 3.2), limited transmit (RFC 3042), SACK holes
  * resent in order and nothing SACKed resent (RFC 6675), a lost
  * retransmission found by RACK (RFC 8985 6), a tail loss probe (RFC 8985
- * 7), the RTO and its backoff (RFC 6298 5.5, Karn), NewReno's partial ACKs
+ * 7), RACK alone once the peer is seen to reorder (RFC 8985 6.2), the RTO
+ * and its backoff (RFC 6298 5.5, Karn), NewReno's partial ACKs
  * and recovery point (RFC 6582), and a needless fast retransmit undone by
  * the D-SACK that reports it (RFC 2883, RFC 3708).
  *
@@ -358,6 +359,110 @@ TEST_F(recovery, holes_below_sacked_data_resent_after_reordering_window)
 	tw_in(w, ". 1:1(0) ack 1461 <nop,nop,sack 2921:5841>");
 	tw_out(w, "p. 1461:2921(1460) ack 1");
 	tw_in(w, ". 1:1(0) ack 5841");
+	tw_none(w, 300);
+}
+
+/*
+ * The peer is seen to receive out of order (RFC 8985 6.2 step 2): ten
+ * segments out, answered 50 ms later (an RTT, and Linux's minimum RTT, of
+ * about 50 ms); segment 2 is SACKed before segment 1, which then arrives,
+ * never resent.  Then segment 3 is late: segments 4, 5 and 6 are SACKed
+ * above it in three duplicate ACKs.  From now on RACK alone finds losses
+ * (as Linux's tcp_time_to_recover()), with its reordering window of a
+ * quarter RTT (about 12 ms): not the third duplicate ACK.
+ */
+static void reordering_seen_then_hole(struct tw *w)
+{
+	tw_established(w, NULL);
+	send_segments(w, 10, 10);
+	tw_msleep(50);
+	tw_in(w, ". 1:1(0) ack 1 <nop,nop,sack 1461:2921>");
+	tw_in(w, ". 1:1(0) ack 2921");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:5841>");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:7301>");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:8761>");
+}
+
+/* Segment 3 arrives at once: it was late, not lost; nothing is resent. */
+TEST_F(recovery, reordering_seen_late_segment_not_resent)
+{
+	struct tw *w = &self->w;
+
+	reordering_seen_then_hole(w);
+	tw_in(w, ". 1:1(0) ack 8761");
+	tw_in(w, ". 1:1(0) ack 14601");
+	tw_none(w, 300);
+}
+
+/*
+ * Segment 3 does not come: it is resent once the reordering window has
+ * passed (RACK's reordering timer, RFC 8985 6.3), well before the RTO,
+ * and not on the third duplicate ACK (within 10 ms of it).
+ */
+TEST_F(recovery, reordering_seen_hole_resent_after_reordering_window)
+{
+	struct tw *w = &self->w;
+	long long sacked, dt;
+	struct tw_seg *s;
+
+	reordering_seen_then_hole(w);
+	sacked = w->t_mark;
+	s = tw_out_wait(w, 150, "p. 2921:4381(1460) ack 1");
+	dt = s->t_us - sacked;
+	tw_check(w, dt >= 10000,
+		 "resent %.1f ms after the third duplicate ACK: not after the reordering window",
+		 dt / 1e3);
+	tw_in(w, ". 1:1(0) ack 14601");
+	tw_none(w, 300);
+}
+
+static const struct tw_peer rtt200 = {
+	.mss = 1460, .wscale = 7, .sack = true, .win = 65535, .rtt_ms = 200,
+};
+
+/*
+ * RFC 8985 6.2 step 4: a D-SACK says a retransmission was needless, and
+ * the reordering window grows by a quarter RTT.  With an RTT of 200 ms
+ * and reordering seen, segment 3 is resent after a window of about 50 ms;
+ * the peer then reports the original and the retransmission both (the
+ * D-SACK on the ACK of everything).  The next hole, with three segments
+ * SACKed above it, is resent after about 100 ms: more than 80 ms after
+ * the third duplicate ACK.
+ */
+TEST_F(recovery, dsack_widens_reordering_window)
+{
+	struct tw *w = &self->w;
+	long long sacked, dt;
+	struct tw_seg *s;
+
+	tw_established(w, &rtt200);
+	send_segments(w, 10, 10);
+	tw_msleep(200);
+	tw_in(w, ". 1:1(0) ack 1 <nop,nop,sack 1461:2921>");
+	tw_in(w, ". 1:1(0) ack 2921");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:5841>");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:7301>");
+	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:8761>");
+	tw_out_wait(w, 250, "p. 2921:4381(1460) ack 1");
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 2921:4381>");
+	tw_none(w, 20);
+
+	/* Five more segments; the first is late. */
+	tw_write(w, 5 * MSS);
+	for (int i = 0; i < 5; i++)
+		tw_out(w, "%s %d:%d(%d) ack 1", i == 4 ? "P." : "p.",
+		       14601 + i * MSS, 14601 + (i + 1) * MSS, MSS);
+	tw_msleep(200);
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:17521>");
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:18981>");
+	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:20441>");
+	sacked = w->t_mark;
+	s = tw_out_wait(w, 400, "p. 14601:16061(1460) ack 1");
+	dt = s->t_us - sacked;
+	tw_check(w, dt >= 80000,
+		 "resent %.1f ms after the third duplicate ACK: the window did not grow",
+		 dt / 1e3);
+	tw_in(w, ". 1:1(0) ack 21901");
 	tw_none(w, 300);
 }
 
