@@ -249,6 +249,7 @@ static enum toytcp_drop_reason toytcp_ack(struct sock *sk,
 
 		WRITE_ONCE(tsk->snd_una, ack);
 		tsk->bytes_acked += acked;
+		toytcp_rack_una_moved(tsk);
 		/* The backoff goes with the next RTT sample, not here
 		 * (Karn, RFC 6298 5.7): this ACK may be of a retransmission.
 		 */

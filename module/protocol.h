@@ -255,6 +255,10 @@ struct toytcp_port {
  * @in_recovery: fast recovery is running (sk lock)
  * @tlp_armed:	@retrans_timer runs as the loss probe timeout (RFC 8985 7),
  *		not as the RTO (sk lock)
+ * @tlp_end:	end of the segment the last loss probe sent again (RFC 8985
+ *		TLP.end_seq): a D-SACK of it says nothing of reordering
+ *		(sk lock)
+ * @tlp_end_on:	@tlp_end is set (sk lock)
  * @high_rxt:	end of the last segment retransmitted in this recovery
  *		(RFC 6675 HighRxt): without SACK, holes below it were resent
  *		(sk lock)
@@ -264,15 +268,16 @@ struct toytcp_port {
  *		time, RFC 8985 RACK.end_seq (sk lock)
  * @rack_rtt_us: its round-trip time, RFC 8985 RACK.rtt (sk lock)
  * @reord_seen:	the peer received a segment out of order, RFC 8985
- *		RACK.reordering_seen: from then on RACK alone finds losses
- *		(sk lock)
- * @reo_wnd_mult: RACK's reordering window in quarters of the RTT, RFC
- *		8985 RACK.reo_wnd_mult: one more per round trip with a
- *		D-SACK (sk lock)
+ *		RACK.reordering_seen: from then on, with SACK, RACK alone
+ *		finds losses (sk lock)
+ * @reo_wnd_mult: RACK's reordering window in quarters of the RTT, 1 to
+ *		4, RFC 8985 RACK.reo_wnd_mult: one more per round trip with
+ *		a D-SACK (sk lock)
  * @reo_wnd_persist: recoveries left before @reo_wnd_mult falls back to
  *		1, RFC 8985 RACK.reo_wnd_persist (sk lock)
- * @dsack_round: SND.NXT when @reo_wnd_mult last grew: no more growth
- *		until SND.UNA passes it, RFC 8985 RACK.dsack_round (sk lock)
+ * @dsack_round: SND.NXT at the last D-SACK that counted (whether or not
+ *		@reo_wnd_mult could still grow): none counts again until
+ *		SND.UNA passes it, RFC 8985 RACK.dsack_round (sk lock)
  * @dsack_round_on: @dsack_round is set (sk lock)
  * @reo_armed:	@retrans_timer runs as RACK's reordering timer (RFC 8985
  *		6.3), not as the RTO (sk lock)
@@ -434,6 +439,8 @@ struct toytcp_sock {
 	u64			ca_priv[4];
 	bool			in_recovery;
 	bool			tlp_armed;
+	bool			tlp_end_on;
+	u32			tlp_end;
 	u32			high_rxt;
 	u32			high_sack;
 	u32			rack_time;
@@ -941,6 +948,7 @@ unsigned int toytcp_sack_blocks(struct sock *sk, u32 start[TOYTCP_MAX_SACKS],
 
 /* recovery.c: fast recovery, RACK and loss probes */
 void toytcp_rack_update(struct toytcp_sock *tsk, const struct toytcp_skb_cb *cb);
+void toytcp_rack_una_moved(struct toytcp_sock *tsk);
 bool toytcp_rack_lost_any(struct sock *sk);
 void toytcp_retransmit_next(struct sock *sk);
 void toytcp_enter_recovery(struct sock *sk);

@@ -66,9 +66,6 @@ static bool toytcp_dupthresh_rules(const struct toytcp_sock *tsk)
  */
 static void toytcp_rack_dsack_seen(struct toytcp_sock *tsk)
 {
-	if (tsk->dsack_round_on &&
-	    !toytcp_before(tsk->snd_una, tsk->dsack_round))
-		tsk->dsack_round_on = false;
 	if (tsk->dsack_round_on)
 		return;
 	tsk->dsack_round_on = true;
@@ -76,6 +73,24 @@ static void toytcp_rack_dsack_seen(struct toytcp_sock *tsk)
 	if (tsk->reo_wnd_mult < 4)	/* 4 quarters: the whole RTT */
 		tsk->reo_wnd_mult++;
 	tsk->reo_wnd_persist = 16;
+}
+
+/**
+ * toytcp_rack_una_moved() - SND.UNA advanced
+ * @tsk: the socket
+ *
+ * RFC 8985 6.2 step 4: past @dsack_round, the next D-SACK counts again
+ * (cleared here, so that the comparison never sees a wrapped sequence
+ * number).
+ *
+ * Context: sk lock held.
+ */
+void toytcp_rack_una_moved(struct toytcp_sock *tsk)
+{
+	sock_owned_by_me(&tsk->inet.sk);
+	if (tsk->dsack_round_on &&
+	    !toytcp_before(tsk->snd_una, tsk->dsack_round))
+		tsk->dsack_round_on = false;
 }
 
 /* RFC 8985 6.2 step 4: a recovery ended; 16 without a D-SACK reset it. */
@@ -184,6 +199,12 @@ static u32 toytcp_rack_reo_timeout(struct sock *sk)
 			break;
 		if (left > 0)
 			timeout = max_t(u32, timeout, left);
+		/* Lost already, outside recovery: an ACK that moved SND.UNA
+		 * and SACKed above it (Linux's SACK compression), where no
+		 * duplicate ACK asked RACK.  Find it at once.
+		 */
+		else if (!left && !tsk->in_recovery)
+			timeout = max_t(u32, timeout, 1);
 	}
 	return timeout;
 }
@@ -546,7 +567,10 @@ void toytcp_send_loss_probe(struct sock *sk)
 	    !toytcp_fragment(sk, skb, rounddown(skb->len - 1,
 						tsk->mss_cache)))
 		skb = skb->next;
-	toytcp_transmit_skb(sk, skb);
+	if (!toytcp_transmit_skb(sk, skb)) {
+		tsk->tlp_end = TOYTCP_SKB_CB(skb)->end_seq;
+		tsk->tlp_end_on = true;
+	}
 }
 
 /**
@@ -571,7 +595,12 @@ void toytcp_dsack_rcvd(struct sock *sk, u32 start, u32 end)
 	struct sk_buff *skb;
 
 	sock_owned_by_me(sk);
-	if (tsk->sack_ok && toytcp_after(end, start))
+	/* As tcp_dsack_seen(): only where the peer was seen to reorder,
+	 * for no more than a window, and not for a loss probe's segment.
+	 */
+	if (tsk->reord_seen && toytcp_after(end, start) &&
+	    end - start <= tsk->max_window &&
+	    !(tsk->tlp_end_on && end == tsk->tlp_end))
 		toytcp_rack_dsack_seen(tsk);
 	if (!tsk->undo_ok || tsk->undo_retrans <= 0 ||
 	    !toytcp_after(end, start) || !toytcp_after(end, tsk->undo_marker))

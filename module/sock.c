@@ -278,6 +278,13 @@ static void toytcp_disconnect(struct sock *sk)
 	tsk->sacked_bytes = 0;
 	tsk->in_recovery = false;
 	tsk->tlp_armed = false;
+	tsk->tlp_end_on = false;
+	tsk->reord_seen = false;
+	tsk->reo_wnd_mult = 1;
+	tsk->reo_wnd_persist = 0;
+	tsk->dsack_round_on = false;
+	tsk->rack_time = 0;
+	tsk->rack_rtt_us = 0;
 	tsk->dupacks = 0;
 	tsk->retries = 0;
 	tsk->backoff = 0;

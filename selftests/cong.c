@@ -508,9 +508,11 @@ again:
 	/* The path's RTT: the smallest smoothed RTT of the growth (one
 	 * sample at its start may still carry the recovery's delays).
 	 */
-	rtt = v[ig].srtt / 1e6;
+	rtt = 1e9;
 	for (i = ig; i < n && v[i].ssthresh == v[il].ssthresh; i++)
-		rtt = fmin(rtt, v[i].srtt / 1e6);
+		if (v[i].srtt)
+			rtt = fmin(rtt, v[i].srtt / 1e6);
+	ASSERT_GT(1e9, rtt) TH_LOG("no RTT in the probe events");
 	wmax = cubic ? v[il].ssthresh * 1024.0 / 717 : v[il - 1].cwnd;
 	k_s = cbrt(wmax * (1 - 0.7) / 0.4);
 	TH_LOG("%s: loss at %.2f s with cwnd %u, ssthresh %u (W_max %.0f, K %.2f s); growth from %.2f s, RTT %.0f ms; %d events to %.2f s%s",

@@ -362,28 +362,37 @@ TEST_F(recovery, holes_below_sacked_data_resent_after_reordering_window)
 	tw_none(w, 300);
 }
 
+static const struct tw_peer rtt200 = {
+	.mss = 1460, .wscale = 7, .sack = true, .win = 65535, .rtt_ms = 200,
+};
+
 /*
  * The peer is seen to receive out of order (RFC 8985 6.2 step 2): ten
- * segments out, answered 50 ms later (an RTT, and Linux's minimum RTT, of
- * about 50 ms); segment 2 is SACKed before segment 1, which then arrives,
+ * segments out, answered 200 ms later (an RTT, and Linux's minimum RTT, of
+ * about 200 ms); segment 2 is SACKed before segment 1, which then arrives,
  * never resent.  Then segment 3 is late: segments 4, 5 and 6 are SACKed
  * above it in three duplicate ACKs.  From now on RACK alone finds losses
  * (as Linux's tcp_time_to_recover()), with its reordering window of a
- * quarter RTT (about 12 ms): not the third duplicate ACK.
+ * quarter RTT (about 50 ms): not the third duplicate ACK.  Returns the
+ * time just before the third duplicate ACK went in.
  */
-static void reordering_seen_then_hole(struct tw *w)
+static long long reordering_seen_then_hole(struct tw *w)
 {
-	tw_established(w, NULL);
+	long long t;
+
+	tw_established(w, &rtt200);
 	send_segments(w, 10, 10);
-	tw_msleep(50);
+	tw_msleep(200);
 	tw_in(w, ". 1:1(0) ack 1 <nop,nop,sack 1461:2921>");
 	tw_in(w, ". 1:1(0) ack 2921");
 	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:5841>");
 	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:7301>");
+	t = tw_now(w);
 	tw_in(w, ". 1:1(0) ack 2921 <nop,nop,sack 4381:8761>");
+	return t;
 }
 
-/* Segment 3 arrives at once: it was late, not lost; nothing is resent. */
+/* Segment 3 arrives soon after: it was late, not lost; nothing is resent. */
 TEST_F(recovery, reordering_seen_late_segment_not_resent)
 {
 	struct tw *w = &self->w;
@@ -396,8 +405,9 @@ TEST_F(recovery, reordering_seen_late_segment_not_resent)
 
 /*
  * Segment 3 does not come: it is resent once the reordering window has
- * passed (RACK's reordering timer, RFC 8985 6.3), well before the RTO,
- * and not on the third duplicate ACK (within 10 ms of it).
+ * passed (RACK's reordering timer, RFC 8985 6.3): not on the third
+ * duplicate ACK (30 ms after it at least), and before the loss probe
+ * (two RTTs) or the RTO would send anything (within 300 ms).
  */
 TEST_F(recovery, reordering_seen_hole_resent_after_reordering_window)
 {
@@ -405,20 +415,15 @@ TEST_F(recovery, reordering_seen_hole_resent_after_reordering_window)
 	long long sacked, dt;
 	struct tw_seg *s;
 
-	reordering_seen_then_hole(w);
-	sacked = w->t_mark;
-	s = tw_out_wait(w, 150, "p. 2921:4381(1460) ack 1");
+	sacked = reordering_seen_then_hole(w);
+	s = tw_out_wait(w, 300, "p. 2921:4381(1460) ack 1");
 	dt = s->t_us - sacked;
-	tw_check(w, dt >= 10000,
-		 "resent %.1f ms after the third duplicate ACK: not after the reordering window",
+	tw_check(w, dt >= 30000 && dt < 300000,
+		 "resent %.1f ms after the third duplicate ACK, not after the reordering window (about 50 ms)",
 		 dt / 1e3);
 	tw_in(w, ". 1:1(0) ack 14601");
 	tw_none(w, 300);
 }
-
-static const struct tw_peer rtt200 = {
-	.mss = 1460, .wscale = 7, .sack = true, .win = 65535, .rtt_ms = 200,
-};
 
 /*
  * RFC 8985 6.2 step 4: a D-SACK says a retransmission was needless, and
@@ -426,8 +431,8 @@ static const struct tw_peer rtt200 = {
  * and reordering seen, segment 3 is resent after a window of about 50 ms;
  * the peer then reports the original and the retransmission both (the
  * D-SACK on the ACK of everything).  The next hole, with three segments
- * SACKed above it, is resent after about 100 ms: more than 80 ms after
- * the third duplicate ACK.
+ * SACKed above it, is resent after about 100 ms: 80 to 150 ms after the
+ * third duplicate ACK (a window of three quarters would be 150 ms).
  */
 TEST_F(recovery, dsack_widens_reordering_window)
 {
@@ -455,12 +460,12 @@ TEST_F(recovery, dsack_widens_reordering_window)
 	tw_msleep(200);
 	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:17521>");
 	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:18981>");
+	sacked = tw_now(w);
 	tw_in(w, ". 1:1(0) ack 14601 <nop,nop,sack 16061:20441>");
-	sacked = w->t_mark;
 	s = tw_out_wait(w, 400, "p. 14601:16061(1460) ack 1");
 	dt = s->t_us - sacked;
-	tw_check(w, dt >= 80000,
-		 "resent %.1f ms after the third duplicate ACK: the window did not grow",
+	tw_check(w, dt >= 80000 && dt < 150000,
+		 "resent %.1f ms after the third duplicate ACK, not after half an RTT (100 ms)",
 		 dt / 1e3);
 	tw_in(w, ". 1:1(0) ack 21901");
 	tw_none(w, 300);
