@@ -98,6 +98,15 @@ int toytcp_port_get(struct sock *sk, __be32 addr, __be16 port)
 	if (err)
 		goto err_release;
 	err = kernel_bind(p->sock, (struct sockaddr *)&sin, sizeof(sin));
+	/* A reservation on its way back (toytcp_port_put(): a TIME-WAIT
+	 * that just ended, a socket freed in softirq) holds a port that
+	 * Linux would have freed already: let it go, and ask again.
+	 */
+	if (err == -EADDRINUSE && port) {
+		flush_workqueue(toytcp_wq);
+		err = kernel_bind(p->sock, (struct sockaddr *)&sin,
+				  sizeof(sin));
+	}
 	if (err)
 		goto err_release;
 
