@@ -331,6 +331,13 @@ static struct sock *toytcp_listener_of(struct net *net, __be32 addr,
  * no skb here (as with a NULL skb, Linux chooses by the hash); the
  * toytcp listeners see every segment of the group's connections but the
  * first in any case.
+ *
+ * The same for a listener that is not ready (@first alone, @n 0):
+ * while listen() waits for Linux's answer, or close() has begun
+ * (listen.c), Linux says whether the segment is this listener's (its
+ * reservation, or no Linux listener at all), another toytcp listener's,
+ * or one of Linux TCP's own listeners' (a failing listen() must not take
+ * their connections, not even for a moment).
  */
 static struct sock *toytcp_reuseport_select(struct net *net,
 					    struct sock *first,
@@ -387,7 +394,8 @@ struct sock *toytcp_lookup_listener(struct net *net, __be32 saddr,
 	if (!sk && daddr != htonl(INADDR_ANY))
 		sk = toytcp_lookup_lbucket(net, htonl(INADDR_ANY), dport, dif,
 					   &n);
-	if (sk && sk->sk_reuseport)
+	if (sk && (sk->sk_reuseport ||
+		   !READ_ONCE(toytcp_sk(sk)->listen_ready)))
 		sk = toytcp_reuseport_select(net, sk, n, saddr, sport, daddr,
 					     dport, dif);
 	if (sk && refcount_inc_not_zero(&sk->sk_refcnt))

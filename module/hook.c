@@ -25,7 +25,8 @@
  * The cost to Linux TCP's own segments: one indirect call (the handler was
  * a direct call through INDIRECT_CALL_2()), and for a segment no early
  * demux claimed (skb->sk not set), toytcp_lookup(), whose per-namespace
- * "no toytcp socket here" test comes first.
+ * "no toytcp socket here" test comes first; for a SYN, also a per-CPU
+ * count and a memory barrier (toytcp_hook_sync_syns()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -40,6 +41,9 @@
 /* Linux TCP's entry in inet_protos[IPPROTO_TCP], and toytcp's copy of it. */
 static struct net_protocol *toytcp_linux_tcp __read_mostly;
 static struct net_protocol toytcp_tcp_protocol __read_mostly;
+
+/* Per CPU: SYNs between toytcp's lookup and the end of tcp_v4_rcv(). */
+static DEFINE_PER_CPU(unsigned int, toytcp_syns_passing);
 
 /*
  * Check the TCP header of a segment a toytcp socket owns and verify its
@@ -262,6 +266,8 @@ static int toytcp_v4_rcv(struct sk_buff *skb)
 	const struct tcphdr *th;
 	struct net *net;
 	struct sock *sk;
+	bool syn;
+	int ret;
 
 	if (skb->sk || skb->pkt_type != PACKET_HOST ||
 	    !pskb_may_pull(skb, sizeof(struct tcphdr)))
@@ -269,13 +275,58 @@ static int toytcp_v4_rcv(struct sk_buff *skb)
 	net = dev_net(skb->dev);
 	iph = ip_hdr(skb);
 	th = (const struct tcphdr *)skb->data;
+	/* A SYN is counted from before the lookup until Linux TCP is done
+	 * with it, for toytcp_hook_sync_syns().
+	 */
+	syn = th->syn && !th->ack;
+	if (syn) {
+		this_cpu_inc(toytcp_syns_passing);
+		smp_mb();	/* the count before the lookup's reads */
+	}
 	sk = toytcp_lookup(net, iph->saddr, th->source, iph->daddr, th->dest,
 			   inet_iif(skb));
-	if (!sk)
-		goto not_toytcp;
+	if (!sk) {
+		ret = toytcp_linux_tcp->handler(skb);
+		if (syn)
+			this_cpu_dec(toytcp_syns_passing);
+		return ret;
+	}
+	if (syn)
+		this_cpu_dec(toytcp_syns_passing);
 	return toytcp_rcv(net, sk, skb);
 not_toytcp:
 	return toytcp_linux_tcp->handler(skb);
+}
+
+/**
+ * toytcp_hook_sync_syns() - wait for the SYNs that toytcp has passed on
+ * to Linux TCP without having seen a socket just put in a table
+ *
+ * A SYN that toytcp_v4_rcv() found no socket for goes on to
+ * tcp_v4_rcv(), whose own lookup comes later: for a listener that
+ * toytcp_lhash_add() has just put in the table, that lookup could find
+ * its port reservation listening already (listen.c), and Linux TCP would
+ * answer the SYN.  After this, every SYN that missed the new socket is
+ * done with Linux TCP, and every later one finds the socket.  Such a SYN
+ * runs under rcu_read_lock() from before toytcp's lookup until
+ * tcp_v4_rcv() returns, so a grace period waits for it; taken only when a
+ * SYN is on that path on some CPU at this moment (a count that the
+ * receive path raises before its lookup: either that lookup saw the new
+ * socket, or this sees the count).
+ *
+ * Context: process, may sleep; after the socket was put in a table.
+ */
+void toytcp_hook_sync_syns(void)
+{
+	int cpu;
+
+	smp_mb();	/* the table insert before the counts; pairs above */
+	for_each_possible_cpu(cpu) {
+		if (READ_ONCE(*per_cpu_ptr(&toytcp_syns_passing, cpu))) {
+			synchronize_net();
+			return;
+		}
+	}
 }
 
 /**

@@ -22,15 +22,26 @@
  * Binds to a free port first when the socket has none.  Linux decides
  * whether the socket may listen on its port, listen() on the port
  * reservation (toytcp_port_listen()), against Linux TCP's listeners and
- * toytcp's alike, atomically; the listener is visible to the receive path
- * only once it has.  On a listener, only changes the backlog.
+ * toytcp's alike, atomically.  The listener goes into the listening table
+ * before that, not ready (@listen_ready false), so that no SYN ever finds
+ * the reservation listening in Linux without it (Linux TCP would answer
+ * it, port.c): the receive path then asks Linux which listener a segment
+ * is for (hash.c), and the SYNs that come to this one wait in its backlog
+ * until release_sock(), when it is ready, or, if Linux refused, out of
+ * the table again and closed (answered with a reset, as Linux answers
+ * where nothing listens).  Between the two, toytcp_hook_sync_syns(): a
+ * SYN that toytcp_v4_rcv() looked up before the listener was in the
+ * table goes on to tcp_v4_rcv(), whose own lookup comes later and could
+ * otherwise find the reservation listening already.  On a listener, only
+ * changes the backlog.
  *
- * Context: process; takes the sk lock.
+ * Context: process; takes the sk lock; may sleep for an RCU grace period.
  * Return: 0, -EINVAL in a state that cannot listen, -EADDRINUSE when
  * another listener has the port, or the errno of the port reservation.
  */
 int toytcp_listen(struct socket *sock, int backlog)
 {
+	struct toytcp_sock *tsk = toytcp_sk(sock->sk);
 	struct sock *sk = sock->sk;
 	int err;
 
@@ -44,15 +55,23 @@ int toytcp_listen(struct socket *sock, int backlog)
 		if (err)
 			goto out;
 	}
-	err = toytcp_port_listen(sk, backlog);
-	if (err)
+	if (sk->sk_state == TCP_LISTEN) {
+		err = toytcp_port_listen(sk, backlog);
+		if (!err)
+			WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 		goto out;
-	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
-	if (sk->sk_state != TCP_LISTEN) {
-		toytcp_sk(sk)->closing = false;
-		toytcp_set_state(sk, TCP_LISTEN);
-		toytcp_lhash_add(sk);
 	}
+	tsk->closing = false;
+	toytcp_set_state(sk, TCP_LISTEN);
+	toytcp_lhash_add(sk);
+	toytcp_hook_sync_syns();
+	err = toytcp_port_listen(sk, backlog);
+	if (err) {
+		toytcp_set_state(sk, TCP_CLOSE);	/* and unhashed */
+		goto out;
+	}
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	WRITE_ONCE(tsk->listen_ready, true);
 out:
 	release_sock(sk);
 	return err;
@@ -86,6 +105,9 @@ static void toytcp_listen_full(struct sock *sk, bool *syn_full,
  * then neither waits for a listener that accept() holds nor fills its
  * backlog, where real clients' SYNs and ACKs would be dropped with it.
  *
+ * A listener not ready yet (toytcp_listen()) leaves its SYNs to the
+ * locked path: they wait in its backlog until listen() has decided.
+ *
  * Context: softirq, RCU read side; the listener's sk lock not held.
  * Return: true when it consumed @skb; false leaves it to the locked path.
  */
@@ -93,6 +115,8 @@ bool toytcp_listen_nolock(struct sock *sk, struct sk_buff *skb)
 {
 	bool syn_full, accept_full;
 
+	if (!READ_ONCE(toytcp_sk(sk)->listen_ready))
+		return false;
 	if ((TOYTCP_SKB_CB(skb)->flags &
 	     (TOYTCP_SYN | TOYTCP_ACK | TOYTCP_RST)) != TOYTCP_SYN)
 		return false;
@@ -497,8 +521,11 @@ void toytcp_listen_stop(struct sock *sk)
 
 	sock_owned_by_me(sk);
 	/* Linux's view first: the port is no longer listened on, while the
-	 * listener still takes the segments.
+	 * listener, still in the table, takes the segments (port.c); not
+	 * ready, so that the lookup asks Linux from now on, which gives a
+	 * Linux TCP listener that takes the port meanwhile its own.
 	 */
+	WRITE_ONCE(tsk->listen_ready, false);
 	toytcp_port_unlisten(sk);
 	toytcp_set_state(sk, TCP_CLOSE);
 	spin_lock_bh(&tsk->accept_lock);

@@ -7,6 +7,20 @@
  * toytcp, and listens while the toytcp socket listens, so that Linux's
  * rules and errors apply on both sides, at bind() and at listen().
  *
+ * Linux TCP never answers a SYN for the reservation: a listening
+ * reservation would, when toytcp's receive path (hook.c) passes the SYN
+ * on to tcp_v4_rcv(), and the connection would then sit in its accept
+ * queue, which nobody accepts from.  So the toytcp listener is in the
+ * listening table for as long as its reservation listens in Linux, and a
+ * little longer on both sides: listen() hashes it before
+ * kernel_listen() and makes it ready after (listen.c), close() takes the
+ * reservation out of LISTEN (toytcp_port_unlisten()) before it unhashes
+ * the listener.  Its queues stay empty, with one exception not handled:
+ * a SYN that early demux (a packet from a device, not loopback) hands to
+ * one of Linux TCP's own TIME-WAIT sockets on the same 4-tuple never
+ * reaches toytcp, and tcp_v4_rcv() reopens it on the listener it finds,
+ * which may be the reservation.
+ *
  * The LSM: the reservation is created in the caller's context
  * (__sock_create() with kern = 0), so the LSM's socket_create and
  * socket_post_create hooks and the cgroup's socket programs see the
@@ -141,10 +155,13 @@ err_free:
  * whether @sk may listen on its port beside every AF_INET TCP socket and
  * every other toytcp socket's reservation, and from then on every Linux
  * TCP socket's bind() and listen() sees a listener there.  The
- * reservation never gets a segment while @sk listens: toytcp's receive
- * path finds @sk first.  Its port stays bound when it stops listening
- * (SOCK_BINDPORT_LOCK, which a bind() to port 0 does not set), for the
- * children that keep it (toytcp_port_unlisten()).
+ * reservation never gets a segment while @sk listens: @sk is in the
+ * listening table already (toytcp_listen()), and toytcp's receive path
+ * finds it first, or, while it is not ready, by this reservation when
+ * Linux chooses it (@port_sk is set before kernel_listen()).  Its port
+ * stays bound when it stops listening (SOCK_BINDPORT_LOCK, which a bind()
+ * to port 0 does not set), for the children that keep it
+ * (toytcp_port_unlisten()).
  *
  * Context: process, sk lock held; may sleep.
  * Return: 0, -EADDRINUSE, or another errno of listen().
@@ -153,20 +170,22 @@ int toytcp_port_listen(struct sock *sk, int backlog)
 {
 	struct toytcp_port *p = toytcp_sk(sk)->port;
 	struct sock *rsk = p->sock->sk;
+	bool start = rsk->sk_state != TCP_LISTEN;
 	int err;
 
 	sock_owned_by_me(sk);
-	if (rsk->sk_state != TCP_LISTEN) {
+	if (start) {
 		err = toytcp_port_sync(sk, p->sock);
 		if (err)
 			return err;
 		lock_sock(rsk);
 		rsk->sk_userlocks |= SOCK_BINDPORT_LOCK;
 		release_sock(rsk);
+		WRITE_ONCE(toytcp_sk(sk)->port_sk, rsk);
 	}
 	err = kernel_listen(p->sock, backlog);
-	if (!err)
-		WRITE_ONCE(toytcp_sk(sk)->port_sk, rsk);
+	if (err && start)
+		WRITE_ONCE(toytcp_sk(sk)->port_sk, NULL);
 	return err;
 }
 
@@ -181,7 +200,10 @@ int toytcp_port_listen(struct sock *sk, int backlog)
  * that no toytcp socket takes gets Linux's reset, where a listening
  * reservation would have queued connections nobody accepts.
  * shutdown(SHUT_RD) on a TCP listener disconnects it (inet_shutdown(),
- * tcp_disconnect()): its port stays for SOCK_BINDPORT_LOCK.
+ * tcp_disconnect()): its port stays for SOCK_BINDPORT_LOCK.  Called
+ * while @sk is still in the listening table (toytcp_listen_stop()), so
+ * that no SYN finds the reservation listening and @sk gone; its queues,
+ * which inet_csk_listen_stop() would reset, are empty for that reason.
  *
  * Context: process, sk lock held; may sleep.
  */

@@ -355,9 +355,16 @@ struct toytcp_port {
  * @mtu_info:	the next-hop MTU of the last ICMP "fragmentation needed"
  *		(WRITE_ONCE() from the ICMP handler, read by
  *		toytcp_mtu_reduced())
- * @port_sk:	listener: @port's socket while it listens, else NULL;
+ * @port_sk:	listener: @port's socket from just before it listens in
+ *		Linux (toytcp_port_listen()) until it stops, else NULL;
  *		the lookup compares Linux's choice among SO_REUSEPORT
- *		listeners with it, never dereferences it (sk lock;
+ *		listeners, or for a listener not @listen_ready, with it,
+ *		never dereferences it (sk lock; WRITE_ONCE(), READ_ONCE()
+ *		under RCU)
+ * @listen_ready: listener: its reservation listens in Linux too, so the
+ *		lookup takes it without asking Linux; false while listen()
+ *		and close() change that, when the listener is in the table
+ *		but its SYNs wait in its backlog (listen.c; sk lock;
  *		WRITE_ONCE(), READ_ONCE() under RCU)
  * @parent:	for a child not yet accepted, its listener (holds a ref);
  *		cleared under the child's sk lock by whoever takes the child
@@ -501,6 +508,7 @@ struct toytcp_sock {
 	struct toytcp_port	*port;
 	u32			mtu_info;
 	struct sock		*port_sk;
+	bool			listen_ready;
 
 	struct sock		*parent;
 	struct list_head	child_node;
@@ -849,6 +857,7 @@ void toytcp_listen_stop(struct sock *sk);
 /* hook.c: the receive hook, IPv4's handler for IPPROTO_TCP */
 int toytcp_hook_register(void);
 void toytcp_hook_unregister(void);
+void toytcp_hook_sync_syns(void);
 int toytcp_linux_err(struct sk_buff *skb, u32 info);
 
 /* icmp.c: ICMP errors about toytcp's segments */

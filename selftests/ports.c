@@ -14,6 +14,9 @@
  * Linux TCP second one), linux_first_toytcp, and toytcp (both toytcp).
  * Every variant asserts the same answers, Linux's.
  * Fixture "one" (toytcp, linux): one stack's sockets, Linux's answers.
+ * Fixture "resv" (toytcp only): the port reservation, which listens in
+ * Linux TCP while a toytcp socket listens, answers nothing, however
+ * listen() and close() race with the SYNs.
  * Each test runs in a fresh network namespace with only lo.
  */
 #include "toytcp_test.h"
@@ -660,6 +663,209 @@ TEST_F_TIMEOUT(one, many_listeners_each_connection_lands_right, 300)
 	       2 * LK_PER_NS, bad, refused, 2 * LK_PORTS / 25);
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(2 * LK_PORTS / 25, refused);
+}
+
+/* ------------------------------------------------------------------ */
+FIXTURE(resv) {
+	int unused;
+};
+
+FIXTURE_SETUP(resv)
+{
+	ASSERT_EQ(0, tt_fresh_netns()) TH_LOG("unshare(CLONE_NEWNET): %s",
+					      strerror(errno));
+	TT_REQUIRE_STACK(TT_TOYTCP);
+}
+
+FIXTURE_TEARDOWN(resv)
+{
+}
+
+/* A thread that sends SYNs to 127.0.0.1:port, each from another port. */
+struct synner {
+	int port;
+	int stop;		/* __atomic */
+	long sent;
+	int err;
+};
+
+static void *syn_flood(void *arg)
+{
+	uint8_t pkt[40] = { 0 }, *tcp = pkt + 20;
+	uint32_t lo = htonl(INADDR_LOOPBACK), seq;
+	struct sockaddr_in dst = tt_sin(AF_INET, LO, 0);
+	struct synner *sy = arg;
+	unsigned int n = 0;
+	int fd, sp;
+
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0) {
+		sy->err = errno;
+		return NULL;
+	}
+	pkt[0] = 0x45;
+	pkt[3] = sizeof(pkt);
+	pkt[8] = 64;
+	pkt[9] = IPPROTO_TCP;
+	memcpy(pkt + 12, &lo, 4);
+	memcpy(pkt + 16, &lo, 4);
+	tcp[2] = sy->port >> 8;
+	tcp[3] = sy->port;
+	tcp[12] = 5 << 4;
+	tcp[13] = TT_SYN;
+	tcp[14] = 0xff;
+	tcp[15] = 0xff;
+	while (!__atomic_load_n(&sy->stop, __ATOMIC_RELAXED)) {
+		/* Source ports 20000-59999, in turn: nothing else there. */
+		sp = 20000 + n % 40000;
+		seq = htonl(n++ * 2654435761u);
+		tcp[0] = sp >> 8;
+		tcp[1] = sp;
+		memcpy(tcp + 4, &seq, 4);
+		tt_tcp_csum(tcp, 20, lo, lo);
+		if (sendto(fd, pkt, sizeof(pkt), 0, TT_SA(&dst),
+			   sizeof(dst)) == sizeof(pkt))
+			sy->sent++;
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * While a thread sends SYNs to port P (raw, each from another port), a
+ * toytcp socket on P listens and closes, thousands of times: no SYN is
+ * ever answered by Linux TCP, whose only socket on P is the port
+ * reservation (listening in Linux while the toytcp socket listens).
+ * Without a socket of its own, Linux TCP sends resets only (to SYNs while
+ * nothing listens, and to toytcp's SYN-ACKs, which the raw client's port
+ * does not expect); any other segment it sends (OutSegs - OutRsts in the
+ * namespace) is a SYN-ACK of the reservation.  Seen to fail on the code
+ * where the reservation listened before the toytcp listener was hashed.
+ */
+TEST_F_TIMEOUT(resv, listen_close_race_linux_never_answers, 240)
+{
+	const int rounds = 4000;
+	struct sockaddr_in a = tt_sin(AF_TOYTCP, LO, PORT);
+	struct synner sy = { .port = PORT };
+	long segs, rsts, passive, synacks;
+	int i, fd, failed = 0;
+	long long start, end;
+	pthread_t th;
+
+	segs = tt_cnt(TT_LINUX, "OutSegs");
+	rsts = tt_cnt(TT_LINUX, "OutRsts");
+	passive = tt_cnt(TT_TOYTCP, "PassiveOpens");
+	ASSERT_LE(0, segs);
+	ASSERT_LE(0, rsts);
+	ASSERT_LE(0, passive);
+	ASSERT_EQ(0, pthread_create(&th, NULL, syn_flood, &sy));
+	start = tt_now_ms();
+	end = start + 120000;
+	for (i = 0; i < rounds && tt_now_ms() < end; i++) {
+		fd = tt_socket(TT_TOYTCP);
+		if (fd < 0 || tt_setint(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+		    bind(fd, TT_SA(&a), sizeof(a)) || listen(fd, 64)) {
+			if (failed++ < 5)
+				TH_LOG("round %d: %s", i, strerror(errno));
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	end = tt_now_ms();
+	__atomic_store_n(&sy.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, sy.err) TH_LOG("raw socket: %s", strerror(sy.err));
+	tt_msleep(500);		/* the last answers */
+	segs = tt_cnt(TT_LINUX, "OutSegs") - segs;
+	rsts = tt_cnt(TT_LINUX, "OutRsts") - rsts;
+	passive = tt_cnt(TT_TOYTCP, "PassiveOpens") - passive;
+	synacks = segs - rsts;
+	TH_LOG("%d rounds in %lld ms, %ld SYNs: toytcp took %ld, Linux TCP reset %ld and answered %ld with a SYN-ACK",
+	       i, end - start, sy.sent, passive, rsts, synacks);
+	EXPECT_EQ(0, failed);
+	EXPECT_EQ(0, synacks);
+	/* The race was run: SYNs found a listener and found none. */
+	EXPECT_LT(0, passive);
+	EXPECT_LT(0, rsts);
+}
+
+struct connector {
+	int l;			/* Linux TCP's listener */
+	int n, ok, refused, other, err;
+	int done;		/* __atomic */
+};
+
+/* n connections to the Linux listener, each accepted there. */
+static void *connect_many(void *arg)
+{
+	struct connector *k = arg;
+	int i, c, s, e;
+
+	for (i = 0; i < k->n; i++) {
+		c = tt_socket(TT_LINUX);
+		if (c < 0) {
+			k->err = errno;
+			break;
+		}
+		e = tt_connect_to(c, AF_INET, LO, PORT, 5000);
+		s = e ? -1 : tt_accept_to(k->l, 5000, NULL);
+		if (s >= 0)
+			k->ok++;
+		else if (e == ECONNREFUSED || e == ECONNRESET)
+			k->refused++;
+		else
+			k->other++;
+		if (s >= 0)
+			close(s);
+		close(c);
+	}
+	__atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The other side of the same order: a toytcp socket bound to P (with
+ * SO_REUSEADDR, before the server listened) calls listen() again and
+ * again beside a Linux TCP server on P, and Linux refuses every time
+ * (EADDRINUSE).  No client of the server notices: the toytcp socket is in
+ * toytcp's listening table for a moment each time, and takes none of the
+ * server's SYNs meanwhile.
+ */
+TEST_F_TIMEOUT(resv, failing_listen_takes_no_linux_connection, 240)
+{
+	struct sockaddr_in a = tt_sin(AF_INET, LO, PORT);
+	struct connector k = { .n = 300 };
+	int t, i = 0, listened = 0, other = 0;
+	pthread_t th;
+
+	t = tt_socket(TT_TOYTCP);
+	ASSERT_LE(0, t);
+	ASSERT_EQ(0, tt_setint(t, SOL_SOCKET, SO_REUSEADDR, 1));
+	a.sin_family = AF_TOYTCP;
+	ASSERT_EQ(0, bind(t, TT_SA(&a), sizeof(a))) TH_LOG("%s", strerror(errno));
+	k.l = tt_socket(TT_LINUX);
+	ASSERT_LE(0, k.l);
+	ASSERT_EQ(0, tt_setint(k.l, SOL_SOCKET, SO_REUSEADDR, 1));
+	a.sin_family = AF_INET;
+	ASSERT_EQ(0, bind(k.l, TT_SA(&a), sizeof(a))) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, listen(k.l, 64));
+	ASSERT_EQ(0, pthread_create(&th, NULL, connect_many, &k));
+	while (!__atomic_load_n(&k.done, __ATOMIC_ACQUIRE)) {
+		if (!listen(t, 64))
+			listened++;
+		else if (errno != EADDRINUSE)
+			other++;
+		i++;
+	}
+	pthread_join(th, NULL);
+	TH_LOG("%d listen() calls beside the server, %d connections: %d accepted by it, %d refused or reset, %d other failures",
+	       i, k.n, k.ok, k.refused, k.other);
+	ASSERT_EQ(0, k.err) TH_LOG("socket: %s", strerror(k.err));
+	EXPECT_EQ(0, listened);
+	EXPECT_EQ(0, other);
+	EXPECT_EQ(k.n, k.ok);
+	close(t);
+	close(k.l);
 }
 
 TEST_HARNESS_MAIN
