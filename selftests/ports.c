@@ -450,8 +450,11 @@ static void *race_listen(void *arg)
 
 /*
  * Two listen() calls race, from two threads, on two sockets bound to one
- * port with SO_REUSEADDR: every round exactly one wins, the other gets
- * EADDRINUSE.
+ * port with SO_REUSEADDR: never both win, and a loser gets EADDRINUSE.
+ * Both may lose, rarely: Linux's inet_csk_listen_start() marks a socket
+ * LISTEN before it asks for the port, so each can see the other listen
+ * (both stacks, 2 rounds in 1000 on 6.1 at times); every tenth round is
+ * too many.
  */
 TEST_F_TIMEOUT(one, listen_race_exactly_one_wins, 300)
 {
@@ -490,7 +493,7 @@ TEST_F_TIMEOUT(one, listen_race_exactly_one_wins, 300)
 	TH_LOG("%d rounds: both listened %d times, neither %d, the loser's errno not EADDRINUSE %d",
 	       rounds, both, none, other);
 	EXPECT_EQ(0, both);
-	EXPECT_EQ(0, none);
+	EXPECT_GT(rounds / 10, none);
 	EXPECT_EQ(0, other);
 }
 
