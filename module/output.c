@@ -1224,7 +1224,14 @@ void __toytcp_write_xmit(struct sock *sk, bool one)
 		if (one)
 			break;
 	}
-	if (!one && toytcp_after(tsk->snd_nxt, nxt))
+	if (!one && toytcp_after(tsk->snd_nxt, nxt)) {
+		/* The first data in flight gets the whole RTO, not what is
+		 * left of a timer armed for held data (persist.c), as
+		 * tcp_event_new_data_sent() re-arms it.
+		 */
+		if (nxt == tsk->snd_una)
+			toytcp_reset_retrans_timer(sk);
 		toytcp_schedule_loss_probe(sk);
+	}
 	toytcp_check_probe_timer(sk);
 }

@@ -285,6 +285,27 @@ TEST_F(data, corked_data_sent_after_200ms)
 	tw_out_between(w, t, 150, 450, "P. 1:101(100) ack 1");
 }
 
+/*
+ * Held data that goes out late in its 200 ms (uncorked at 120 ms) has the
+ * whole retransmission timeout to be acknowledged, not what was left of
+ * the hold: the first segment in flight re-arms the RTO, as
+ * tcp_event_new_data_sent() does.  Unanswered, it is resent after the RTO
+ * or a loss probe, 200 ms or more after it was sent.
+ */
+TEST_F(data, uncorked_segment_gets_a_full_rto)
+{
+	struct tw *w = &self->w;
+	long long sent;
+
+	tw_established(w, NULL);
+	tw_setsockopt_int(w, w->c->fd, IPPROTO_TCP, TCP_CORK, 1);
+	tw_write(w, 100);
+	tw_none(w, 120);
+	tw_setsockopt_int(w, w->c->fd, IPPROTO_TCP, TCP_CORK, 0);
+	sent = tw_out(w, "P. 1:101(100) ack 1")->t_us;
+	tw_out_between(w, sent, 190, 1500, "P. 1:101(100) ack 1");
+}
+
 /* ------------------------------------------------------------------ */
 /* Buffers and TCP_INQ                                                 */
 
