@@ -157,6 +157,7 @@ static const char *err_name(int e)
  */
 static int lands_on(const int *l, int n, int port, int *err)
 {
+	long long t_end, left;
 	struct pollfd p[4];
 	int c, s, k, e;
 
@@ -174,8 +175,15 @@ static int lands_on(const int *l, int n, int port, int *err)
 		p[k].fd = l[k];
 		p[k].events = POLLIN;
 	}
-	k = -1;
-	if (poll(p, n, 2000) > 0) {
+	/* A socket that does not listen (its listen() failed) polls
+	 * POLLHUP at once: poll again until a listener has the connection
+	 * (its final ACK may still be on its way) or 2 s have passed.
+	 */
+	t_end = tt_now_ms() + 2000;
+	for (;;) {
+		left = t_end - tt_now_ms();
+		if (left < 0 || poll(p, n, (int)left) <= 0)
+			break;
 		for (k = 0; k < n; k++) {
 			/* Only where poll() said so: accept4()'s
 			 * SOCK_NONBLOCK is the new socket's, the wait is
@@ -186,14 +194,14 @@ static int lands_on(const int *l, int n, int port, int *err)
 			s = accept4(l[k], NULL, NULL, SOCK_NONBLOCK);
 			if (s >= 0) {
 				close(s);
-				break;
+				close(c);
+				return k;
 			}
 		}
-		if (k == n)
-			k = -1;
+		usleep(10000);
 	}
 	close(c);
-	return k;
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */
