@@ -1108,6 +1108,21 @@ static bool toytcp_tso_should_defer(struct sock *sk, struct sk_buff *skb,
 	return now - TOYTCP_SKB_CB(head)->when >= tsk->srtt_us / 2;
 }
 
+/*
+ * Data from @seq went out: the retransmission timer runs if it did not,
+ * and the first new data in flight (nothing sent before it unacknowledged)
+ * gets the whole RTO, not what is left of a timer armed for held data
+ * (persist.c), as tcp_event_new_data_sent() re-arms it.
+ */
+static void toytcp_sent_arm_rto(struct sock *sk, u32 seq, bool resend)
+{
+	struct toytcp_sock *tsk = toytcp_sk(sk);
+
+	if (!toytcp_retrans_timer_armed(tsk) ||
+	    (!resend && seq == tsk->snd_una))
+		toytcp_reset_retrans_timer(sk);
+}
+
 /**
  * __toytcp_write_xmit() - send from the send queue
  * @sk: the socket
@@ -1206,8 +1221,7 @@ void __toytcp_write_xmit(struct sock *sk, bool one)
 			if (n < 0)
 				break;
 			if (n) {
-				if (!toytcp_retrans_timer_armed(tsk))
-					toytcp_reset_retrans_timer(sk);
+				toytcp_sent_arm_rto(sk, cb->seq, false);
 				continue;
 			}
 		}
@@ -1219,19 +1233,11 @@ void __toytcp_write_xmit(struct sock *sk, bool one)
 			tsk->snd_sml = cb->end_seq;
 		if (toytcp_after(cb->end_seq, tsk->snd_nxt))
 			tsk->snd_nxt = cb->end_seq;
-		if (!toytcp_retrans_timer_armed(tsk))
-			toytcp_reset_retrans_timer(sk);
+		toytcp_sent_arm_rto(sk, cb->seq, resend);
 		if (one)
 			break;
 	}
-	if (!one && toytcp_after(tsk->snd_nxt, nxt)) {
-		/* The first data in flight gets the whole RTO, not what is
-		 * left of a timer armed for held data (persist.c), as
-		 * tcp_event_new_data_sent() re-arms it.
-		 */
-		if (nxt == tsk->snd_una)
-			toytcp_reset_retrans_timer(sk);
+	if (!one && toytcp_after(tsk->snd_nxt, nxt))
 		toytcp_schedule_loss_probe(sk);
-	}
 	toytcp_check_probe_timer(sk);
 }
