@@ -42,7 +42,29 @@ static int mod_unload(void)
 	return syscall(__NR_delete_module, "toytcp", O_NONBLOCK);
 }
 
-/* Wait for LiveSockets to reach want; returns the last value read. */
+/* The module's reference count (/sys/module/toytcp/refcnt), -1 if none. */
+static long mod_refs(void)
+{
+	FILE *f = fopen("/sys/module/toytcp/refcnt", "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Wait for LiveSockets to reach want; returns the last value read.  At 0,
+ * wait as well (in the same time) for the last socket's module reference:
+ * a socket leaves LiveSockets in its destructor, and sk_prot_free() drops
+ * its reference on the module only after that, in the same RCU callback,
+ * so a delete_module() right after LiveSockets reads 0 can still find the
+ * module in use.  A reference that stays is left for delete_module() to
+ * find.
+ */
 static long live_wait(long want, int timeout_ms)
 {
 	long long end = tt_now_ms() + timeout_ms;
@@ -50,7 +72,9 @@ static long live_wait(long want, int timeout_ms)
 
 	for (;;) {
 		v = tt_cnt(TT_TOYTCP, "LiveSockets");
-		if (v == want || tt_now_ms() > end)
+		if (v == want && (want || mod_refs() <= 0))
+			return v;
+		if (tt_now_ms() > end)
 			return v;
 		tt_msleep(20);
 	}
