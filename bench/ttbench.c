@@ -917,6 +917,7 @@ static int cmp_double(const void *a, const void *b)
 static void client_pingpong(void)
 {
 	double *lat = calloc(cfg.rounds, sizeof(double)), sum = 0, t;
+	long slow = 0;
 	int fd;
 
 	metric("_mean", "us", "lower");
@@ -942,6 +943,12 @@ static void client_pingpong(void)
 	qsort(lat, cfg.rounds, sizeof(double), cmp_double);
 	info("%ld round trips: min %.1f us, median %.1f us, max %.1f us",
 	     cfg.rounds, lat[0], lat[cfg.rounds / 2], lat[cfg.rounds - 1]);
+	for (long i = 0; i < cfg.rounds; i++)
+		if (lat[i] > 1000)
+			slow++;
+	info("p90 %.1f us, p99 %.1f us; %ld round trips over 1 ms",
+	     lat[(long)((cfg.rounds - 1) * 0.9)],
+	     lat[(long)((cfg.rounds - 1) * 0.99)], slow);
 	result("_mean", sum / cfg.rounds, "us", "lower");
 	result("_p99", lat[(long)((cfg.rounds - 1) * 0.99)], "us", "lower");
 	free(lat);
