@@ -25,6 +25,10 @@
  * sockets in TIME-WAIT already, the socket closes at once instead
  * (TWOverflow), as Linux's does when inet_twsk_alloc() refuses.  One that
  * is in TIME-WAIT already (the peer's FIN came again) restarts its timer.
+ * From FIN-WAIT-2 the peer's FIN is acknowledged first, as tcp_fin()
+ * does before tcp_time_wait(): the ACK that would follow finds the socket
+ * closed, and the peer would sit out an RTO in LAST-ACK and then meet a
+ * reset.
  *
  * Context: sk lock held.
  */
@@ -37,6 +41,8 @@ void toytcp_time_wait(struct sock *sk)
 	if (sk->sk_state != TCP_TIME_WAIT &&
 	    atomic_read(&tn->tw_count) >= READ_ONCE(tn->sysctl.max_tw_buckets)) {
 		TOYTCP_INC_STATS(sock_net(sk), TOYTCP_MIB_TWOVERFLOW);
+		if (sk->sk_state == TCP_FIN_WAIT2)
+			toytcp_send_ack(sk);
 		toytcp_done(sk);
 		return;
 	}

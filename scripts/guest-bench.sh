@@ -368,12 +368,13 @@ hold_start() {
 
 	[ -n "$hold_pid" ] && return 0
 	load_toytcp || return 1
-	# Ports below the ephemeral range: the host-cost CRR runs leave
-	# Linux TCP TIME-WAITs on ephemeral ports, which refuse a listener's
-	# bind() there (as between two Linux sockets; toytcp's bind() is
-	# decided by Linux).
+	# Ports below the ephemeral range (10000-65535, tune_ns) and above
+	# the servers' (2001 and up, one per run): the host-cost CRR runs
+	# leave Linux TCP TIME-WAITs on ephemeral ports, which refuse a
+	# listener's bind() there (as between two Linux sockets; toytcp's
+	# bind() is decided by Linux).
 	"$TTBENCH" --family toytcp --client-ns ttb-lo --addr 127.0.0.1 \
-		--port 20001 --timeout 100000 hold --conns "$HOLD" \
+		--port 8001 --timeout 100000 hold --conns "$HOLD" \
 		> "$out/logs/hold-$1.log" 2>&1 &
 	hold_pid=$!
 	for i in $(seq 600); do

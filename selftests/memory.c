@@ -743,12 +743,15 @@ FIXTURE_TEARDOWN(nslimits)
 
 /*
  * The server closes first, so its ends go to TIME-WAIT (local port PORT):
- * no more than MAXTW of them; the others close at once (TWOverflow).
+ * no more than MAXTW of them; the others close at once (TWOverflow), once
+ * they have acknowledged the client's FIN: nothing is retransmitted, the
+ * client's ends do not wait out an RTO in LAST-ACK.
  */
 TEST_F_TIMEOUT(nslimits, max_tw_buckets_holds_overflow_counted, 60)
 {
 	enum tt_stack st = variant->stack;
 	struct tt_conn k[NTW];
+	struct tt_snap s0, s1;
 	long o0, o1;
 	int i, tw;
 	char b;
@@ -761,6 +764,7 @@ TEST_F_TIMEOUT(nslimits, max_tw_buckets_holds_overflow_counted, 60)
 	}
 	o0 = tt_cnt_in(-1, st, "TWOverflow");
 	ASSERT_LE(0, o0);
+	tt_snap_in(-1, st, &s0);
 	for (i = 0; i < NTW; i++) {
 		ASSERT_EQ(0, tt_pair(&k[i], -1, st, NULL, 0, -1, st, TT_LO,
 				     PORT + i));
@@ -778,10 +782,14 @@ TEST_F_TIMEOUT(nslimits, max_tw_buckets_holds_overflow_counted, 60)
 	for (tw = 0, i = 0; i < NTW; i++)
 		tw += tt_count_port_state(st, PORT + i, TT_TIME_WAIT);
 	o1 = tt_cnt_in(-1, st, "TWOverflow");
+	tt_snap_in(-1, st, &s1);
 	TH_LOG("%s: %d connections closed by the server: %d in TIME-WAIT (max %d), TWOverflow +%ld",
 	       tt_stack_name(st), NTW, tw, MAXTW, o1 - o0);
 	EXPECT_EQ(MAXTW, tw);
 	EXPECT_EQ(NTW - MAXTW, o1 - o0);
+	TT_EXPECT_DELTA(&s0, &s1, "RetransSegs", ==, 0);
+	TT_EXPECT_DELTA(&s0, &s1, "Timeouts", ==, 0);
+	TT_EXPECT_DELTA(&s0, &s1, "InRsts", ==, 0);
 }
 
 #define NORPH	6
