@@ -535,10 +535,13 @@ adjudge:
 	 */
 	if (state != TCP_CLOSE && sk->sk_state == TCP_CLOSE)
 		goto out;
-	if (sk->sk_state != TCP_CLOSE) {
+	if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_TIME_WAIT) {
 		/* An orphan now, counted against net.toytcp.max_orphans;
 		 * reset at once when the namespace has too many or the host
-		 * has no memory for its queue (as __tcp_close()).
+		 * has no memory for its queue (as __tcp_close()).  Not one
+		 * that the linger wait or the backlog took to TIME-WAIT: it
+		 * is counted there (toytcp_time_wait()), as Linux's timewait
+		 * socket replaces the full one.
 		 */
 		atomic_inc(&toytcp_pernet(sock_net(sk))->orphans);
 		tsk->orphan_counted = true;

@@ -290,6 +290,56 @@ static TW_UNUSED bool tw_is_linux(const struct tw *w)
 	return w->fam == AF_INET;
 }
 
+/*
+ * A counter of toytcp (/proc/net/toytcp_snmp) or Linux (TcpExt:), in the
+ * test's namespace, by each stack's name: -1 if the stack has none (NULL).
+ */
+static TW_UNUSED long tw_counter(const struct tw *w, const char *toytcp,
+				  const char *linux)
+{
+	char line[4096], names[4096];
+	const char *want = tw_is_linux(w) ? linux : toytcp;
+	long v = -1;
+	FILE *f;
+
+	if (!want)
+		return -1;
+	if (!tw_is_linux(w)) {
+		f = fopen("/proc/net/toytcp_snmp", "r");
+		if (!f)
+			return -1;
+		while (fgets(line, sizeof(line), f)) {
+			char name[128];
+			long val;
+
+			if (sscanf(line, "%127s %ld", name, &val) == 2 &&
+			    !strcmp(name, want))
+				v = val;
+		}
+		fclose(f);
+		return v;
+	}
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(names, sizeof(names), f) && fgets(line, sizeof(line), f)) {
+		char *sn, *sv, *n, *x;
+
+		if (strncmp(names, "TcpExt:", 7))
+			continue;
+		n = strtok_r(names + 7, " \n", &sn);
+		x = strtok_r(line + 7, " \n", &sv);
+		while (n && x) {
+			if (!strcmp(n, want))
+				v = atol(x);
+			n = strtok_r(NULL, " \n", &sn);
+			x = strtok_r(NULL, " \n", &sv);
+		}
+	}
+	fclose(f);
+	return v;
+}
+
 /* The payload byte at relative sequence number @seq. */
 static TW_UNUSED uint8_t tw_pat(uint32_t seq)
 {

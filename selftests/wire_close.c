@@ -9,6 +9,9 @@
  */
 #include "tt_wire.h"
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 TW_FIXTURE(close);
 
 /* RFC 9293 figure 13: both FINs cross; CLOSING, then TIME-WAIT. */
@@ -218,6 +221,51 @@ TEST_F(close, orphan_fin_wait2_acks_peer_fin_once)
 	tw_out(w, ". 2:2(0) ack 2");
 	tw_none(w, 100);
 	tw_assert_state(w, TW_TIME_WAIT);
+}
+
+/*
+ * close() with SO_LINGER waits for its FIN's ACK; the peer's FIN|ACK that
+ * ends the wait takes the socket to TIME-WAIT as well.  It is then counted
+ * in TIME-WAIT only, as Linux's timewait socket replaces the full one, not
+ * also as an orphan against max_orphans for 2*MSL.  The close() that
+ * blocks is a child's: the last reference to the file releases the socket.
+ */
+TEST_F(close, linger_close_ending_in_time_wait_is_no_orphan)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 5 };
+	struct tw *w = &self->w;
+	int go[2], status;
+	pid_t pid;
+
+	tw_established(w, NULL);
+	tw_eq(w, 0, setsockopt(w->c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
+	tw_eq(w, 0, pipe(go));
+	pid = fork();
+	if (!pid) {
+		char b;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(STDOUT_FILENO);
+		close(STDERR_FILENO);
+		_exit(read(go[0], &b, 1) != 1 || close(w->c->fd));
+	}
+	tw_true(w, pid > 0);
+	tw_eq(w, 0, close(w->c->fd));	/* not the last reference */
+	w->c->fd = -1;
+	tw_eq(w, 1, write(go[1], "g", 1));
+	tw_out(w, "F. 1:1(0) ack 1");
+	tw_in(w, "F. 1:1(0) ack 2");
+	tw_out(w, ". 2:2(0) ack 2");
+	tw_eq(w, pid, waitpid(pid, &status, 0));
+	tw_true(w, WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(go[0]);
+	close(go[1]);
+	tw_none(w, 50);
+	tw_assert_state(w, TW_TIME_WAIT);
+	if (!tw_is_linux(w)) {	/* Linux TCP has no per-namespace gauges */
+		tw_eq(w, 1, tw_counter(w, "TimeWait", NULL));
+		tw_eq(w, 0, tw_counter(w, "Orphans", NULL));
+	}
 }
 
 /* The orphan's FIN is retransmitted like data. */

@@ -77,52 +77,6 @@ static long peers_meminfo_kb(const char *key)
 	return v;
 }
 
-/* A counter of toytcp (/proc/net/toytcp_snmp) or Linux (TcpExt:). */
-static long peers_counter(struct tw *w, const char *toytcp, const char *linux)
-{
-	char line[4096], names[4096];
-	const char *want = tw_is_linux(w) ? linux : toytcp;
-	long v = -1;
-	FILE *f;
-
-	if (!want)
-		return -1;
-	if (!tw_is_linux(w)) {
-		f = fopen("/proc/net/toytcp_snmp", "r");
-		if (!f)
-			return -1;
-		while (fgets(line, sizeof(line), f)) {
-			char name[128];
-			long val;
-
-			if (sscanf(line, "%127s %ld", name, &val) == 2 &&
-			    !strcmp(name, want))
-				v = val;
-		}
-		fclose(f);
-		return v;
-	}
-	f = fopen("/proc/net/netstat", "r");
-	if (!f)
-		return -1;
-	while (fgets(names, sizeof(names), f) && fgets(line, sizeof(line), f)) {
-		char *sn, *sv, *n, *x;
-
-		if (strncmp(names, "TcpExt:", 7))
-			continue;
-		n = strtok_r(names + 7, " \n", &sn);
-		x = strtok_r(line + 7, " \n", &sv);
-		while (n && x) {
-			if (!strcmp(n, want))
-				v = atol(x);
-			n = strtok_r(NULL, " \n", &sn);
-			x = strtok_r(NULL, " \n", &sv);
-		}
-	}
-	fclose(f);
-	return v;
-}
-
 /* Fill the socket's send buffer; returns the bytes taken. */
 static long peers_fill(struct tw *w)
 {
@@ -175,7 +129,7 @@ TEST_F_TIMEOUT(sack, every_other_byte_sacked_queue_stays_near_sndbuf, 120)
 				&(int){ SACK_SNDBUF }, sizeof(int)));
 	ASSERT_EQ(0, peers_meminfo(fd, &queued, &sndbuf));
 	bound = 2 * (sndbuf + 2 * SACK_TRUESIZE_64K);
-	too_big0 = peers_counter(w, "WQueueTooBig", "TCPWqueueTooBig");
+	too_big0 = tw_counter(w, "WQueueTooBig", "TCPWqueueTooBig");
 	slab0 = peers_meminfo_kb("Slab");
 
 	end = tw_now(w) + SACK_MS * 1000LL;
@@ -217,7 +171,7 @@ TEST_F_TIMEOUT(sack, every_other_byte_sacked_queue_stays_near_sndbuf, 120)
 		if (peak > 8 * bound)
 			break;
 	}
-	too_big1 = peers_counter(w, "WQueueTooBig", "TCPWqueueTooBig");
+	too_big1 = tw_counter(w, "WQueueTooBig", "TCPWqueueTooBig");
 	TH_LOG("%ld ACKs of 4 one-byte SACK blocks over %u bytes in flight: send queue peak %ld bytes (sndbuf %ld, bound %ld), WQueueTooBig +%ld, Slab %ld -> peak %ld kB",
 	       acks, top - 1, peak, sndbuf, bound,
 	       too_big1 >= 0 ? too_big1 - too_big0 : -1, slab0, slab_peak);
@@ -283,7 +237,7 @@ TEST_F_TIMEOUT(orphan, zero_window_answered_forever_orphan_ends, 60)
 	close(w->c->fd);
 	w->c->fd = -1;
 	took = peers_answer_probes(w, -1, 20000, &err);
-	probes = peers_counter(w, "ZeroWindowProbes", NULL);
+	probes = tw_counter(w, "ZeroWindowProbes", NULL);
 	TH_LOG("orphan gone after %lld ms of answered probes (%ld probes in all)",
 	       took, probes);
 	EXPECT_LE(0, took) TH_LOG("the orphan is still in %s after 20 s",
