@@ -74,8 +74,12 @@ static long live_wait(long want, int timeout_ms)
 		v = tt_cnt(TT_TOYTCP, "LiveSockets");
 		if (v == want && (want || mod_refs() <= 0))
 			return v;
-		if (tt_now_ms() > end)
+		if (tt_now_ms() > end) {
+			if (v == want)
+				fprintf(stderr, "# LiveSockets %ld, but the module's refcnt stays at %ld\n",
+					v, mod_refs());
 			return v;
+		}
 		tt_msleep(20);
 	}
 }
