@@ -22,10 +22,10 @@
 #   done          written last: "status N"
 #
 # Settings (environment): BENCH_N (scale: connections, 10000),
-# BENCH_BULK (bytes per single stream, 256M), BENCH_STREAMS (4),
+# BENCH_BULK (bytes per single stream, 1G), BENCH_STREAMS (4),
 # BENCH_WRITE (128K), BENCH_ROUNDS (ping-pong round trips, 2000),
-# BENCH_DURATION (seconds per rr/crr run, 5), BENCH_LOSS_BYTES (16M),
-# BENCH_LOSS5_BYTES (8M), BENCH_TIMEOUT (seconds per run, 300),
+# BENCH_DURATION (seconds per rr/crr run, 5), BENCH_LOSS_BYTES (64M),
+# BENCH_LOSS5_BYTES (32M), BENCH_TIMEOUT (seconds per run, 300),
 # BENCH_LOSS_TIMEOUT (seconds per loss run, 120),
 # BENCH_PIN (the vCPU both ends of ping-pong, rr and crr run on, 0; empty:
 # not pinned), BENCH_REPEAT (runs of each workload per stack, alternating
@@ -50,13 +50,13 @@ ko=$(realpath -m "${TOYTCP_KO:?TOYTCP_KO must name toytcp.ko}")
 TTBENCH=${TTBENCH:-$PWD/bench/ttbench}
 
 N=${BENCH_N:-10000}
-BULK=${BENCH_BULK:-256M}
+BULK=${BENCH_BULK:-1G}
 STREAMS=${BENCH_STREAMS:-4}
 WRITE=${BENCH_WRITE:-128K}
 ROUNDS=${BENCH_ROUNDS:-2000}
 DURATION=${BENCH_DURATION:-5}
-LOSS_BYTES=${BENCH_LOSS_BYTES:-16M}
-LOSS5_BYTES=${BENCH_LOSS5_BYTES:-8M}
+LOSS_BYTES=${BENCH_LOSS_BYTES:-64M}
+LOSS5_BYTES=${BENCH_LOSS5_BYTES:-32M}
 TMO=${BENCH_TIMEOUT:-300}
 LOSS_TMO=${BENCH_LOSS_TIMEOUT:-120}
 REPEAT=${BENCH_REPEAT:-3}
